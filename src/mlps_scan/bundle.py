@@ -1,0 +1,257 @@
+"""Output bundle: writing (staged, then moved into place), manifest, zip, Ed25519 signature, verification."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel
+
+from . import __version__
+from .errors import BundleError, InputError
+from .models import Manifest, ManifestFile
+from .redact import redact_text
+
+SIG_FILE = "manifest.sig"
+ZIP_NAME = "bundle.zip"
+_NOT_LISTED = {"manifest.json", SIG_FILE, ZIP_NAME}
+
+
+def sha256_file(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write a JSON output file; every text file of the bundle passes the redactor once more."""
+    if isinstance(obj, BaseModel):
+        text = obj.model_dump_json(indent=1)
+    elif isinstance(obj, list) and obj and isinstance(obj[0], BaseModel):
+        text = "[\n" + ",\n".join(o.model_dump_json(indent=1) for o in obj) + "\n]"
+    else:
+        text = json.dumps(obj, indent=1, ensure_ascii=False, default=str)
+    write_text(path, text + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    text, _ = redact_text(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a staging folder beside `out`; move it into place only when the block succeeds, so a failed
+    or interrupted run leaves nothing half-written. An existing `out` is replaced only if it is empty or
+    an earlier bundle (has manifest.json), or with force."""
+    out = Path(out).expanduser().absolute()
+    if out.exists():
+        if not out.is_dir():
+            raise InputError(f"--out {out} exists and is not a folder")
+        if any(out.iterdir()) and not (out / "manifest.json").exists() and not force:
+            raise InputError(f"--out {out} is a non-empty folder that is not an mlps-scan bundle; choose another or pass --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+    os.rename(stage, out)
+    os.chmod(out, 0o755)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def list_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).as_posix() not in _NOT_LISTED)
+
+
+def write_manifest(root: Path, manifest_fields: dict[str, Any], sign_key: Path | None = None) -> Manifest:
+    files = [ManifestFile(path=p.relative_to(root).as_posix(), size=p.stat().st_size, sha256=sha256_file(p))
+             for p in list_files(root)]
+    signature = None
+    priv = None
+    if sign_key:
+        priv = _load_private_key(sign_key)
+        from cryptography.hazmat.primitives import serialization
+        pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        signature = {"algorithm": "Ed25519", "file": SIG_FILE, "public_key": base64.b64encode(pub).decode(),
+                     "key_fingerprint": hashlib.sha256(pub).hexdigest()[:16]}
+    m = Manifest(tool_version=__version__, files=files, signature=signature, **manifest_fields)
+    data = (m.model_dump_json(indent=1) + "\n").encode()
+    (root / "manifest.json").write_bytes(data)
+    if priv is not None:
+        (root / SIG_FILE).write_text(base64.b64encode(priv.sign(data)).decode() + "\n")
+    return m
+
+
+def make_zip(root: Path) -> Path:
+    """bundle.zip beside the files: everything of the folder (manifest and signature included)."""
+    zpath = root / ZIP_NAME
+    tmp = root / (ZIP_NAME + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root).as_posix()
+            if p.is_file() and rel not in (ZIP_NAME, ZIP_NAME + ".tmp"):
+                z.write(p, rel)
+    tmp.replace(zpath)
+    return zpath
+
+
+def _load_private_key(path: Path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InputError(f"--sign-key not found: {p}")
+    try:
+        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"--sign-key {p}: not an unencrypted PEM private key ({e})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"--sign-key {p}: not an Ed25519 key")
+    return key
+
+
+# --------------------------------------------------------------------------- reading and verifying
+
+
+class BundleReader:
+    """A bundle as a folder or a zip, read the same way."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path).expanduser()
+        if not self.path.exists():
+            raise InputError(f"bundle not found: {self.path}")
+        self._zip = None
+        if self.path.is_file():
+            if not zipfile.is_zipfile(self.path):
+                raise InputError(f"{self.path} is neither a bundle folder nor a zip")
+            self._zip = zipfile.ZipFile(self.path)
+            names = [n for n in self._zip.namelist() if not n.endswith("/")]
+            tops = {n.split("/", 1)[0] for n in names}
+            self._prefix = (tops.pop() + "/") if len(tops) == 1 and all("/" in n for n in names) else ""
+            self._names = sorted(n[len(self._prefix):] for n in names)
+        else:
+            self._names = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file())
+            # the zip that sits beside the files is a copy of the folder, not part of it
+            self._names = [n for n in self._names if n != ZIP_NAME]
+        if "manifest.json" not in self._names:
+            raise InputError(f"{self.path} is not an mlps-scan bundle (no manifest.json)")
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def read(self, name: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(self._prefix + name)
+        return (self.path / name).read_bytes()
+
+    def json(self, name: str) -> Any:
+        try:
+            return json.loads(self.read(name))
+        except KeyError:
+            raise BundleError(f"{name} missing from the bundle") from None
+        except FileNotFoundError:
+            raise BundleError(f"{name} missing from the bundle") from None
+        except ValueError as e:
+            raise BundleError(f"{name} is not valid JSON: {e}") from None
+
+    def manifest(self) -> Manifest:
+        try:
+            return Manifest.model_validate(self.json("manifest.json"))
+        except BundleError:
+            raise
+        except Exception as e:
+            raise BundleError(f"manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
+
+    def extract_to(self, dest: Path) -> None:
+        for n in self._names:
+            p = dest / n
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(self.read(n))
+
+
+def verify_bundle(path: Path, public_key: Path | None = None) -> list[str]:
+    """Return a list of problems (empty = the bundle is intact)."""
+    b = BundleReader(path)
+    problems: list[str] = []
+    m = b.manifest()
+    listed = {f.path: f for f in m.files}
+    for name in b.names():
+        if name in _NOT_LISTED:
+            continue
+        if name not in listed:
+            problems.append(f"file not in manifest: {name}")
+            continue
+        data = b.read(name)
+        if hashlib.sha256(data).hexdigest() != listed[name].sha256:
+            problems.append(f"sha256 mismatch: {name}")
+        elif len(data) != listed[name].size:
+            problems.append(f"size mismatch: {name}")
+    for name in listed:
+        if name not in b.names():
+            problems.append(f"file listed in manifest but missing: {name}")
+    # evidence records carry the hash of their own answer: recompute it too
+    from .evidence import answer_sha256
+    for name in b.names():
+        if name.startswith("evidence/") and name.endswith(".json") and name in listed:
+            try:
+                rec = json.loads(b.read(name))
+                if answer_sha256(rec.get("answer")) != rec.get("sha256"):
+                    problems.append(f"evidence answer hash mismatch: {name}")
+            except ValueError:
+                problems.append(f"evidence record is not JSON: {name}")
+    sig_present = SIG_FILE in b.names()
+    if m.signature or sig_present or public_key:
+        problems.extend(_verify_signature(b, m, public_key))
+    return problems
+
+
+def _verify_signature(b: BundleReader, m: Manifest, public_key: Path | None) -> list[str]:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    if SIG_FILE not in b.names():
+        return ["signature expected but manifest.sig is missing"]
+    if not m.signature:
+        return ["manifest.sig present but the manifest names no signing key"]
+    try:
+        sig = base64.b64decode(b.read(SIG_FILE).strip(), validate=True)
+    except ValueError:
+        return ["manifest.sig is not base64"]
+    if public_key:
+        p = Path(public_key).expanduser()
+        if not p.is_file():
+            raise InputError(f"--public-key not found: {p}")
+        try:
+            pub = serialization.load_pem_public_key(p.read_bytes())
+        except ValueError as e:
+            raise InputError(f"--public-key {p}: not a PEM public key ({e})") from None
+        if not isinstance(pub, Ed25519PublicKey):
+            raise InputError(f"--public-key {p}: not an Ed25519 key")
+        raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if base64.b64encode(raw).decode() != m.signature.get("public_key"):
+            return ["bundle was signed with a different key than --public-key"]
+    else:
+        pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(m.signature["public_key"]))
+    try:
+        pub.verify(sig, b.read("manifest.json"))
+    except InvalidSignature:
+        return ["Ed25519 signature does not match manifest.json"]
+    return []

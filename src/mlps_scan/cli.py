@@ -1,0 +1,398 @@
+"""Command line: scan, collect, check, controls, verify, schemas.
+
+Exit codes: 0 every evaluated control compliant; 1 findings (or a bundle failed verification);
+2 usage or input error; 3 partial scan (some evidence could not be collected); 4 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import BundleError, InputError, MlpsError
+
+log = logging.getLogger("mlps_scan")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers bad usage with one line and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+
+
+def _level(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n not in (1, 2, 3):
+        raise argparse.ArgumentTypeError(f"unknown level {v!r}: mlps-scan covers levels 1, 2 and 3")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mlps-scan", description="Evidence-first MLPS 2.0 (等级保护 2.0) technical pre-assessment.")
+    p.add_argument("--version", action="version", version=f"mlps-scan {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+
+    def out_opts(sp):
+        sp.add_argument("--out", required=True, type=Path, help="output folder (the bundle)")
+        sp.add_argument("--force", action="store_true", help="replace a non-empty --out that is not a bundle")
+        sp.add_argument("--no-zip", action="store_true", help="do not write bundle.zip (the folder is the bundle)")
+        sp.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign the manifest with")
+
+    def eval_opts(sp):
+        sp.add_argument("--level", type=_level, help="MLPS level 1-3 (default: system.level of the config)")
+        sp.add_argument("--profile", type=Path, help="YAML file overriding the level's thresholds")
+        sp.add_argument("--fail-on", choices=["any", "fail", "error", "never"], default="any",
+                        help="which outcomes give a non-zero exit: any (default: 1 findings, 3 partial), fail, error, never")
+
+    def noise(sp):
+        sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+        sp.add_argument("--progress", choices=["auto", "rich", "jsonl", "none"], default="auto",
+                        help="progress display on stderr (jsonl: one JSON object per event, for CI)")
+
+    sp = sub.add_parser("scan", help="collect evidence, evaluate the level, write the bundle")
+    sp.add_argument("--config", required=True, type=Path, help="scan.yaml")
+    out_opts(sp); eval_opts(sp); noise(sp)
+    sp.add_argument("--tofu", action="store_true", help="trust SSH host keys on first use (recorded in evidence)")
+
+    sp = sub.add_parser("collect", help="collect evidence and inventory only (no evaluation)")
+    sp.add_argument("--config", required=True, type=Path)
+    out_opts(sp); noise(sp)
+    sp.add_argument("--tofu", action="store_true", help="trust SSH host keys on first use (recorded in evidence)")
+
+    sp = sub.add_parser("check", help="re-evaluate a bundle offline, without credentials")
+    sp.add_argument("bundle", type=Path)
+    eval_opts(sp); noise(sp)
+    sp.add_argument("--out", type=Path, help="write a new bundle with the re-evaluated results")
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--no-zip", action="store_true")
+    sp.add_argument("--sign-key", type=Path)
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+
+    sp = sub.add_parser("controls", help="list the control catalogue of a level")
+    sp.add_argument("--level", type=_level, required=True)
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp.add_argument("--area", help="only this area code (e.g. CES)")
+
+    sp = sub.add_parser("verify", help="recompute a bundle's hashes (and signature); non-zero on any change")
+    sp.add_argument("bundle", type=Path)
+    sp.add_argument("--public-key", type=Path, help="the signer's Ed25519 public key (PEM) to require")
+
+    sp = sub.add_parser("schemas", help="write the JSON Schemas of the output files")
+    sp.add_argument("--out", type=Path, default=Path("schemas"))
+
+    sp = sub.add_parser("checks", help="list the checks and the controls they evidence")
+    sp.add_argument("--level", type=_level)
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    return p
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False)
+
+
+class Progress:
+    """Progress on stderr: a rich status line on a terminal, JSON lines for CI, or nothing."""
+
+    def __init__(self, mode: str, quiet: bool):
+        self.mode = "none" if quiet else mode
+        if self.mode == "auto":
+            self.mode = "rich" if sys.stderr.isatty() else "none"
+        self._status = None
+
+    def __enter__(self):
+        if self.mode == "rich":
+            self._status = _console(stderr=True).status("starting", spinner="dots")
+            self._status.__enter__()
+        return self
+
+    def __call__(self, msg: str) -> None:
+        if self.mode == "rich" and self._status:
+            self._status.update(msg)
+        elif self.mode == "jsonl":
+            from .models import utcnow
+            sys.stderr.write(json.dumps({"time": utcnow().isoformat(), "event": msg}, ensure_ascii=False) + "\n")
+            sys.stderr.flush()
+
+    def __exit__(self, *exc):
+        if self._status:
+            self._status.__exit__(*exc)
+
+
+def _resolve_level(args_level: int | None, cfg_level: int | None, required: bool = True) -> int | None:
+    level = args_level or cfg_level
+    if level is None and required:
+        raise InputError("no level: pass --level 1|2|3 or set system.level in the scan config")
+    return level
+
+
+def _profile(level: int, cli_profile: Path | None, cfg_profile: Any, base_dir: Path):
+    from .profile import build_profile
+    if cli_profile:
+        return build_profile(level, cli_profile)
+    if isinstance(cfg_profile, str):
+        p = Path(cfg_profile).expanduser()
+        return build_profile(level, p if p.is_absolute() else base_dir / p)
+    return build_profile(level, cfg_profile)
+
+
+def _evaluate_and_write(stage: Path, *, system: str, level: int, profile, inventory, scope: list[str],
+                        started_at, finished_at, partial: bool, api_calls: dict, config_dump: dict,
+                        sign_key: Path | None, make_zip: bool):
+    from .bundle import make_zip as _zip, write_json, write_manifest, write_text
+    from .catalogue import load as load_catalogue
+    from .report import render
+    from .runner import aggregate, evaluate
+
+    cat = load_catalogue()
+    findings = evaluate(inventory, level, profile, cat)
+    controls = aggregate(findings, level, cat)
+    evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
+    write_json(stage / "inventory.json", inventory)
+    write_json(stage / "findings.json", findings)
+    write_json(stage / "controls.json", controls)
+    write_json(stage / "scan.json", {"system": system, "level": level, "profile": profile.model_dump(mode="json"),
+                                     "config": config_dump})
+    signed = None
+    if sign_key:
+        from .bundle import _load_private_key
+        from cryptography.hazmat.primitives import serialization
+        import hashlib
+        pub = _load_private_key(sign_key).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        signed = hashlib.sha256(pub).hexdigest()[:16]
+    write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
+                                             scope=scope, finished_at=finished_at.isoformat(), partial=partial,
+                                             asset_count=len(inventory.assets), evidence_count=evidence_count,
+                                             signed=signed))
+    counts = {"controls": dict(Counter(c.status.value for c in controls)),
+              "findings": dict(Counter(f.status.value for f in findings)),
+              "assets": len(inventory.assets), "evidence": evidence_count}
+    manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
+                                          scope=scope, partial=partial, api_calls=api_calls, counts=counts), sign_key)
+    if make_zip:
+        _zip(stage)
+    return findings, controls, manifest
+
+
+def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool) -> None:
+    if quiet:
+        return
+    from rich.table import Table
+    con = _console()
+    cc = Counter(c.status.value for c in controls)
+    fc = Counter(f.status.value for f in findings)
+    t = Table(title="Controls 测评项", show_header=True)
+    for k in ("compliant", "partial", "non_compliant", "error", "manual"):
+        t.add_column(k)
+    t.add_row(*(str(cc.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual")))
+    con.print(t)
+    con.print(f"findings: {fc.get('fail', 0)} fail, {fc.get('error', 0)} error, {fc.get('pass', 0)} pass, "
+              f"{fc.get('not_applicable', 0)} not applicable" + ("  [bold yellow](partial scan)[/]" if partial else ""))
+    if out:
+        con.print(f"bundle: {out}  report: {out / 'report.html'}")
+
+
+def _config_dump(cfg) -> dict:
+    from .redact import redact
+    return redact(cfg.model.model_dump(mode="json"))[0]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_scan(args, evaluate_level: bool = True) -> int:
+    from .bundle import staged_output, write_json, write_manifest, make_zip
+    from .config import load_config
+    from .evidence import Recorder
+    from .runner import collect, exit_code
+
+    cfg = load_config(args.config)
+    level = profile = None
+    if evaluate_level:
+        level = _resolve_level(args.level, cfg.system.level)
+        profile = _profile(level, args.profile, cfg.model.profile, cfg.base_dir)
+    if args.sign_key:
+        from .bundle import _load_private_key
+        _load_private_key(args.sign_key)  # fail before scanning, not after
+    options = {"tofu": bool(getattr(args, "tofu", False))}
+    with staged_output(args.out, force=args.force) as stage, Progress(args.progress, args.quiet) as prog:
+        rec = Recorder(stage)
+        res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, options=options, progress=prog)
+        if evaluate_level:
+            prog("evaluating checks")
+            findings, controls, _ = _evaluate_and_write(
+                stage, system=cfg.system.name, level=level, profile=profile, inventory=res.inventory,
+                scope=res.scope, started_at=res.started_at, finished_at=res.finished_at, partial=res.partial,
+                api_calls=res.api_calls, config_dump=_config_dump(cfg), sign_key=args.sign_key,
+                make_zip=not args.no_zip)
+        else:
+            write_json(stage / "inventory.json", res.inventory)
+            write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": _config_dump(cfg)})
+            write_manifest(stage, dict(system=cfg.system.name, level=cfg.system.level, started_at=res.started_at,
+                                       finished_at=res.finished_at, scope=res.scope, partial=res.partial,
+                                       api_calls=res.api_calls,
+                                       counts={"assets": len(res.inventory.assets), "evidence": len(rec.index)}),
+                           args.sign_key)
+            if not args.no_zip:
+                make_zip(stage)
+    out = Path(args.out).expanduser().absolute()
+    if not evaluate_level:
+        if not args.quiet:
+            _console().print(f"collected {len(res.inventory.assets)} assets, {len(rec.index)} evidence records"
+                             + (" (partial)" if res.partial else "") + f" -> {out}")
+        return 3 if res.partial else 0
+    _print_summary(controls, findings, out, args.quiet, res.partial)
+    return exit_code(findings, res.partial, args.fail_on)
+
+
+def cmd_check(args) -> int:
+    from .bundle import BundleReader, staged_output
+    from .catalogue import load as load_catalogue
+    from .models import Inventory
+    from .runner import aggregate, evaluate, exit_code
+
+    b = BundleReader(args.bundle)
+    m = b.manifest()
+    scan_meta = b.json("scan.json") if "scan.json" in b.names() else {}
+    level = _resolve_level(args.level, m.level)
+    try:
+        inventory = Inventory.model_validate(b.json("inventory.json"))
+    except BundleError:
+        raise
+    except Exception as e:
+        raise BundleError(f"inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
+    from .profile import build_profile
+    if args.profile:
+        profile = build_profile(level, args.profile)
+    else:
+        saved = (scan_meta.get("profile") or {}) if scan_meta.get("level") == level else {}
+        saved = {k: v for k, v in saved.items() if k not in ("level",)}
+        profile = build_profile(level, saved or None)
+    if args.out:
+        with staged_output(args.out, force=args.force) as stage:
+            for n in b.names():
+                if n.startswith("evidence/"):
+                    (stage / n).parent.mkdir(parents=True, exist_ok=True)
+                    (stage / n).write_bytes(b.read(n))
+            findings, controls, _ = _evaluate_and_write(
+                stage, system=m.system, level=level, profile=profile, inventory=inventory, scope=m.scope,
+                started_at=m.started_at, finished_at=m.finished_at, partial=m.partial, api_calls=m.api_calls,
+                config_dump=scan_meta.get("config", {}), sign_key=args.sign_key, make_zip=not args.no_zip)
+    else:
+        cat = load_catalogue()
+        findings = evaluate(inventory, level, profile, cat)
+        controls = aggregate(findings, level, cat)
+    if args.format == "json":
+        print(json.dumps({"level": level, "controls": [c.model_dump(mode="json") for c in controls],
+                          "findings": [f.model_dump(mode="json") for f in findings]}, ensure_ascii=False, indent=1))
+    else:
+        _print_summary(controls, findings, Path(args.out).absolute() if args.out else None, args.quiet, m.partial)
+    return exit_code(findings, m.partial, args.fail_on)
+
+
+def cmd_controls(args) -> int:
+    from .catalogue import load
+    cat = load()
+    ctrls = [c for c in cat.for_level(args.level) if not args.area or c.area == args.area.upper()]
+    if args.area and not ctrls:
+        raise InputError(f"unknown area {args.area!r}: choose from {', '.join(cat.areas)}")
+    if args.format == "json":
+        print(json.dumps([c.model_dump(mode="json") for c in ctrls], ensure_ascii=False, indent=1))
+        return 0
+    from rich.table import Table
+    t = Table(title=f"GB/T 22239-2019 level {args.level}: {len(ctrls)} test items (≈ = derived id, not official)")
+    for col in ("id", "clause", "control point 控制点", "requirement 要求", "automation"):
+        t.add_column(col, overflow="fold")
+    for c in ctrls:
+        t.add_row(("≈ " if c.id_basis == "derived" else "") + c.id, c.clause,
+                  f"{c.control_point.en}\n{c.control_point.zh}", f"{c.title.en}\n{c.title.zh}", c.automation.value)
+    _console().print(t)
+    return 0
+
+
+def cmd_checks(args) -> int:
+    from .plugins import checks
+    specs = sorted(checks().values(), key=lambda s: s.id)
+    if args.level:
+        specs = [s for s in specs if s.controls_for(args.level)]
+    if args.format == "json":
+        print(json.dumps([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
+                           "reads": s.reads, "params": s.params, "severity": s.severity} for s in specs],
+                         ensure_ascii=False, indent=1))
+        return 0
+    from rich.table import Table
+    t = Table(title=f"{len(specs)} checks")
+    for col in ("id", "title", "asset type", "controls"):
+        t.add_column(col, overflow="fold")
+    for s in specs:
+        ctl = "; ".join(f"L{k}: {', '.join(v)}" for k, v in sorted(s.controls.items()) if not args.level or k == args.level)
+        t.add_row(s.id, f"{s.title.en}\n{s.title.zh}", s.asset_type, ctl)
+    _console().print(t)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .bundle import verify_bundle
+    problems = verify_bundle(args.bundle, args.public_key)
+    if problems:
+        for p in problems[:50]:
+            print(f"FAIL {p}", file=sys.stderr)
+        print(f"mlps-scan: verify: {args.bundle}: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"OK {args.bundle}: every file matches manifest.json")
+    return 0
+
+
+def cmd_schemas(args) -> int:
+    from .schemas import write_schemas
+    for p in write_schemas(args.out):
+        print(p)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Any], int]] = {
+    "scan": cmd_scan,
+    "collect": lambda a: cmd_scan(a, evaluate_level=False),
+    "check": cmd_check,
+    "controls": cmd_controls,
+    "checks": cmd_checks,
+    "verify": cmd_verify,
+    "schemas": cmd_schemas,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.cmd:
+            raise InputError("no command given: try `mlps-scan scan --config scan.yaml --level 3 --out out/` or --help")
+        return COMMANDS[args.cmd](args)
+    except MlpsError as e:
+        print(f"mlps-scan: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("mlps-scan: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # noqa: BLE001 - no tracebacks for users; --debug shows them
+        if debug:
+            raise
+        print(f"mlps-scan: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
+        return 4

@@ -1,0 +1,148 @@
+"""Evidence recorder and store.
+
+Every raw observation a collector makes goes through `Recorder.record()`: the answer is redacted (once,
+here), hashed and written to `evidence/<id>.json` at once, so memory stays flat however large the estate.
+Only a small index (id -> source, status) is kept in memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from .models import EvidenceRecord, EvidenceStatus, utcnow
+from .redact import redact
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The byte form that evidence hashes are computed over (sorted keys, UTF-8, no spaces)."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default).encode()
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "replace")
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return str(o)
+
+
+def jsonable(obj: Any) -> Any:
+    """Turn API answers (datetimes, bytes, sets...) into plain JSON values."""
+    return json.loads(canonical_json(obj))
+
+
+def answer_sha256(answer: Any) -> str:
+    return hashlib.sha256(canonical_json(answer)).hexdigest()
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
+
+
+def _slug(s: str, n: int = 48) -> str:
+    return _SLUG.sub("-", s).strip("-.")[:n] or "x"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `record()` hands back: the id to cite and the answer *as stored* (redacted)."""
+
+    id: str
+    answer: Any
+    status: EvidenceStatus
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == EvidenceStatus.ok
+
+
+class Recorder:
+    """Thread-safe evidence writer for one scan."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.dir = self.root / "evidence"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._ids: set[str] = set()
+        self.index: dict[str, tuple[str, str, str]] = {}  # id -> (collector, source, status)
+
+    def record(self, *, collector: str, target: str, source: str, answer: Any = None,
+               request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
+               error: str | None = None, collected_at: datetime | None = None) -> Recorded:
+        status = EvidenceStatus(status)
+        clean, n = redact(jsonable(answer))
+        req, n2 = redact(jsonable(request or {}))
+        err = redact(error)[0] if error else None
+        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
+            canonical_json([collector, target, source, req])).hexdigest()[:12]
+        with self._lock:
+            ev_id, i = base, 1
+            while ev_id in self._ids:
+                i += 1
+                ev_id = f"{base}-{i}"
+            self._ids.add(ev_id)
+            self.index[ev_id] = (collector, source, status.value)
+        rec = EvidenceRecord(
+            id=ev_id, collector=collector, target=target, source=source, request=req,
+            collected_at=collected_at or utcnow(), status=status, error=err, answer=clean,
+            sha256=answer_sha256(clean), redactions=n + n2,
+        )
+        path = self.dir / f"{ev_id}.json"
+        path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
+        return Recorded(ev_id, clean, status, err)
+
+
+    def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
+        """Copy a record from another bundle (replay): same id and time; redacted again, re-hashed if that
+        changed anything."""
+        if not _SAFE_ID.match(rec.id):
+            raise ValueError(f"evidence id {rec.id[:60]!r} is not a safe file name")
+        clean, n = redact(rec.answer)
+        rec = rec.model_copy(update={"answer": clean, "sha256": answer_sha256(clean),
+                                     "redactions": rec.redactions + n})
+        with self._lock:
+            if rec.id in self._ids:
+                return rec
+            self._ids.add(rec.id)
+            self.index[rec.id] = (rec.collector, rec.source, rec.status.value)
+        (self.dir / f"{rec.id}.json").write_text(rec.model_dump_json(indent=1), encoding="utf-8")
+        return rec
+
+
+class EvidenceStore:
+    """Read-only access to the evidence of a bundle (for `check` and `verify`)."""
+
+    def __init__(self, root: Path):
+        self.dir = Path(root) / "evidence"
+
+    def ids(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.dir.glob("*.json"))
+
+    def get(self, ev_id: str) -> EvidenceRecord:
+        return EvidenceRecord.model_validate_json((self.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
+
+    def __iter__(self) -> Iterator[EvidenceRecord]:
+        for i in self.ids():
+            yield self.get(i)
+
+    def verify_hashes(self) -> list[str]:
+        """Recompute each record's answer hash; return the ids whose hash does not match."""
+        bad = []
+        for rec in self:
+            if answer_sha256(rec.answer) != rec.sha256:
+                bad.append(rec.id)
+        return bad

@@ -1,0 +1,305 @@
+"""Plugin contracts and registries.
+
+Collectors
+    A subclass of `Collector` with `name`, `config_key` (its key in scan.yaml) and `target_model` (the
+    pydantic model of one entry under that key). `collect(target, session)` talks to its peer, records every
+    answer through `session.record()`, builds assets from the *recorded* (redacted) answer with
+    `session.asset()`, and says with `session.coverage()` which kinds of asset it could or could not collect
+    in which scope. It never decides compliance.
+
+Checks
+    A plain function decorated with `@check(...)` that receives one asset and a `CheckContext` and returns a
+    `Verdict` (or a list of them). It never touches the network. Reading an attribute the collector could not
+    get (`ctx.need(asset, "key")`) raises `EvidenceMissing`, which the runner turns into an `error` finding.
+
+Built-ins live in the `mlps_scan.collectors` and `mlps_scan.checks` packages (the repository's top-level
+collectors/ and checks/ folders); third parties register through the entry-point groups
+`mlps_scan.collectors` and `mlps_scan.checks` (an entry point may name a module or a Collector class).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable
+
+from pydantic import BaseModel
+
+from .evidence import Recorded, Recorder
+from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, Profile
+
+log = logging.getLogger("mlps_scan")
+
+# --------------------------------------------------------------------------- collectors
+
+
+_COLLECTORS: dict[str, type["Collector"]] = {}
+
+
+class CollectSession:
+    """What a collector gets for one target: evidence recording, assets, coverage, call counting."""
+
+    def __init__(self, collector: str, target: str, recorder: Recorder, *, base_dir: Path,
+                 options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None):
+        self.collector = collector
+        self.target = target
+        self.recorder = recorder
+        self.base_dir = base_dir
+        self.options = options or {}
+        self._progress = progress
+        self._lock = threading.Lock()
+        self.assets: list[Asset] = []
+        self.coverage_records: list[Coverage] = []
+        self.api_calls = 0
+        self.errors = 0
+
+    # evidence
+    def record(self, source: str, answer: Any = None, *, request: dict | None = None,
+               status: EvidenceStatus | str = EvidenceStatus.ok, error: str | None = None) -> Recorded:
+        rec = self.recorder.record(collector=self.collector, target=self.target, source=source, answer=answer,
+                                   request=request, status=status, error=error)
+        if rec.status in (EvidenceStatus.error, EvidenceStatus.denied):
+            with self._lock:
+                self.errors += 1
+        return rec
+
+    def count_call(self, n: int = 1) -> None:
+        with self._lock:
+            self.api_calls += n
+
+    # inventory
+    def asset(self, type: str, id: str, *, scope: str, name: str | None = None,
+              attributes: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+              evidence: Iterable[str] = ()) -> Asset:
+        a = Asset(type=type, id=id, name=name, scope=scope, attributes=attributes or {}, errors=errors or {},
+                  evidence=list(dict.fromkeys(evidence)))
+        with self._lock:
+            self.assets.append(a)
+        return a
+
+    def coverage(self, asset_type: str, scope: str, status: EvidenceStatus | str = EvidenceStatus.ok,
+                 reason: str | None = None, evidence: Iterable[str] = ()) -> None:
+        c = Coverage(scope=scope, asset_type=asset_type, status=EvidenceStatus(status), reason=reason,
+                     evidence=list(evidence))
+        with self._lock:
+            self.coverage_records.append(c)
+
+    # helpers
+    def resolve_path(self, p: str | Path) -> Path:
+        """Paths in scan.yaml are relative to the scan.yaml's folder; `~` is the user's home."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def progress(self, msg: str) -> None:
+        if self._progress:
+            self._progress(f"{self.collector}/{self.target}: {msg}")
+
+
+class Collector:
+    """Base class of collector plugins."""
+
+    name: ClassVar[str]
+    config_key: ClassVar[str]
+    target_model: ClassVar[type[BaseModel]]
+    description: ClassVar[str] = ""
+    # patterns of the asset types it produces ("aws.*"); a crash of the collector marks these as missing
+    asset_patterns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def patterns(cls) -> tuple[str, ...]:
+        return cls.asset_patterns or (f"{cls.name}.*",)
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "name" in cls.__dict__:  # concrete collectors register themselves when their module is imported
+            _COLLECTORS[cls.name] = cls
+
+    def target_name(self, target: BaseModel) -> str:
+        return str(getattr(target, "name", None) or self.name)
+
+    def validate_target(self, target: BaseModel, base_dir: Path) -> None:
+        """Raise InputError for a target that must not be scanned (checked before any scan starts)."""
+
+    def collect(self, target: BaseModel, session: CollectSession) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def derive(self, records: list["EvidenceRecord"], session: CollectSession) -> None:
+        """Rebuild assets and coverage from recorded evidence alone, with no network. This is what lets a
+        bundle's evidence be replayed offline (static `format: evidence`, the built-in sample). A collector
+        that implements it should build its live inventory through it too, so both paths agree."""
+        raise NotImplementedError(f"collector {self.name} cannot replay recorded evidence")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class EvidenceMissing(Exception):
+    """Raised inside a check when the evidence it needs was not collected."""
+
+
+@dataclass
+class Verdict:
+    status: str  # pass | fail | error | not_applicable
+    message: str
+    evidence: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    resource_id: str | None = None
+    resource_type: str | None = None
+
+
+def passed(message: str, **kw: Any) -> Verdict:
+    return Verdict("pass", message, **kw)
+
+
+def failed(message: str, **kw: Any) -> Verdict:
+    return Verdict("fail", message, **kw)
+
+
+def not_applicable(message: str, **kw: Any) -> Verdict:
+    return Verdict("not_applicable", message, **kw)
+
+
+def error(message: str, **kw: Any) -> Verdict:
+    return Verdict("error", message, **kw)
+
+
+@dataclass
+class CheckSpec:
+    id: str
+    title: Bilingual
+    controls: dict[int, list[str]]
+    asset_type: str
+    reads: list[str]
+    params: list[str]
+    remediation: str
+    severity: str
+    func: Callable[..., Any]
+    module: str = ""
+
+    def controls_for(self, level: int) -> list[str]:
+        return list(self.controls.get(level, []))
+
+
+_CHECKS: dict[str, CheckSpec] = {}
+
+
+def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str]], asset_type: str,
+          reads: Iterable[str] = (), params: Iterable[str] = (), remediation: str = "",
+          severity: str = "medium") -> Callable:
+    """Declare a check. `controls` maps level -> catalogue ids it evidences at that level."""
+
+    def deco(fn: Callable) -> Callable:
+        spec = CheckSpec(id=id, title=Bilingual(en=title_en, zh=title_zh), controls={int(k): list(v) for k, v in controls.items()},
+                         asset_type=asset_type, reads=list(reads), params=list(params), remediation=remediation,
+                         severity=severity, func=fn, module=fn.__module__)
+        if id in _CHECKS and _CHECKS[id].func is not fn and _CHECKS[id].module != fn.__module__:
+            raise ValueError(f"check id {id} declared twice ({_CHECKS[id].module} and {fn.__module__})")
+        _CHECKS[id] = spec
+        fn.check_spec = spec  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def _scope_related(a: str, b: str) -> bool:
+    """Scopes are paths (aws/prod/123/cn-north-1): related when one contains the other."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+class CheckContext:
+    """What a check may read: the inventory, coverage, the profile and the level. No network."""
+
+    def __init__(self, assets: list[Asset], coverage: list[Coverage], profile: Profile, level: int):
+        self.profile = profile
+        self.level = level
+        self._by_type: dict[str, list[Asset]] = {}
+        for a in assets:
+            self._by_type.setdefault(a.type, []).append(a)
+        self._coverage: dict[str, list[Coverage]] = {}
+        for c in coverage:
+            self._coverage.setdefault(c.asset_type, []).append(c)
+
+    def assets(self, type: str) -> list[Asset]:
+        return self._by_type.get(type, [])
+
+    def related(self, asset: Asset, type: str) -> list[Asset]:
+        """Assets of `type` in the same scope tree as `asset` (e.g. the trails of an account)."""
+        return [a for a in self.assets(type) if _scope_related(a.scope, asset.scope)]
+
+    def coverage(self, type: str, scope: str | None = None) -> list[Coverage]:
+        """Coverage records for `type` (records for a pattern such as `aws.*` match too)."""
+        cov = list(self._coverage.get(type, []))
+        for pat, recs in self._coverage.items():
+            if pat.endswith("*") and pat != type and type.startswith(pat[:-1]):
+                cov.extend(recs)
+        return [c for c in cov if scope is None or _scope_related(c.scope, scope)]
+
+    def missing(self, asset: Asset, type: str) -> list[Coverage]:
+        """Coverage records saying `type` could not be collected (error/denied) in the asset's scope tree."""
+        return [c for c in self.coverage(type, asset.scope)
+                if c.status in (EvidenceStatus.error, EvidenceStatus.denied)]
+
+    def unavailable(self, asset: Asset, type: str) -> list[Coverage]:
+        return [c for c in self.coverage(type, asset.scope) if c.status == EvidenceStatus.not_available]
+
+    @staticmethod
+    def need(asset: Asset, key: str) -> Any:
+        """The attribute, or EvidenceMissing when the collector could not get it."""
+        if key in asset.errors:
+            raise EvidenceMissing(f"{key}: {asset.errors[key]}")
+        if key not in asset.attributes:
+            raise EvidenceMissing(f"{key}: not collected")
+        return asset.attributes[key]
+
+
+# --------------------------------------------------------------------------- discovery
+
+_loaded = False
+_load_lock = threading.Lock()
+
+
+def register_collector(cls: type[Collector]) -> type[Collector]:
+    _COLLECTORS[cls.name] = cls
+    return cls
+
+
+def _import_package_modules(pkg_name: str) -> None:
+    pkg = importlib.import_module(pkg_name)
+    for m in pkgutil.walk_packages(pkg.__path__, prefix=pkg_name + "."):
+        if m.name.rsplit(".", 1)[-1].startswith("_"):
+            continue
+        importlib.import_module(m.name)
+
+
+def load_plugins() -> None:
+    """Import built-in plugins and entry points once."""
+    global _loaded
+    with _load_lock:
+        if _loaded:
+            return
+        _import_package_modules("mlps_scan.collectors")
+        _import_package_modules("mlps_scan.checks")
+        for group in ("mlps_scan.collectors", "mlps_scan.checks"):
+            for ep in entry_points(group=group):
+                try:
+                    obj = ep.load()
+                except Exception as e:  # a broken third-party plugin must not take the tool down
+                    log.warning("plugin %s (%s) failed to load: %s", ep.name, ep.value, e)
+                    continue
+                if isinstance(obj, type) and issubclass(obj, Collector):
+                    register_collector(obj)
+        _loaded = True
+
+
+def collectors() -> dict[str, type[Collector]]:
+    load_plugins()
+    return dict(_COLLECTORS)
+
+
+def checks() -> dict[str, CheckSpec]:
+    load_plugins()
+    return dict(_CHECKS)

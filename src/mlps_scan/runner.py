@@ -1,0 +1,237 @@
+"""The pipeline: collect (collectors -> evidence + inventory), evaluate (checks -> findings), aggregate
+(findings -> one result per control of the level). The engine holds no service-specific rule."""
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .catalogue import Catalogue
+from .evidence import Recorder
+from .models import (Asset, Automation, Bilingual, Control, ControlResult, ControlStatus, Coverage,
+                     EvidenceStatus, Finding, FindingStatus, Inventory, Profile, utcnow)
+from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, Verdict, checks
+
+log = logging.getLogger("mlps_scan")
+
+
+@dataclass
+class CollectResult:
+    inventory: Inventory
+    api_calls: dict[str, int]
+    scope: list[str]
+    started_at: datetime
+    finished_at: datetime
+    failed_targets: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failed_targets) or any(
+            c.status in (EvidenceStatus.error, EvidenceStatus.denied) for c in self.inventory.coverage)
+
+
+def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir: Path,
+            options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
+            max_workers: int = 4) -> CollectResult:
+    """Run every target's collector in a bounded pool. A collector that crashes costs only its own
+    evidence: its target gets an error coverage record and the scan goes on."""
+    started = utcnow()
+    sessions: list[tuple[CollectSession, str]] = []
+    jobs = []
+    for cls, target in targets:
+        coll = cls()
+        tname = coll.target_name(target)
+        s = CollectSession(cls.name, tname, recorder, base_dir=base_dir, options=options, progress=progress)
+        sessions.append((s, f"{cls.name}/{tname}"))
+        jobs.append((coll, target, s))
+
+    failed: list[str] = []
+
+    def run(coll, target, s: CollectSession):
+        s.progress("collecting")
+        try:
+            coll.collect(target, s)
+        except Exception as e:  # noqa: BLE001 - isolate one target's failure
+            log.debug("collector crash: %s", traceback.format_exc())
+            rec = s.record("collector", status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
+            for pat in coll.patterns():
+                s.coverage(pat, f"{coll.name}/{s.target}", EvidenceStatus.error,
+                           f"collector failed: {type(e).__name__}: {e}", [rec.id])
+            failed.append(f"{coll.name}/{s.target}")
+        s.progress("done")
+
+    if jobs:
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(jobs)))) as pool:
+            futs = [pool.submit(run, *j) for j in jobs]
+            for f in as_completed(futs):
+                f.result()
+
+    inv = Inventory()
+    calls: Counter[str] = Counter()
+    for s, _ in sessions:
+        inv.assets.extend(s.assets)
+        inv.coverage.extend(s.coverage_records)
+        calls[s.collector] += s.api_calls
+    inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
+    return CollectResult(inv, dict(calls), [n for _, n in sessions], started, utcnow(), failed)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+_BAD = (EvidenceStatus.error, EvidenceStatus.denied)
+
+
+def _finding(spec: CheckSpec, level: int, status: str, message: str, resource_id: str, resource_type: str,
+             evidence: list[str], scope: str, details: dict | None = None) -> Finding:
+    return Finding(check_id=spec.id, control_ids=spec.controls_for(level), status=FindingStatus(status),
+                   resource_id=resource_id, resource_type=resource_type, message=message,
+                   evidence=list(dict.fromkeys(evidence)), scope=scope, severity=spec.severity,  # type: ignore[arg-type]
+                   title=spec.title, remediation=spec.remediation or None, details=details or {})
+
+
+def run_check(spec: CheckSpec, ctx: CheckContext, level: int) -> list[Finding]:
+    out: list[Finding] = []
+    # 1. scopes where the asset type itself could not be listed: an error per scope, never silence
+    for cov in ctx.coverage(spec.asset_type):
+        if cov.status in _BAD:
+            out.append(_finding(spec, level, "error", f"evidence missing: {cov.asset_type} in {cov.scope}: {cov.reason or cov.status.value}",
+                                cov.scope, spec.asset_type, cov.evidence, cov.scope))
+        elif cov.status == EvidenceStatus.not_available and cov.asset_type == spec.asset_type:
+            out.append(_finding(spec, level, "not_applicable", cov.reason or f"{spec.asset_type} not available in {cov.scope}",
+                                cov.scope, spec.asset_type, cov.evidence, cov.scope))
+    # 2. one verdict per asset
+    for asset in ctx.assets(spec.asset_type):
+        missing = [c for r in spec.reads for c in ctx.missing(asset, r)]
+        if missing:
+            reasons = "; ".join(f"{c.asset_type} in {c.scope}: {c.reason or c.status.value}" for c in missing)
+            ev = asset.evidence + [e for c in missing for e in c.evidence]
+            out.append(_finding(spec, level, "error", f"evidence missing: {reasons}", asset.id, asset.type, ev, asset.scope))
+            continue
+        try:
+            res = spec.func(asset, ctx)
+        except EvidenceMissing as e:
+            out.append(_finding(spec, level, "error", f"evidence missing: {e}", asset.id, asset.type, asset.evidence, asset.scope))
+            continue
+        except Exception as e:  # noqa: BLE001 - a broken check is an error result, not a crash
+            log.debug("check crash: %s", traceback.format_exc())
+            out.append(_finding(spec, level, "error", f"check failed: {type(e).__name__}: {e}", asset.id, asset.type,
+                                asset.evidence, asset.scope))
+            continue
+        if res is None:
+            continue
+        for v in (res if isinstance(res, list) else [res]):
+            if not isinstance(v, Verdict):
+                raise TypeError(f"check {spec.id} returned {type(v).__name__}, not Verdict")
+            out.append(_finding(spec, level, v.status, v.message, v.resource_id or asset.id,
+                                v.resource_type or asset.type, v.evidence or asset.evidence, asset.scope, v.details))
+    return out
+
+
+def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Catalogue,
+             only: Iterable[str] | None = None) -> list[Finding]:
+    ctx = CheckContext(inventory.assets, inventory.coverage, profile, level)
+    findings: list[Finding] = []
+    wanted = set(only) if only else None
+    for spec in sorted(checks().values(), key=lambda s: s.id):
+        if not spec.controls_for(level) or (wanted and spec.id not in wanted):
+            continue
+        unknown = [c for c in spec.controls_for(level) if c not in catalogue]
+        if unknown:
+            raise ValueError(f"check {spec.id} maps to ids not in the catalogue: {unknown}")
+        findings.extend(run_check(spec, ctx, level))
+    findings.extend(attestation_findings(ctx, level, catalogue))
+    findings.sort(key=lambda f: (f.check_id, f.scope, f.resource_id))
+    return findings
+
+
+def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue) -> list[Finding]:
+    """An assessor's recorded judgement (static `attestations:`) becomes a finding on the controls it names.
+    It is evidence like any other: who, when, what was seen, and the file's hash."""
+    out = []
+    for a in ctx.assets("attestation"):
+        at = a.attributes
+        ids = [c for c in at.get("control_ids", []) if c in catalogue and catalogue.get(c).level == level]
+        unknown = [c for c in at.get("control_ids", []) if c not in catalogue]
+        if unknown:
+            out.append(Finding(check_id="attestation", control_ids=[], status=FindingStatus.error, resource_id=a.id,
+                               resource_type="attestation", scope=a.scope, evidence=a.evidence,
+                               message=f"attestation names control ids not in the catalogue: {', '.join(unknown)}"))
+        if not ids:
+            continue
+        out.append(Finding(check_id="attestation", control_ids=ids, status=FindingStatus(at["status"]), resource_id=a.id,
+                           resource_type="attestation", scope=a.scope, evidence=a.evidence,
+                           message=f"attested by {at['by']} on {at['date']}: {at['note']}",
+                           details={"attestation": True, "documents": at.get("documents", [])}))
+    return out
+
+
+# --------------------------------------------------------------------------- aggregation
+
+_MANUAL_DEFAULT = Bilingual(en="Assessor to examine documents, configuration and interview staff for this item.",
+                            zh="由测评人员通过访谈、核查文档与配置进行判定。")
+
+
+def aggregate(findings: list[Finding], level: int, catalogue: Catalogue) -> list[ControlResult]:
+    """One result for every control of the level, in catalogue order.
+
+    compliant      every automated verdict passed and the control is fully automatable
+    non_compliant  every applicable verdict failed
+    partial        some passed and some failed, or all passed but a human must confirm the rest (部分符合 / 待确认)
+    error          no failure, but some evidence could not be collected: never read as a pass
+    manual         no automated verdict (manual item, or nothing in scope): what a human must supply is listed
+    """
+    by_control: dict[str, list[Finding]] = {}
+    for f in findings:
+        for cid in f.control_ids:
+            by_control.setdefault(cid, []).append(f)
+    results = []
+    for c in catalogue.for_level(level):
+        fs = by_control.get(c.id, [])
+        counts = Counter(f.status.value for f in fs)
+        attested = any(f.details.get("attestation") and f.status == FindingStatus.passed for f in fs)
+        status, summary = _judge(c, counts, attested)
+        results.append(ControlResult(
+            control_id=c.id, status=status, level=c.level, area=c.area, extension=c.extension, clause=c.clause,
+            id_basis=c.id_basis, automation=c.automation, title=c.title, control_point=c.control_point,
+            summary=summary, counts=dict(counts), checks=sorted({f.check_id for f in fs}),
+            manual=(c.guidance or _MANUAL_DEFAULT) if status in (ControlStatus.manual, ControlStatus.partial)
+            or c.automation != Automation.automated else None,
+        ))
+    return results
+
+
+def _judge(c: Control, counts: Counter, attested: bool = False) -> tuple[ControlStatus, str]:
+    p, f, e, na = counts["pass"], counts["fail"], counts["error"], counts["not_applicable"]
+    if f and p:
+        return ControlStatus.partial, f"{f} failed, {p} passed" + (f", {e} not assessable" if e else "")
+    if f:
+        return ControlStatus.non_compliant, f"{f} failed" + (f", {e} not assessable" if e else "")
+    if e:
+        return ControlStatus.error, f"{e} not assessable (evidence missing)" + (f", {p} passed" if p else "")
+    if p:
+        if c.automation == Automation.automated or attested:
+            return ControlStatus.compliant, f"{p} passed" + (" (assessor attestation included)" if attested else "")
+        return ControlStatus.partial, f"{p} passed; manual confirmation required"
+    if na:
+        return ControlStatus.manual, f"automated checks not applicable here ({na}); assessor to confirm"
+    if c.automation == Automation.manual:
+        return ControlStatus.manual, "manual item: evidence to be supplied by the assessor/client"
+    return ControlStatus.manual, "no automated evidence in the scan scope; assessor to supply"
+
+
+def exit_code(findings: list[Finding], partial: bool, fail_on: str = "any") -> int:
+    """0 compliant, 1 findings, 3 partial scan (evidence missing). `fail_on` loosens this for CI."""
+    has_fail = any(f.status == FindingStatus.fail for f in findings)
+    has_err = partial or any(f.status == FindingStatus.error for f in findings)
+    if fail_on == "never":
+        return 0
+    if has_err and fail_on in ("any", "error"):
+        return 3
+    if has_fail and fail_on in ("any", "fail"):
+        return 1
+    return 0

@@ -1,0 +1,52 @@
+"""Shared fixtures. Boundary tests (moto server, sshd + nmap, the Kubernetes API fixture server) live in
+their own modules with their own fixtures; this file holds what every test may use."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_inventories" / "acme-shop" / "scan.yaml"
+CHECK_BUNDLE = ROOT.parent / "shared" / "tools" / "check-bundle"
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
+    """Run the real command line in a fresh interpreter; returns CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "mlps_scan", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=e, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def sample_bundle(tmp_path_factory) -> Path:
+    """One scan of the built-in sample, shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("sample") / "out"
+    r = run_cli("scan", "--config", str(SAMPLE), "--level", "3", "--out", str(out), "--quiet")
+    assert r.returncode in (0, 1, 3), r.stderr
+    assert (out / "manifest.json").exists(), r.stderr
+    return out
+
+
+@pytest.fixture
+def bundle_copy(sample_bundle, tmp_path) -> Path:
+    dst = tmp_path / "bundle"
+    shutil.copytree(sample_bundle, dst)
+    return dst
+
+
+def check_bundle(path: Path) -> subprocess.CompletedProcess:
+    """The project-independent contract and secret check from ../shared/tools."""
+    if not CHECK_BUNDLE.exists():
+        pytest.skip(f"{CHECK_BUNDLE} not present")
+    return subprocess.run([sys.executable, str(CHECK_BUNDLE), str(path)], capture_output=True, text=True, timeout=120)

@@ -1,0 +1,54 @@
+"""Plugin contracts: every check maps to real catalogue ids of the right level, reads declared params."""
+from __future__ import annotations
+
+from mlps_scan.catalogue import load
+from mlps_scan.models import Profile
+from mlps_scan.plugins import checks, collectors
+
+
+def test_builtin_plugins_are_discovered():
+    assert "static" in collectors()
+    assert "network.firewall.default_deny" in checks()
+
+
+def test_every_check_maps_to_catalogue_ids_of_its_level():
+    cat = load()
+    bad = []
+    for spec in checks().values():
+        assert spec.controls, f"{spec.id} evidences no control"
+        for level, ids in spec.controls.items():
+            for cid in ids:
+                if cid not in cat:
+                    bad.append(f"{spec.id}: {cid} not in the catalogue")
+                elif cat.get(cid).level != level:
+                    bad.append(f"{spec.id}: {cid} listed under level {level}")
+    assert not bad, "\n".join(bad)
+
+
+def test_checks_declare_titles_types_and_known_profile_params():
+    fields = set(Profile.model_fields)
+    for spec in checks().values():
+        assert spec.title.en and spec.title.zh, spec.id
+        assert spec.asset_type, spec.id
+        assert set(spec.params) <= fields, f"{spec.id} reads unknown profile params {set(spec.params) - fields}"
+        assert spec.severity in ("low", "medium", "high", "critical")
+
+
+def test_a_check_mapped_to_an_unknown_id_is_caught(tmp_path):
+    """The guard above must be able to fail: a bogus mapping is reported by evaluate() too."""
+    import pytest
+
+    from mlps_scan.models import Inventory
+    from mlps_scan.plugins import _CHECKS, check
+    from mlps_scan.profile import build_profile
+    from mlps_scan.runner import evaluate
+
+    @check(id="test.bogus", title_en="x", title_zh="x", controls={3: ["L3-XXX1-99"]}, asset_type="test.thing")
+    def bogus(asset, ctx):  # pragma: no cover - never called
+        return None
+
+    try:
+        with pytest.raises(ValueError, match="L3-XXX1-99"):
+            evaluate(Inventory(), 3, build_profile(3), load())
+    finally:
+        _CHECKS.pop("test.bogus")
