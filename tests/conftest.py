@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_inventories" / "acme-shop" / "scan.yaml"
 CHECK_BUNDLE = ROOT.parent / "shared" / "tools" / "check-bundle"
 
+# each test bed keeps its fixtures in tests/fixtures/<bed>.py
+pytest_plugins = sorted(f"fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py")
+                        if not p.stem.startswith("_"))
+
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
     """Run the real command line in a fresh interpreter; returns CompletedProcess (text)."""
