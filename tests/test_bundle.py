@@ -145,9 +145,11 @@ def test_offline_recheck_reproduces_the_results(sample_bundle, tmp_path, cli):
 
 
 def test_installed_console_script_runs(tmp_path):
-    exe = shutil.which("mlps-scan")
+    import sys
+    from pathlib import Path
+    exe = shutil.which("mlps-scan", path=str(Path(sys.executable).parent)) or shutil.which("mlps-scan")
     if not exe:
-        pytest.skip("mlps-scan console script not on PATH")
+        pytest.skip("mlps-scan console script not installed beside this interpreter")
     r = subprocess.run([exe, "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and "mlps-scan" in r.stdout
 
