@@ -9,7 +9,6 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -78,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-zip", action="store_true")
     sp.add_argument("--sign-key", type=Path)
     sp.add_argument("--format", choices=["table", "json"], default="table")
+
+    sp = sub.add_parser("merge", help="merge shard bundles of one system into one bundle and evaluate it")
+    sp.add_argument("bundles", nargs="+", type=Path)
+    sp.add_argument("--out", required=True, type=Path)
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--no-zip", action="store_true")
+    sp.add_argument("--sign-key", type=Path)
+    eval_opts(sp)
+    sp.add_argument("-q", "--quiet", action="store_true")
 
     sp = sub.add_parser("controls", help="list the control catalogue of a level")
     sp.add_argument("--level", type=_level, required=True)
@@ -304,6 +312,25 @@ def cmd_check(args) -> int:
     return exit_code(findings, m.partial, args.fail_on)
 
 
+def cmd_merge(args) -> int:
+    from .bundle import staged_output
+    from .evidence import Recorder
+    from .merge import merge_bundles
+    from .runner import exit_code
+
+    with staged_output(args.out, force=args.force) as stage:
+        m = merge_bundles(args.bundles, Recorder(stage))
+        level = _resolve_level(args.level, m.level)
+        profile = _profile(level, args.profile, None, Path.cwd())
+        findings, controls, _ = _evaluate_and_write(
+            stage, system=m.system, level=level, profile=profile, inventory=m.inventory, scope=m.scope,
+            started_at=m.started_at, finished_at=m.finished_at, partial=m.partial, api_calls=m.api_calls,
+            config_dump={"merged_from": [str(b) for b in args.bundles]}, sign_key=args.sign_key,
+            make_zip=not args.no_zip)
+    _print_summary(controls, findings, Path(args.out).absolute(), args.quiet, m.partial)
+    return exit_code(findings, m.partial, args.fail_on)
+
+
 def cmd_controls(args) -> int:
     from .catalogue import load
     cat = load()
@@ -368,6 +395,7 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "scan": cmd_scan,
     "collect": lambda a: cmd_scan(a, evaluate_level=False),
     "check": cmd_check,
+    "merge": cmd_merge,
     "controls": cmd_controls,
     "checks": cmd_checks,
     "verify": cmd_verify,

@@ -1,0 +1,51 @@
+"""Shards of one system scanned apart merge into one bundle that verifies and is evaluated as a whole."""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from conftest import check_bundle, run_cli
+
+FW = {"default_action": "deny", "logging": True, "log_destination": "syslog://x",
+      "rules": [{"name": "web", "action": "allow", "source": "any", "destination": "10.0.0.1", "ports": "443", "protocol": "tcp"}]}
+
+
+def shard(tmp_path, name, attrs):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "net.yaml").write_text(yaml.safe_dump({"assets": [{"type": "network.firewall", "id": f"fw-{name}", "attributes": attrs}]}))
+    (d / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "Shop", "level": 3},
+                                                 "static": [{"name": name, "path": "net.yaml"}]}))
+    out = d / "out"
+    r = run_cli("scan", "--config", str(d / "scan.yaml"), "--out", str(out), "--quiet")
+    assert r.returncode in (0, 1), r.stderr
+    return out
+
+
+def test_merge_two_shards(tmp_path):
+    a = shard(tmp_path, "dc-shanghai", FW)
+    b = shard(tmp_path, "dc-beijing", {**FW, "default_action": "allow"})
+    out = tmp_path / "merged"
+    r = run_cli("merge", str(a), str(b / "bundle.zip"), "--out", str(out), "--quiet")
+    assert r.returncode == 1, r.stderr  # the Beijing firewall fails
+    inv = json.loads((out / "inventory.json").read_text())
+    assert {x["id"] for x in inv["assets"]} == {"fw-dc-shanghai", "fw-dc-beijing"}
+    st = {c["control_id"]: c["status"] for c in json.loads((out / "controls.json").read_text())}
+    assert st["L3-ABS1-05"] == "partial"
+    findings = json.loads((out / "findings.json").read_text())
+    ev = {p.stem for p in (out / "evidence").glob("*.json")}
+    assert all(set(f["evidence"]) <= ev for f in findings)
+    assert run_cli("verify", str(out)).returncode == 0
+    assert check_bundle(out).returncode == 0
+
+
+def test_merge_refuses_bundles_of_different_systems(tmp_path):
+    a = shard(tmp_path, "one", FW)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "Other", "level": 3}}))
+    r0 = run_cli("scan", "--config", str(other / "scan.yaml"), "--out", str(other / "out"), "--quiet")
+    assert r0.returncode == 0, r0.stderr
+    r = run_cli("merge", str(a), str(other / "out"), "--out", str(tmp_path / "m"))
+    assert r.returncode == 2 and "different systems" in r.stderr and not (tmp_path / "m").exists()
