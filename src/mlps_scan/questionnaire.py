@@ -580,20 +580,77 @@ def _indent(text: str, n: int = 2) -> str:
 # --------------------------------------------------------------------------- loading an answered file
 
 
-def load(path: Path) -> Questionnaire:
-    from .profile import load_yaml_file
-    path = Path(path).expanduser()
-    doc = load_yaml_file(path, "questionnaire")
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: pydantic then parses them and names the YAML path of a bad one
+    (PyYAML would raise a bare ValueError for 2026-13-01)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(f"questionnaire not found: {path}")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError:
+        raise InputError(f"questionnaire {path} is not UTF-8 text") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"questionnaire {path}:{where}: malformed YAML: {problem}") from None
+
+
+def parse(doc: Any, where: str = "questionnaire") -> Questionnaire:
     if doc is None:
-        raise InputError(f"questionnaire {path} is empty")
+        raise InputError(f"{where} is empty")
     if not isinstance(doc, dict):
-        raise InputError(f"questionnaire {path}: the top level must be a mapping (organisation:, system:, ...)")
+        raise InputError(f"{where}: the top level must be a mapping (organisation:, system:, ...)")
     try:
         return Questionnaire.model_validate(doc)
     except ValidationError as e:
-        raise InputError(pydantic_message(_first_relevant(e), prefix=f"questionnaire {path}: ")) from None
+        raise InputError(validation_message(e, prefix=f"{where}: ")) from None
 
 
-def _first_relevant(e: ValidationError) -> ValidationError:
-    """For `Degree | list[Degree] | None` pydantic reports every union branch; keep the message readable."""
-    return e
+def load(path: Path) -> Questionnaire:
+    path = Path(path).expanduser()
+    return parse(_read_yaml(path), f"questionnaire {path}")
+
+
+_DEGREE_HELP = "use none, general, serious or particularly_serious (or a list of them when undecided)"
+
+
+def validation_message(e: ValidationError, prefix: str = "") -> str:
+    """One line: the first problem with its YAML path. Union branches (a degree or a list of degrees) are
+    folded into one problem so the path reads as the user wrote it."""
+    from .errors import yaml_path
+    problems: dict[str, str] = {}
+    for err in e.errors():
+        raw = tuple(err.get("loc", ()))
+        branch = any(isinstance(p, str) and ("[" in p or p.startswith("function-")) for p in raw)
+        loc = tuple(p for p in raw if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        path = yaml_path(loc)
+        if branch:
+            field = yaml_path(tuple(p for p in loc if not isinstance(p, int)) if len(loc) and isinstance(loc[-1], int) else loc)
+            key = field
+            if isinstance(err.get("input"), list):
+                continue  # the scalar branch's complaint about a list: the list branch says which item
+            msg = f"{err.get('input')!r} is not a degree: {_DEGREE_HELP}"
+        else:
+            key = path
+            msg = err.get("msg", "invalid value")
+            if err.get("type") == "extra_forbidden":
+                msg = "unknown key"
+            elif err.get("type") == "missing":
+                msg = "required key is missing"
+        if key not in problems:
+            problems[key] = f"{path}: {msg}"
+    if not problems:
+        return prefix + pydantic_message(e)
+    first = next(iter(problems.values()))
+    n = len(problems) - 1
+    return f"{prefix}{first}" + (f" (and {n} more problem{'s' if n > 1 else ''})" if n else "")
