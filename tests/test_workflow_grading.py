@@ -187,3 +187,21 @@ def test_grade_cli_uses_the_prefill_bundle_and_json(synthetic_bundle, tmp_path):
     r = run_cli("grade", str(qf), "--format", "json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads(r.stdout)["complete"] is True
+
+
+@pytest.mark.parametrize("name,tags,hint,sensitive", [
+    ("customerdb", None, "name 'customerdb' contains 'customer'", False),
+    ("prod-orders", None, "name 'prod-orders' contains 'order'", False),
+    ("kyc_docs", None, "name 'kyc_docs' contains 'kyc'", True),
+    ("Members", None, "name 'Members' contains 'member'", False),
+    ("border-logs", None, None, False),
+    ("static-assets", None, None, False),
+    ("analytics", {"data-classification": "personal"}, "tag data-classification=personal", False),
+    ("analytics", [{"Key": "Classification", "Value": "Sensitive-PII"}], "tag Classification=Sensitive-PII", True),
+    ("analytics", {"data-classification": "public"}, None, False),
+])
+def test_personal_data_hints(name, tags, hint, sensitive):
+    from mlps_scan.models import Asset
+    a = Asset(type="aws.s3.bucket", id=f"arn:aws-cn:s3:::{name}", name=name, scope="aws/x/1",
+              attributes={"tags": tags} if tags is not None else {})
+    assert Q.personal_data_hint(a) == (hint, sensitive)

@@ -142,3 +142,19 @@ def test_history_location(tmp_path):
     assert os.environ[ENV] == TEST_HISTORY and resolve_path() == Path(TEST_HISTORY)
     assert resolve_path(tmp_path / "x.db") == tmp_path / "x.db"
     assert default_path().name == "history.sqlite3" and "mlps-scan" in str(default_path())
+
+
+def test_controls_that_lose_their_evidence_are_not_improvements(two_scans, tmp_path):
+    _, new, _ = two_scans
+    empty = _estate(tmp_path, "empty", {"type": "network.switch", "id": "sw", "attributes": {}})
+    out = tmp_path / "empty-out"
+    r = run_cli("scan", "--config", str(empty), "--out", str(out), "--quiet", "--no-history")
+    assert r.returncode == 0, r.stderr
+    d = diff(new, out)
+    changes = {c["control_id"]: c["change"] for c in d["controls_changed"]}
+    assert changes["L3-ABS1-05"] == "no_longer_assessed" and changes["L3-ABS1-16"] == "no_longer_assessed"
+    assert d["regressed"] is False and d["summary"]["controls_improved"] == 0
+    assert [f["resource_id"] for f in d["resolved_resource_gone"]] == ["fw-edge"]
+    # and the other way: controls that start failing where nothing was assessed before are regressions
+    back = diff(out, new)
+    assert {c["control_id"]: c["change"] for c in back["controls_changed"]}["L3-ABS1-05"] == "regressed"

@@ -7,7 +7,8 @@ from typing import Any
 
 from .errors import BundleError
 
-# how bad a control status is; a move to a higher rank (other than to `manual`) is a regression
+# how bad a control status is; a move to a higher rank is a regression (from `manual`, i.e. not assessed
+# before, too); a move to `manual` is "no longer assessed", never an improvement
 _RANK = {"compliant": 0, "manual": 1, "partial": 2, "error": 2, "non_compliant": 3}
 _FRANK = {"pass": 0, "not_applicable": 0, "error": 1, "fail": 2}
 
@@ -67,10 +68,15 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
     for cid in sorted(set(co) & set(cn)):
         a, b = co[cid]["status"], cn[cid]["status"]
         if a != b:
-            regressed = b != "manual" and _RANK.get(b, 0) > _RANK.get(a, 0)
-            improved = _RANK.get(b, 0) < _RANK.get(a, 0) and a != "manual"
-            changed.append({"control_id": cid, "old": a, "new": b,
-                            "change": "regressed" if regressed else "improved" if improved else "changed",
+            if b == "manual":  # no automated verdict any more: evidence went away, nothing was fixed
+                change = "no_longer_assessed"
+            elif _RANK.get(b, 0) > _RANK.get(a, 0):
+                change = "regressed"
+            elif _RANK.get(b, 0) < _RANK.get(a, 0):
+                change = "improved"
+            else:
+                change = "changed"
+            changed.append({"control_id": cid, "old": a, "new": b, "change": change,
                             "title": (cn[cid].get("title") or {}).get("en")})
     ao = {(a["type"], a["id"]): a for a in old["assets"] if isinstance(a, dict)}
     an = {(a["type"], a["id"]): a for a in new["assets"] if isinstance(a, dict)}
@@ -96,6 +102,7 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
                     "new_errors": len(new_errors),
                     "controls_regressed": sum(c["change"] == "regressed" for c in changed),
                     "controls_improved": sum(c["change"] == "improved" for c in changed),
+                    "controls_no_longer_assessed": sum(c["change"] == "no_longer_assessed" for c in changed),
                     "controls_changed": len(changed),
                     "assets_added": len(set(an) - set(ao)), "assets_removed": len(set(ao) - set(an))},
     }
