@@ -205,3 +205,18 @@ def test_personal_data_hints(name, tags, hint, sensitive):
     a = Asset(type="aws.s3.bucket", id=f"arn:aws-cn:s3:::{name}", name=name, scope="aws/x/1",
               attributes={"tags": tags} if tags is not None else {})
     assert Q.personal_data_hint(a) == (hint, sensitive)
+
+
+def test_sample_answered_questionnaire(sample_bundle):
+    from conftest import ROOT
+    f = ROOT / "sample_inventories" / "acme-shop" / "questionnaire.yaml"
+    q = Q.load(f)
+    # its architecture was prefilled from the sample scan: evidence ids are stable, so they resolve in a fresh scan
+    evidence = {p.stem for p in (sample_bundle / "evidence").glob("*.json")}
+    srcs = {s for e in q.architecture.security_services + q.architecture.internet_endpoints for s in e.source}
+    assert srcs and srcs <= evidence
+    r = run_cli("grade", str(f), "--bundle", str(sample_bundle), "--format", "json")
+    assert r.returncode == 1, r.stderr  # one undecided answer: provisional
+    res = json.loads(r.stdout)
+    assert res["level"] == 3 and res["system"] == "Acme Shop" and res["contradictions"] == []
+    assert [d["path"] for d in res["driving_answers"]] == ["impact.business_information.social_order_public_interest"]

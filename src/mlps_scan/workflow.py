@@ -77,7 +77,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--warn-days", type=_nonneg, default=60, help="warning window in days (default 60)")
     sp.add_argument("--cycle-months", type=int, choices=range(1, 61), metavar="N",
                     help="override the assessment cycle (default: L1 12, L2 24, L3+ 12)")
-    sp.add_argument("--today", type=_date, help=argparse.SUPPRESS)
+    sp.add_argument("--today", type=_date, help="compute as of this date (default: today), e.g. to plan ahead")
     sp.add_argument("--history", help="history file (default: $MLPS_SCAN_HISTORY or the user data dir)")
     sp.add_argument("--format", choices=["table", "json"], default="table")
 
