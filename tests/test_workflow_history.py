@@ -158,3 +158,22 @@ def test_controls_that_lose_their_evidence_are_not_improvements(two_scans, tmp_p
     # and the other way: controls that start failing where nothing was assessed before are regressions
     back = diff(out, new)
     assert {c["control_id"]: c["change"] for c in back["controls_changed"]}["L3-ABS1-05"] == "regressed"
+
+
+def test_tampered_bundles_are_flagged(two_scans, tmp_path):
+    import shutil
+    old, new, _ = two_scans
+    bad = tmp_path / "bad"
+    shutil.copytree(new, bad)
+    (bad / "bundle.zip").unlink()
+    f = json.loads((bad / "findings.json").read_text())
+    for x in f:
+        x["status"] = "pass"
+    (bad / "findings.json").write_text(json.dumps(f))
+    d = diff(old, bad)
+    assert d["new"]["verified"] is False and d["old"]["verified"] is True
+    assert any("new bundle fails verification" in n and "findings.json" in n for n in d["notes"])
+    r = run_cli("history", "record", str(bad), "--history", str(tmp_path / "h.db"))
+    assert r.returncode == 1 and "fails verification" in r.stderr
+    with History(tmp_path / "h.db") as h:
+        assert h.scans() == []

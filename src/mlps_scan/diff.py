@@ -26,7 +26,9 @@ def _load(path: Path) -> dict[str, Any]:
     controls = r.json("controls.json")
     if not isinstance(findings, list) or not isinstance(controls, list) or not isinstance(inv, dict):
         raise BundleError(f"{path}: findings.json, controls.json or inventory.json has the wrong shape")
-    return {"path": str(path), "manifest": m, "findings": findings, "controls": controls,
+    from .bundle import verify_bundle
+    problems = verify_bundle(r.path)
+    return {"path": str(path), "manifest": m, "problems": problems, "findings": findings, "controls": controls,
             "assets": inv.get("assets", [])}
 
 
@@ -83,11 +85,15 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
     asset = lambda a: {"type": a["type"], "id": a["id"], "name": a.get("name"), "scope": a.get("scope")}  # noqa: E731
     mo, mn = old["manifest"], new["manifest"]
     return {
-        "old": {"path": old["path"], "system": mo.system, "level": mo.level, "scanned_at": mo.finished_at.isoformat()},
-        "new": {"path": new["path"], "system": mn.system, "level": mn.level, "scanned_at": mn.finished_at.isoformat()},
+        "old": {"path": old["path"], "system": mo.system, "level": mo.level, "scanned_at": mo.finished_at.isoformat(),
+                "verified": not old["problems"]},
+        "new": {"path": new["path"], "system": mn.system, "level": mn.level, "scanned_at": mn.finished_at.isoformat(),
+                "verified": not new["problems"]},
         "notes": ([f"levels differ (old {mo.level}, new {mn.level}): only control ids present in both are compared"]
                   if mo.level != mn.level else [])
-                 + ([f"systems differ: {mo.system!r} vs {mn.system!r}"] if mo.system != mn.system else []),
+                 + ([f"systems differ: {mo.system!r} vs {mn.system!r}"] if mo.system != mn.system else [])
+                 + [f"{side} bundle fails verification ({len(b['problems'])} problem(s), e.g. {b['problems'][0]}): "
+                    "its results may have been altered" for side, b in (("old", old), ("new", new)) if b["problems"]],
         "new_failures": new_failures,
         "fixed": fixed,
         "resolved_resource_gone": resolved_gone,

@@ -88,12 +88,16 @@ class History:
 
     def record_bundle(self, bundle: str | Path) -> tuple[int, bool]:
         """Add a bundle (folder or zip). Returns (scan id, True if newly added; False if already recorded)."""
-        from .bundle import BundleReader
         from .questionnaire import open_bundle
         reader = open_bundle(Path(bundle))
         m = reader.manifest()
         if m.level is None or "controls.json" not in reader.names():
             raise InputError(f"{bundle}: has no evaluated level (made by `collect`?): run `mlps-scan check` first")
+        from .bundle import verify_bundle
+        problems = verify_bundle(reader.path)
+        if problems:
+            raise BundleError(f"{bundle}: not recorded, the bundle fails verification: {problems[0]}"
+                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
         raw = reader.read("manifest.json")
         bundle_hash = hashlib.sha256(raw).hexdigest()
         controls = reader.json("controls.json")
@@ -105,7 +109,6 @@ class History:
         fcounts = dict(Counter(f.get("status") for f in findings if isinstance(f, dict)))
         ccounts = dict(Counter(c.get("status") for c in controls if isinstance(c, dict)))
         path = str(Path(reader.path).expanduser().absolute())
-        assert isinstance(reader, BundleReader)
         return self._insert(m.system, m.level, m.finished_at.isoformat(), filing, m.partial, fcounts, ccounts,
                             m.counts.get("assets"), bundle_hash, path,
                             [(c["control_id"], c["status"]) for c in controls if isinstance(c, dict) and "control_id" in c])
