@@ -13,7 +13,7 @@ from mlps_scan.bundle import verify_bundle
 from mlps_scan.errors import InputError
 from mlps_scan.models import Inventory, Questionnaire
 
-from conftest import CHECK_BUNDLE, check_bundle, run_cli
+from conftest import CHECK_BUNDLE, ROOT, check_bundle, run_cli
 
 PREFILLED_LISTS = ("cloud_accounts", "networks", "internet_endpoints", "hosts", "kubernetes_clusters", "data_stores",
                    "security_services")
@@ -194,3 +194,18 @@ def test_bad_questionnaire_through_the_cli(tmp_path, template_text):
     f.write_text("- a\n- b\n")
     assert run_cli("grade", str(f)).returncode == 2
     assert run_cli("grade", str(tmp_path / "missing.yaml")).returncode == 2
+
+
+def test_refresh_keeps_the_answers(tmp_path, synthetic_bundle):
+    sample_q = ROOT / "sample_inventories" / "acme-shop" / "questionnaire.yaml"
+    answered = Q.load(sample_q)
+    # rendering keeps every answer (comments and all), and loads back to the same questionnaire
+    assert Q.parse(yaml.safe_load(Q.render_yaml(answered))) == answered
+    f = tmp_path / "q.yaml"
+    r = run_cli("questionnaire", str(synthetic_bundle), "--answers", str(sample_q), "-o", str(f))
+    assert r.returncode == 0, r.stderr
+    q = Q.load(f)
+    assert q.impact == answered.impact and q.data == answered.data and q.system == answered.system
+    assert q.organisation.name == "Acme Retail (Shanghai) Co., Ltd." and "# legal name" in f.read_text()
+    assert q.meta.prefilled_from.system == "Synthetic Shop" and len(q.architecture.data_stores) == 4
+    assert run_cli("questionnaire", "--template", "--answers", str(sample_q), "-o", str(tmp_path / "x.yaml")).returncode == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import BundleError
+from .errors import BundleError, InputError
 
 # how bad a control status is; a move to a higher rank is a regression (from `manual`, i.e. not assessed
 # before, too); a move to `manual` is "no longer assessed", never an improvement
@@ -20,7 +20,7 @@ def _load(path: Path) -> dict[str, Any]:
     names = r.names()
     for n in ("findings.json", "controls.json"):
         if n not in names:
-            raise BundleError(f"{path}: {n} missing (a `collect` bundle? run `mlps-scan check` on it first)")
+            raise InputError(f"{path}: {n} missing (a `collect` bundle? run `mlps-scan check --out` on it first)")
     inv = r.json("inventory.json") if "inventory.json" in names else {"assets": []}
     findings = r.json("findings.json")
     controls = r.json("controls.json")

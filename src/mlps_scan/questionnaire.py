@@ -426,6 +426,15 @@ def build(reader=None, bundle_path: Path | None = None) -> Questionnaire:
     return q
 
 
+def keep_answers(fresh: Questionnaire, answered: Questionnaire) -> Questionnaire:
+    """The client's answers (and architecture notes) from `answered`, the architecture from `fresh`."""
+    q = fresh.model_copy(deep=True)
+    for section in ("organisation", "system", "data", "users", "impact"):
+        setattr(q, section, getattr(answered, section).model_copy(deep=True))
+    q.architecture.notes = answered.architecture.notes
+    return q
+
+
 # --------------------------------------------------------------------------- writing YAML with guidance
 
 _HEADER = """\
@@ -555,22 +564,65 @@ def _q(v: Any) -> str:
 
 
 def render_yaml(q: Questionnaire, template: bool = False) -> str:
-    """The questionnaire as commented YAML. Client sections come from the template (with any values already
-    in `q` substituted for the name fields); architecture and meta are dumped from the model."""
+    """The questionnaire as commented YAML: the client sections are the commented template with the values
+    already in `q` filled in (so answers survive a refresh), architecture and meta are dumped from the model."""
+    if not template and q.system.name is None and q.meta.prefilled_from:
+        q = q.model_copy(deep=True)
+        q.system.name = q.meta.prefilled_from.system
     meta = q.meta.model_dump(mode="json", exclude_none=True)
     parts = [_HEADER, "meta:\n" + _indent(_dump(meta))]
-    if template and not q.meta.prefilled_from:
-        parts.append("\n" + _CLIENT.format(org_name="~".ljust(22), system_name="~".ljust(22)))
-    else:
-        name = q.system.name or (q.meta.prefilled_from.system if q.meta.prefilled_from else None)
-        parts.append("\n" + _CLIENT.format(org_name=_q(q.organisation.name).ljust(22), system_name=_q(name).ljust(22)))
+    answers = q.model_dump(mode="json")
+    parts.append("\n" + _fill(_CLIENT.format(org_name="~".ljust(22), system_name="~".ljust(22)), answers))
     arch = q.architecture.model_dump(mode="json", exclude_none=True)
     for d in arch.get("data_stores", []):
         d.setdefault("encrypted", None)  # unknown must show, not vanish
     arch = _source_last(arch)
     parts.append("\n" + _ARCH_HEAD + "architecture:\n" + _indent(_dump(arch)))
-    parts.append("\n" + _IMPACT)
+    parts.append("\n" + _fill(_IMPACT, answers))
     return "".join(parts)
+
+
+_TEMPLATE_LINE = re.compile(r"^(?P<indent> *)(?P<key>[a-z_]+):(?P<value> *(~|\[\])?)(?P<pad> *)(?P<comment>#.*)?$")
+
+
+def _inline(v: Any) -> str:
+    if isinstance(v, str) and "\n" not in v:
+        text = yaml.safe_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip()
+        return text.removesuffix("...").strip()
+    return json_flow(v)
+
+
+def json_flow(v: Any) -> str:
+    return yaml.safe_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip().removesuffix("...").strip()
+
+
+def _fill(template: str, answers: dict) -> str:
+    """Put the answers into the commented template: `key: ~  # comment` -> `key: value  # comment`."""
+    out, stack = [], []  # stack of (indent, key)
+    for line in template.splitlines(True):
+        m = _TEMPLATE_LINE.match(line.rstrip("\n"))
+        if not m:
+            out.append(line)
+            continue
+        ind = len(m["indent"])
+        while stack and stack[-1][0] >= ind:
+            stack.pop()
+        path = [k for _, k in stack] + [m["key"]]
+        if not m["value"].strip():  # a mapping key: descend
+            stack.append((ind, m["key"]))
+            out.append(line)
+            continue
+        v: Any = answers
+        for k in path:
+            v = v.get(k) if isinstance(v, dict) else None
+        if v is None or v == []:
+            out.append(line)
+            continue
+        head = f"{m['indent']}{m['key']}: {_inline(v)}"
+        if m["comment"]:
+            head = head.ljust(max(len(head) + 1, 30)) + m["comment"]
+        out.append(head + "\n")
+    return "".join(out)
 
 
 def _indent(text: str, n: int = 2) -> str:

@@ -45,6 +45,8 @@ def add_parsers(sub) -> None:
     sp.add_argument("-o", "--output", required=True, help="questionnaire.yaml to write (- for stdout)")
     sp.add_argument("--template", action="store_true", help="a blank questionnaire, nothing prefilled")
     sp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    sp.add_argument("--answers", type=Path, help="an answered questionnaire whose answers to keep: refresh its "
+                                                 "architecture from a newer bundle")
 
     sp = sub.add_parser("grade", help="recommend the level from an answered questionnaire (GB/T 22240-2020)")
     sp.add_argument("questionnaire", type=Path)
@@ -100,8 +102,13 @@ def cmd_questionnaire(args) -> int:
         raise InputError("questionnaire: give a bundle to prefill from, or --template, not both")
     if not args.template and not args.bundle:
         raise InputError("questionnaire: give the bundle (or scan output folder) to prefill from, or --template for a blank one")
+    if args.answers and args.template:
+        raise InputError("questionnaire: --answers refreshes the architecture from a bundle; it does not go with --template")
+    old = Q.load(args.answers) if args.answers else None
     reader = None if args.template else Q.open_bundle(args.bundle)
     q = Q.build(reader, args.bundle)
+    if old is not None:
+        q = Q.keep_answers(q, old)
     text = Q.render_yaml(q, template=args.template)
     Q.Questionnaire.model_validate(__import__("yaml").safe_load(text))  # what we write must load back
     if args.output == "-":
