@@ -209,3 +209,28 @@ def test_refresh_keeps_the_answers(tmp_path, synthetic_bundle):
     assert q.organisation.name == "Acme Retail (Shanghai) Co., Ltd." and "# legal name" in f.read_text()
     assert q.meta.prefilled_from.system == "Synthetic Shop" and len(q.architecture.data_stores) == 4
     assert run_cli("questionnaire", "--template", "--answers", str(sample_q), "-o", str(tmp_path / "x.yaml")).returncode == 2
+
+
+def test_every_client_field_survives_rendering():
+    """Each client field has a line in the commented template, so a refresh never drops an answer."""
+    full = {
+        "organisation": {"name": "Org: \"quoted\" #hash", "industry": "finance", "competent_authority": "PBoC",
+                         "security_officer": "CISO", "operations_location": "北京"},
+        "system": {"name": "S", "purpose": "p", "business_description": "line one\nline two", "deployment": "cloud",
+                   "go_live_date": "2020-02-29", "service_hours": "24x7", "max_tolerable_downtime_hours": 0.5,
+                   "filing_date": "2024-02-29", "current_level": 3, "last_assessment_date": "2025-12-31"},
+        "data": {"personal_information": {"collected": True, "records": 10, "kinds": ["name"]},
+                 "sensitive_personal_information": {"collected": False, "records": 0, "kinds": []},
+                 "important_data": {"collected": True, "records": 5, "kinds": ["maps", "genomes"]},
+                 "total_volume_gb": 1.5, "cross_border_transfer": False},
+        "users": {"internal": 1, "external": 0, "peak_concurrent": 2, "public_access": False},
+        "impact": {"business_information": {"citizens_legal_persons": "serious",
+                                            "social_order_public_interest": ["general", "particularly_serious"],
+                                            "national_security": "none", "rationale": "r: 1"},
+                   "system_service": {"citizens_legal_persons": "general", "social_order_public_interest": "none",
+                                      "national_security": ["none", "general"], "rationale": "- dash"}},
+    }
+    q = Questionnaire.model_validate(full)
+    back = Q.parse(yaml.safe_load(Q.render_yaml(q)))
+    for section in full:
+        assert getattr(back, section) == getattr(q, section), section
