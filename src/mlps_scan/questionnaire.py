@@ -270,7 +270,8 @@ def _endpoints(by_type, arch: ArchitectureSection) -> None:
         arch.internet_endpoints.append(Endpoint(
             kind="host_service", id=a.id, name=a.name, address=_attr(a, "address"),
             ports=[f"{port}/{_attr(a, 'protocol', 'tcp')}"] if port is not None else [], scope=a.scope,
-            detail=_short(" ".join(str(x) for x in (_attr(a, "service"), _attr(a, "product"), _attr(a, "version")) if x)),
+            detail=_short(" ".join(str(x) for x in (_attr(a, "service"), _attr(a, "product"), _attr(a, "version")) if x)
+                          + " (open to the scanner; confirm whether the internet reaches it)"),
             source=_src(a)))
     for a in by_type["k8s.service"]:
         st = str(_attr(a, "service_type", ""))
