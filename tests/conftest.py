@@ -2,10 +2,12 @@
 their own modules with their own fixtures; this file holds what every test may use."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_inventories" / "acme-shop" / "scan.yaml"
 CHECK_BUNDLE = ROOT.parent / "shared" / "tools" / "check-bundle"
+
+# the scan history: never the real user data dir. Every test (in-process or through run_cli) writes to a
+# throw-away file unless it passes its own MLPS_SCAN_HISTORY.
+_HISTORY_DIR = tempfile.mkdtemp(prefix="mlps-scan-test-history-")
+atexit.register(shutil.rmtree, _HISTORY_DIR, True)
+TEST_HISTORY = str(Path(_HISTORY_DIR) / "history.sqlite3")
+os.environ["MLPS_SCAN_HISTORY"] = TEST_HISTORY
 
 # each test bed keeps its fixtures in tests/fixtures/<bed>.py
 pytest_plugins = sorted(f"fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py")
@@ -22,6 +31,7 @@ pytest_plugins = sorted(f"fixtures.{p.stem}" for p in (Path(__file__).parent / "
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
     """Run the real command line in a fresh interpreter; returns CompletedProcess (text)."""
     e = dict(os.environ)
+    e["MLPS_SCAN_HISTORY"] = TEST_HISTORY
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "mlps_scan", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=e, timeout=timeout)

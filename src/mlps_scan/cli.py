@@ -1,4 +1,5 @@
-"""Command line: scan, collect, check, controls, verify, schemas.
+"""Command line: scan, collect, check, controls, verify, schemas; questionnaire, grade, history, diff, renewal
+(the consultant workflow, in workflow.py).
 
 Exit codes: 0 every evaluated control compliant; 1 findings (or a bundle failed verification);
 2 usage or input error; 3 partial scan (some evidence could not be collected); 4 internal error.
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", required=True, type=Path, help="scan.yaml")
     out_opts(sp); eval_opts(sp); noise(sp)
     sp.add_argument("--tofu", action="store_true", help="trust SSH host keys on first use (recorded in evidence)")
+    sp.add_argument("--no-history", action="store_true", help="do not record this scan in the history")
+    sp.add_argument("--history", help="history file (default: $MLPS_SCAN_HISTORY or the user data dir)")
 
     sp = sub.add_parser("collect", help="collect evidence and inventory only (no evaluation)")
     sp.add_argument("--config", required=True, type=Path)
@@ -102,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("checks", help="list the checks and the controls they evidence")
     sp.add_argument("--level", type=_level)
     sp.add_argument("--format", choices=["table", "json"], default="table")
+
+    from .workflow import add_parsers  # questionnaire, grade, history, diff, renewal
+    add_parsers(sub)
     return p
 
 
@@ -264,6 +270,8 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
                              + (" (partial)" if res.partial else "") + f" -> {out}")
         return 3 if res.partial else 0
     _print_summary(controls, findings, out, args.quiet, res.partial)
+    from .workflow import record_scan
+    record_scan(out, args)
     return exit_code(findings, res.partial, args.fail_on)
 
 
@@ -401,6 +409,9 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "verify": cmd_verify,
     "schemas": cmd_schemas,
 }
+from .workflow import COMMANDS as _WORKFLOW_COMMANDS  # noqa: E402
+
+COMMANDS.update(_WORKFLOW_COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ regenerates the JSON Schemas under schemas/ from here.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
@@ -210,18 +210,190 @@ class Profile(Strict):
     require_mfa: bool = True
 
 
-# --------------------------------------------------------------------------- questionnaire (skeleton; issue 6)
+# --------------------------------------------------------------------------- questionnaire (issue 6)
+# The client questionnaire (stage 1). Strict: unknown keys, wrong types and out-of-range values are errors
+# that name their YAML path. Prefilled entries (architecture) carry `source`: the evidence ids they came from.
+
+Degree = Literal["none", "general", "serious", "particularly_serious"]
+"""Harm to one object: none (not harmed), 一般损害, 严重损害, 特别严重损害."""
 
 
-class Questionnaire(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Meta(Strict):
+    kind: Literal["mlps-scan/questionnaire"] = "mlps-scan/questionnaire"
+    version: Literal[1] = 1
+    generated_at: datetime | None = None
+    prefilled_from: "PrefillSource | None" = None
 
-    system: dict[str, Any] = Field(default_factory=dict)
-    organisation: dict[str, Any] = Field(default_factory=dict)
-    data: dict[str, Any] = Field(default_factory=dict)
-    users: dict[str, Any] = Field(default_factory=dict)
-    architecture: dict[str, Any] = Field(default_factory=dict)
-    impact: dict[str, Any] = Field(default_factory=dict)
+
+class PrefillSource(Strict):
+    bundle: str = Field(description="path of the bundle the architecture was read from")
+    manifest_sha256: str
+    system: str
+    scanned_at: datetime
+
+
+class Organisation(Strict):
+    name: str | None = None
+    industry: str | None = None
+    competent_authority: str | None = Field(None, description="行业主管部门, if any")
+    security_officer: str | None = Field(None, description="role/name responsible for cybersecurity")
+    operations_location: str | None = Field(None, description="where security management/operations sit (filing PSB)")
+
+
+class SystemSection(Strict):
+    name: str | None = None
+    purpose: str | None = None
+    business_description: str | None = None
+    deployment: Literal["cloud", "on_premises", "hybrid"] | None = None
+    go_live_date: date | None = None
+    service_hours: Literal["24x7", "business_hours", "other"] | None = None
+    max_tolerable_downtime_hours: float | None = Field(None, ge=0, le=8760)
+    filing_date: date | None = Field(None, description="备案 date, if already filed")
+    current_level: int | None = Field(None, ge=1, le=5)
+    last_assessment_date: date | None = None
+
+
+class DataCategory(Strict):
+    collected: bool | None = None
+    records: int | None = Field(None, ge=0, description="approximate number of records / individuals")
+    kinds: list[str] = Field(default_factory=list, description="e.g. name, phone, ID number, bank account")
+
+
+class DataSection(Strict):
+    personal_information: DataCategory = Field(default_factory=DataCategory)
+    sensitive_personal_information: DataCategory = Field(default_factory=DataCategory)
+    important_data: DataCategory = Field(default_factory=DataCategory)
+    total_volume_gb: float | None = Field(None, ge=0)
+    cross_border_transfer: bool | None = None
+
+
+class UsersSection(Strict):
+    internal: int | None = Field(None, ge=0, description="staff and contractors with accounts")
+    external: int | None = Field(None, ge=0, description="customers / public users")
+    peak_concurrent: int | None = Field(None, ge=0)
+    public_access: bool | None = Field(None, description="reachable from the internet by the public")
+
+
+class Harm(Strict):
+    """For one aspect: the degree of harm to each object. A list = the client could not decide between
+    these degrees (the grade takes the highest); null = not answered yet."""
+
+    citizens_legal_persons: Degree | list[Degree] | None = None
+    social_order_public_interest: Degree | list[Degree] | None = None
+    national_security: Degree | list[Degree] | None = None
+    rationale: str | None = None
+
+
+class ImpactSection(Strict):
+    business_information: Harm = Field(default_factory=Harm, description="业务信息安全: information leaked, altered, lost")
+    system_service: Harm = Field(default_factory=Harm, description="系统服务安全: service unavailable or degraded")
+
+
+class Prefilled(Strict):
+    source: list[str] = Field(min_length=1, description="evidence ids this entry was read from")
+    scope: str | None = None
+
+
+class CloudAccount(Prefilled):
+    id: str
+    partition: str | None = None
+    regions: list[str] = Field(default_factory=list)
+
+
+class NetworkZone(Prefilled):
+    kind: str = Field(description="vpc, subnet, k8s_namespace, firewall_zone, ...")
+    id: str
+    name: str | None = None
+    cidr: str | None = None
+    public: bool | None = None
+    detail: str | None = None
+
+
+class Endpoint(Prefilled):
+    kind: str = Field(description="public_ip, load_balancer, open_security_group, host_service, k8s_service, ...")
+    id: str
+    name: str | None = None
+    address: str | None = None
+    ports: list[str] = Field(default_factory=list)
+    detail: str | None = None
+
+
+class HostEntry(Prefilled):
+    kind: str = Field(description="host, ec2_instance")
+    id: str
+    name: str | None = None
+    os: str | None = None
+    detail: str | None = None
+
+
+class ClusterEntry(Prefilled):
+    id: str
+    name: str | None = None
+    version: str | None = None
+    platform: str | None = None
+    node_count: int | None = Field(None, ge=0)
+    namespaces: int | None = Field(None, ge=0)
+    exposed_services: list[str] = Field(default_factory=list)
+
+
+class DataStore(Prefilled):
+    kind: str = Field(description="rds, s3, ebs_volume, ebs_snapshot, ...")
+    id: str
+    name: str | None = None
+    engine: str | None = None
+    encrypted: bool | None = Field(None, description="null: not known (see detail)")
+    public: bool | None = None
+    personal_data_hint: str | None = Field(None, description="why the store looks like it holds personal information")
+    detail: str | None = None
+
+
+class SecurityService(Prefilled):
+    kind: str = Field(description="cloudtrail, vpc_flow_logs, guardduty, waf, aws_config, firewall, host_audit, ...")
+    id: str
+    name: str | None = None
+    enabled: bool | None = None
+    detail: str | None = None
+
+
+class AssetCount(Strict):
+    asset_type: str
+    count: int = Field(ge=0)
+    source: list[str] = Field(default_factory=list)
+
+
+class CoverageGap(Strict):
+    asset_type: str
+    scope: str
+    status: str
+    reason: str | None = None
+    source: list[str] = Field(default_factory=list)
+
+
+class ArchitectureSection(Strict):
+    cloud_accounts: list[CloudAccount] = Field(default_factory=list)
+    networks: list[NetworkZone] = Field(default_factory=list)
+    internet_endpoints: list[Endpoint] = Field(default_factory=list)
+    hosts: list[HostEntry] = Field(default_factory=list)
+    kubernetes_clusters: list[ClusterEntry] = Field(default_factory=list)
+    data_stores: list[DataStore] = Field(default_factory=list)
+    security_services: list[SecurityService] = Field(default_factory=list)
+    counts: list[AssetCount] = Field(default_factory=list)
+    coverage_gaps: list[CoverageGap] = Field(default_factory=list)
+    not_seen: list[str] = Field(default_factory=list, description="kinds the inventory holds nothing of")
+    notes: str | None = Field(None, description="the client's corrections or additions")
+
+
+class Questionnaire(Strict):
+    meta: Meta = Field(default_factory=Meta)
+    organisation: Organisation = Field(default_factory=Organisation)
+    system: SystemSection = Field(default_factory=SystemSection)
+    data: DataSection = Field(default_factory=DataSection)
+    users: UsersSection = Field(default_factory=UsersSection)
+    architecture: ArchitectureSection = Field(default_factory=ArchitectureSection)
+    impact: ImpactSection = Field(default_factory=ImpactSection)
+
+
+Meta.model_rebuild()
 
 
 # --------------------------------------------------------------------------- manifest

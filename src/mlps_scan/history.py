@@ -1,0 +1,170 @@
+"""Scan history (stage 6): an SQLite file recording each scan: system, level, time, per-control status,
+finding counts, the bundle's manifest hash and path.
+
+Location: `--history PATH`, else $MLPS_SCAN_HISTORY, else <user data dir>/mlps-scan/history.sqlite3.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from .errors import BundleError, InputError
+from .models import utcnow
+
+ENV = "MLPS_SCAN_HISTORY"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scans (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  system TEXT NOT NULL,
+  level INTEGER,
+  scanned_at TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  filing_date TEXT,
+  partial INTEGER NOT NULL DEFAULT 0,
+  findings TEXT NOT NULL,
+  controls TEXT NOT NULL,
+  assets INTEGER,
+  bundle_hash TEXT NOT NULL UNIQUE,
+  bundle_path TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS control_status (
+  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+  control_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (scan_id, control_id)
+);
+CREATE INDEX IF NOT EXISTS scans_system ON scans(system, scanned_at);
+"""
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_dir
+    return Path(user_data_dir("mlps-scan")) / "history.sqlite3"
+
+
+def resolve_path(cli_path: str | Path | None = None) -> Path:
+    if cli_path:
+        return Path(cli_path).expanduser()
+    env = os.environ.get(ENV)
+    if env:
+        return Path(env).expanduser()
+    return default_path()
+
+
+class History:
+    def __init__(self, path: str | Path | None = None, create: bool = True):
+        self.path = resolve_path(path)
+        if self.path.exists() and self.path.is_dir():
+            raise InputError(f"history {self.path} is a folder, not an SQLite file")
+        if not self.path.exists() and not create:
+            self.conn = None
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=10)
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise InputError(f"history {self.path}: cannot open ({e})") from None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+
+    def record_bundle(self, bundle: str | Path) -> tuple[int, bool]:
+        """Add a bundle (folder or zip). Returns (scan id, True if newly added; False if already recorded)."""
+        from .questionnaire import open_bundle
+        reader = open_bundle(Path(bundle))
+        m = reader.manifest()
+        if m.level is None or "controls.json" not in reader.names():
+            raise InputError(f"{bundle}: has no evaluated level (made by `collect`?): run `mlps-scan check` first")
+        from .bundle import verify_bundle
+        problems = verify_bundle(reader.path)
+        if problems:
+            raise BundleError(f"{bundle}: not recorded, the bundle fails verification: {problems[0]}"
+                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raw = reader.read("manifest.json")
+        bundle_hash = hashlib.sha256(raw).hexdigest()
+        controls = reader.json("controls.json")
+        findings = reader.json("findings.json") if "findings.json" in reader.names() else []
+        if not isinstance(controls, list) or not isinstance(findings, list):
+            raise BundleError(f"{bundle}: controls.json/findings.json are not lists")
+        scan_meta = reader.json("scan.json") if "scan.json" in reader.names() else {}
+        filing = (((scan_meta.get("config") or {}).get("system") or {}).get("filing_date")) if isinstance(scan_meta, dict) else None
+        fcounts = dict(Counter(f.get("status") for f in findings if isinstance(f, dict)))
+        ccounts = dict(Counter(c.get("status") for c in controls if isinstance(c, dict)))
+        path = str(Path(reader.path).expanduser().absolute())
+        return self._insert(m.system, m.level, m.finished_at.isoformat(), filing, m.partial, fcounts, ccounts,
+                            m.counts.get("assets"), bundle_hash, path,
+                            [(c["control_id"], c["status"]) for c in controls if isinstance(c, dict) and "control_id" in c])
+
+    def _insert(self, system, level, scanned_at, filing, partial, fcounts, ccounts, assets, bundle_hash, path, rows):
+        assert self.conn is not None
+        with self.conn:
+            cur = self.conn.execute("SELECT id FROM scans WHERE bundle_hash = ?", (bundle_hash,))
+            row = cur.fetchone()
+            if row:
+                self.conn.execute("UPDATE scans SET bundle_path = ? WHERE id = ?", (path, row[0]))
+                return row[0], False
+            cur = self.conn.execute(
+                "INSERT INTO scans (system, level, scanned_at, recorded_at, filing_date, partial, findings, controls,"
+                " assets, bundle_hash, bundle_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (system, level, scanned_at, utcnow().isoformat(), filing, int(bool(partial)),
+                 json.dumps(fcounts, sort_keys=True), json.dumps(ccounts, sort_keys=True), assets, bundle_hash, path))
+            sid = cur.lastrowid
+            self.conn.executemany("INSERT OR REPLACE INTO control_status (scan_id, control_id, status) VALUES (?,?,?)",
+                                  [(sid, c, s) for c, s in rows])
+        return sid, True
+
+    # ------------------------------------------------------------------ reading
+
+    def scans(self, system: str | None = None) -> list[dict[str, Any]]:
+        if self.conn is None:
+            return []
+        q = "SELECT id, system, level, scanned_at, recorded_at, filing_date, partial, findings, controls, assets, " \
+            "bundle_hash, bundle_path FROM scans"
+        args: tuple = ()
+        if system:
+            q += " WHERE system = ?"
+            args = (system,)
+        q += " ORDER BY scanned_at, id"
+        out = []
+        with closing(self.conn.execute(q, args)) as cur:
+            for r in cur.fetchall():
+                out.append({"id": r[0], "system": r[1], "level": r[2], "scanned_at": r[3], "recorded_at": r[4],
+                            "filing_date": r[5], "partial": bool(r[6]), "findings": json.loads(r[7]),
+                            "controls": json.loads(r[8]), "assets": r[9], "bundle_hash": r[10], "bundle_path": r[11]})
+        return out
+
+    def control_statuses(self, scan_id: int) -> dict[str, str]:
+        if self.conn is None:
+            return {}
+        with closing(self.conn.execute("SELECT control_id, status FROM control_status WHERE scan_id = ?", (scan_id,))) as cur:
+            return dict(cur.fetchall())
+
+    def systems(self) -> list[str]:
+        if self.conn is None:
+            return []
+        with closing(self.conn.execute("SELECT DISTINCT system FROM scans ORDER BY system")) as cur:
+            return [r[0] for r in cur.fetchall()]
+
+
+def record_after_scan(out: Path, history_path: str | Path | None = None) -> tuple[Path, int, bool]:
+    with History(history_path) as h:
+        sid, new = h.record_bundle(out)
+        return h.path, sid, new

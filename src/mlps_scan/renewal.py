@@ -1,0 +1,80 @@
+"""Renewal dates (stage 6): when the next level assessment (等级测评) is due, and when the 2025 filing
+certificate (备案证明) expires.
+
+Assessment cycle (shared reference §5; `cycle_months` overrides): level 1 yearly self-assessment (自查),
+level 2 every two years (common practice, no national legal cycle), level 3 and above yearly.
+
+Certificate (公网安〔2025〕1846号 Q6): valid 3 years from filing (filings before 2025-01-01 count from
+2025-01-01), +1 year for each completed assessment; apply for extension in the 3 months before expiry.
+Level 1 systems are not filed, so have no certificate.
+
+Exit codes for cron jobs: 0 nothing due within the warning window, 1 due within the window, 5 overdue.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any, Iterable
+
+OK, DUE_SOON, OVERDUE = 0, 1, 5
+STATUS_EXIT = {"ok": OK, "due_soon": DUE_SOON, "overdue": OVERDUE}
+CERT_EPOCH = date(2025, 1, 1)
+DEFAULT_CYCLE_MONTHS = {1: 12, 2: 24, 3: 12, 4: 12, 5: 12}
+CERT_BASIS = "公网安〔2025〕1846号 Q6: filing certificate valid 3 years, +1 year per completed assessment"
+
+
+def add_months(d: date, months: int) -> date:
+    """Calendar month arithmetic; a day that does not exist in the target month becomes its last day
+    (Feb 29 + 12 months = Feb 28 in a common year; Jan 31 + 1 month = Feb 28/29)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(d: date, years: int) -> date:
+    return add_months(d, 12 * years)
+
+
+def _status(due: date, today: date, warn_days: int) -> tuple[str, int]:
+    days = (due - today).days
+    if days < 0:
+        return "overdue", days
+    if days <= warn_days:
+        return "due_soon", days
+    return "ok", days
+
+
+def renewal(*, level: int, filing_date: date | None, today: date, assessments: Iterable[date] = (),
+            warn_days: int = 60, cycle_months: int | None = None) -> dict[str, Any]:
+    """Next assessment due date and certificate expiry, with their status against `today`."""
+    assessed = sorted(set(assessments))
+    if filing_date is None and not assessed:
+        raise ValueError("a filing date or an assessment date is needed")
+    cycle = cycle_months or DEFAULT_CYCLE_MONTHS.get(level, 12)
+    base = assessed[-1] if assessed else filing_date
+    assert base is not None
+    due = add_months(base, cycle)
+    st, days = _status(due, today, warn_days)
+    kind = "self-assessment (自查)" if level == 1 else "level assessment (等级测评)"
+    out: dict[str, Any] = {
+        "level": level, "today": today.isoformat(), "warn_days": warn_days,
+        "assessment": {"kind": kind, "cycle_months": cycle, "from": base.isoformat(),
+                       "from_kind": "last assessment" if assessed else "filing date",
+                       "due": due.isoformat(), "days_left": days, "status": st},
+        "certificate": None,
+    }
+    worst = st
+    if level >= 2 and filing_date is not None:
+        start = max(filing_date, CERT_EPOCH)
+        completed = [d for d in assessed if d >= filing_date]
+        expires = add_years(start, 3 + len(completed))
+        cst, cdays = _status(expires, today, warn_days)
+        out["certificate"] = {"basis": CERT_BASIS, "valid_from": start.isoformat(),
+                              "counted_from_2025": filing_date < CERT_EPOCH,
+                              "completed_assessments": len(completed), "expires": expires.isoformat(),
+                              "extension_window_opens": add_months(expires, -3).isoformat(),
+                              "days_left": cdays, "status": cst}
+        worst = max((st, cst), key=lambda s: STATUS_EXIT[s])
+    out["status"] = worst
+    out["exit_code"] = STATUS_EXIT[worst]
+    return out

@@ -1,0 +1,132 @@
+"""Renewal: assessment due dates per level, the 2025 filing-certificate expiry, leap days and year ends,
+the warning window and the exit codes a cron job acts on (0 ok, 1 due soon, 5 overdue)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+import yaml
+
+from mlps_scan.history import ENV
+from mlps_scan.renewal import add_months, add_years, renewal
+
+from conftest import run_cli
+
+D = date.fromisoformat
+
+
+@pytest.mark.parametrize("start,months,want", [
+    ("2024-02-29", 12, "2025-02-28"),   # leap day -> Feb 28 in a common year
+    ("2024-02-29", 24, "2026-02-28"),
+    ("2024-02-29", 48, "2028-02-29"),   # ... and back on the 29th in the next leap year
+    ("2023-02-28", 12, "2024-02-28"),   # not moved to the 29th
+    ("2025-12-31", 12, "2026-12-31"),   # year end
+    ("2025-12-31", 1, "2026-01-31"),
+    ("2026-01-31", 1, "2026-02-28"),
+    ("2027-11-30", 3, "2028-02-29"),
+    ("2026-03-15", -3, "2025-12-15"),
+    ("2026-01-15", -1, "2025-12-15"),
+])
+def test_month_arithmetic(start, months, want):
+    assert add_months(D(start), months) == D(want)
+
+
+def test_add_years_on_leap_day():
+    assert add_years(D("2024-02-29"), 1) == D("2025-02-28")
+    assert add_years(D("2024-02-29"), 3) == D("2027-02-28")
+    assert add_years(D("2024-02-29"), 4) == D("2028-02-29")
+
+
+@pytest.mark.parametrize("level,due", [(1, "2027-03-15"), (2, "2028-03-15"), (3, "2027-03-15")])
+def test_cycle_per_level(level, due):
+    r = renewal(level=level, filing_date=D("2026-03-15"), today=D("2026-06-01"))
+    assert r["assessment"]["due"] == due and r["assessment"]["from_kind"] == "filing date"
+    assert r["assessment"]["kind"].startswith("self-assessment" if level == 1 else "level assessment")
+    if level == 1:
+        assert r["certificate"] is None  # level 1 is not filed
+    else:
+        assert r["certificate"]["expires"] == "2029-03-15"
+
+
+def test_last_assessment_resets_the_cycle_and_extends_the_certificate():
+    r = renewal(level=3, filing_date=D("2025-06-30"), today=D("2026-01-10"), assessments=[D("2025-12-31")])
+    assert r["assessment"]["due"] == "2026-12-31" and r["assessment"]["from_kind"] == "last assessment"
+    c = r["certificate"]
+    assert c["completed_assessments"] == 1 and c["expires"] == "2029-06-30"  # 3 years + 1 per assessment
+    assert c["extension_window_opens"] == "2029-03-30"
+    r = renewal(level=3, filing_date=D("2025-06-30"), today=D("2026-01-10"),
+                assessments=[D("2025-12-31"), D("2026-12-20"), D("2025-12-31")])
+    assert r["certificate"]["completed_assessments"] == 2 and r["certificate"]["expires"] == "2030-06-30"
+
+
+def test_filings_before_2025_count_from_2025_01_01():
+    r = renewal(level=2, filing_date=D("2024-02-29"), today=D("2025-03-01"))
+    c = r["certificate"]
+    assert c["valid_from"] == "2025-01-01" and c["counted_from_2025"] and c["expires"] == "2028-01-01"
+    assert r["assessment"]["due"] == "2026-02-28"  # Feb 29 + 2 years, not Mar 1
+    r = renewal(level=3, filing_date=D("2024-02-29"), today=D("2025-03-01"))
+    assert r["assessment"]["due"] == "2025-02-28" and r["status"] == "overdue" and r["exit_code"] == 5
+
+
+@pytest.mark.parametrize("today,status,code,days", [
+    ("2026-10-31", "ok", 0, 61),
+    ("2026-11-01", "due_soon", 1, 60),    # the window is inclusive
+    ("2026-12-31", "due_soon", 1, 0),     # due today is not yet overdue
+    ("2027-01-01", "overdue", 5, -1),     # across the year end
+])
+def test_warning_window_and_exit_codes(today, status, code, days):
+    r = renewal(level=3, filing_date=D("2025-12-31"), today=D(today), warn_days=60)
+    assert (r["assessment"]["due"], r["assessment"]["status"], r["assessment"]["days_left"]) == ("2026-12-31", status, days)
+    assert r["status"] == status and r["exit_code"] == code
+
+
+def test_certificate_expiry_alone_can_raise_the_alarm():
+    # a 4-year assessment cycle (configured), but the certificate (3 years, no completed assessment) runs out first
+    r = renewal(level=2, filing_date=D("2025-01-10"), today=D("2027-12-01"), cycle_months=48)
+    assert r["assessment"]["status"] == "ok" and r["assessment"]["due"] == "2029-01-10"
+    assert r["certificate"]["expires"] == "2028-01-10" and r["certificate"]["status"] == "due_soon"
+    assert r["status"] == "due_soon" and r["exit_code"] == 1
+    r = renewal(level=2, filing_date=D("2025-01-10"), today=D("2028-01-11"), cycle_months=48)
+    assert r["assessment"]["status"] == "ok" and r["certificate"]["status"] == "overdue" and r["exit_code"] == 5
+
+
+def test_renewal_cli_from_arguments():
+    r = run_cli("renewal", "--filing-date", "2024-02-29", "--level", "3", "--today", "2025-02-01", "--format", "json")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    (s,) = out["systems"]
+    assert s["assessment"]["due"] == "2025-02-28" and s["certificate"]["expires"] == "2028-01-01"
+    assert "1846" in s["certificate"]["basis"]
+    r = run_cli("renewal", "--filing-date", "2024-02-29", "--level", "3", "--today", "2025-03-01")
+    assert r.returncode == 5 and "2025-02-28" in r.stdout and "overdue" in r.stdout
+    r = run_cli("renewal", "--filing-date", "2025-06-01", "--level", "2", "--today", "2025-07-01", "--warn-days", "30")
+    assert r.returncode == 0
+    assert run_cli("renewal", "--filing-date", "2025-02-30", "--level", "3").returncode == 2
+    assert run_cli("renewal", "--filing-date", "2025-02-01", "--level", "9").returncode == 2
+    assert run_cli("renewal", "--filing-date", "2025-02-01", "--level", "3", "--warn-days", "-4").returncode == 2
+
+
+def test_renewal_cli_from_the_history(tmp_path):
+    hist = tmp_path / "h.sqlite3"
+    env = {ENV: str(hist)}
+    r = run_cli("renewal", env=env)
+    assert r.returncode == 2 and "no recorded scans" in r.stderr and not hist.exists()
+    (tmp_path / "fw.yaml").write_text(yaml.safe_dump({"assets": [{"type": "network.firewall", "id": "f"}]}))
+    for name, filing in (("Alpha", "2025-12-31"), ("Beta", None)):
+        cfg = tmp_path / f"{name}.yaml"
+        system = {"name": name, "level": 3, **({"filing_date": filing} if filing else {})}
+        cfg.write_text(yaml.safe_dump({"system": system, "static": [{"path": "fw.yaml"}]}))
+        r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / name), "--quiet", env=env)
+        assert r.returncode in (1, 3), r.stderr
+    r = run_cli("renewal", "--system", "Alpha", "--today", "2026-11-15", "--format", "json", env=env)
+    assert r.returncode == 1, r.stderr
+    (s,) = json.loads(r.stdout)["systems"]
+    assert (s["system"], s["level"], s["filing_date"], s["assessment"]["due"]) == ("Alpha", 3, "2025-12-31", "2026-12-31")
+    r = run_cli("renewal", "--system", "Beta", env=env)
+    assert r.returncode == 2 and "no filing date" in r.stderr
+    r = run_cli("renewal", "--today", "2027-01-05", env=env)  # every system: the worst decides the exit code
+    assert r.returncode == 5 and "Alpha" in r.stdout and "Beta" in r.stdout and "no filing date" in r.stdout
+    r = run_cli("renewal", "--system", "Alpha", "--today", "2027-01-05", "--assessed", "2026-12-20", "--format", "json", env=env)
+    (s,) = json.loads(r.stdout)["systems"]
+    assert r.returncode == 0 and s["assessment"]["due"] == "2027-12-20" and s["certificate"]["expires"] == "2029-12-31"
