@@ -32,6 +32,7 @@ from pydantic import Field
 from mlps_scan.errors import InputError
 from mlps_scan.models import EvidenceRecord, EvidenceStatus, Strict
 from mlps_scan.plugins import CollectSession, Collector
+from mlps_scan.redact import REDACTED, is_secret_key
 
 # kind key -> (client API class, method, REST path, asset types it feeds)
 RESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -101,6 +102,27 @@ def strip_secret(item: dict) -> dict:
     return out
 
 
+def _secret_env_name(name: str) -> bool:
+    n = name.upper()
+    return is_secret_key(name) and not n.endswith(("_FILE", "_PATH", "_DIR", "_POLICY", "_LENGTH"))
+
+
+def _mask_env(x: Any) -> Any:
+    """Literal values of environment variables with secret-looking names (DB_PASSWORD=...) are secrets in
+    plain sight: replace the value, keep the name (the secret_env check reports them)."""
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if k == "env" and isinstance(v, list):
+                v = [{**e, "value": REDACTED} if isinstance(e, dict) and e.get("value") and _secret_env_name(str(e.get("name", "")))
+                     else e for e in v]
+            out[k] = _mask_env(v) if k != "env" else v
+        return out
+    if isinstance(x, list):
+        return [_mask_env(i) for i in x]
+    return x
+
+
 def sanitize_list(kind_key: str, doc: dict) -> dict:
     """Drop what must never be recorded (secret values) and noise (managedFields) from a list answer."""
     items = []
@@ -109,8 +131,10 @@ def sanitize_list(kind_key: str, doc: dict) -> dict:
             continue
         if kind_key == "secrets" or it.get("kind") == "Secret":
             it = strip_secret(it)
-        elif isinstance(it.get("metadata"), dict) and "managedFields" in it["metadata"]:
-            it = {**it, "metadata": {k: v for k, v in it["metadata"].items() if k != "managedFields"}}
+        else:
+            if isinstance(it.get("metadata"), dict) and "managedFields" in it["metadata"]:
+                it = {**it, "metadata": {k: v for k, v in it["metadata"].items() if k != "managedFields"}}
+            it = _mask_env(it)
         items.append(it)
     return {**doc, "items": items}
 
@@ -411,12 +435,14 @@ def pod_spec_facts(spec: dict) -> dict[str, Any]:
             ref = ((e.get("valueFrom") or {}).get("secretKeyRef") or {})
             if ref.get("name"):
                 secret_env.append(f"{c.get('name')}: {e.get('name')} <- secret {ref['name']}")
+            elif e.get("value") == REDACTED or (e.get("value") and _secret_env_name(str(e.get("name", "")))):
+                secret_env.append(f"{c.get('name')}: {e.get('name')} = literal value in the spec (redacted)")
         for ef in c.get("envFrom") or []:
             if (ef.get("secretRef") or {}).get("name"):
                 secret_env.append(f"{c.get('name')}: envFrom secret {ef['secretRef']['name']}")
-    vols = spec.get("volumes") or []
-    host_paths = [(v.get("hostPath") or {}).get("path") for v in vols if v.get("hostPath")]
-    secret_vols = [(v.get("secret") or {}).get("secretName") for v in vols if v.get("secret")]
+    vols = [v for v in spec.get("volumes") or [] if isinstance(v, dict)]
+    host_paths = [(v.get("hostPath") or {}).get("path") for v in vols if isinstance(v.get("hostPath"), dict)]
+    secret_vols = [v["secret"].get("secretName") for v in vols if isinstance(v.get("secret"), dict)]
     images = [c.get("image") for c in containers if c.get("image")]
     return {
         "privileged": privileged,
@@ -618,11 +644,12 @@ def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
         for r in k.items:
             m = _md(r)
             rules = r.get("rules") or []
-            wild = any("*" in (ru.get("verbs") or []) or "*" in (ru.get("resources") or [])
-                       or "*" in (ru.get("apiGroups") or []) and "*" in (ru.get("resources") or []) for ru in rules)
+            wild = any("*" in (ru.get("verbs") or []) or "*" in (ru.get("resources") or []) for ru in rules)
+            full = any("*" in (ru.get("verbs") or []) and "*" in (ru.get("resources") or [])
+                       and "*" in (ru.get("apiGroups") or []) for ru in rules)
             labels = m.get("labels") or {}
             attrs = {"kind": "ClusterRole" if cluster else "Role", "namespace": m.get("namespace"), "cluster_wide": cluster,
-                     "rules": rules, "wildcard": wild, "aggregated": bool(r.get("aggregationRule")),
+                     "rules": rules, "wildcard": wild, "full_access": full, "aggregated": bool(r.get("aggregationRule")),
                      "builtin": labels.get("kubernetes.io/bootstrapping") == "rbac-defaults"
                      or str(m.get("name", "")).startswith("system:"), "tags": labels}
             roles_by[("ClusterRole" if cluster else "Role", None if cluster else m.get("namespace"), m.get("name"))] = attrs
@@ -645,10 +672,11 @@ def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
             src = "clusterroles" if ref.get("kind") == "ClusterRole" else "roles"
             if role is not None:
                 attrs["role_wildcard"] = role["wildcard"]
+                attrs["role_full_access"] = role["full_access"]
             elif why(src):
-                errors["role_wildcard"] = why(src)
+                errors["role_wildcard"] = errors["role_full_access"] = why(src)  # type: ignore[assignment]
             else:
-                attrs["role_wildcard"] = None  # the role does not exist (dangling binding)
+                attrs["role_wildcard"] = attrs["role_full_access"] = None  # the role does not exist (dangling binding)
             s.asset("k8s.rbac.binding", m.get("uid") or f"{attrs['kind']}/{m.get('namespace')}/{m.get('name')}",
                     scope=ns_scope(None if cluster else m.get("namespace")), name=f"{attrs['kind']}/{m.get('name')}",
                     attributes=attrs, errors=errors, evidence=k.evidence)

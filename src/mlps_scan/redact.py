@@ -110,6 +110,11 @@ def redact(obj: Any) -> tuple[Any, int]:
                         ann["kubectl.kubernetes.io/last-applied-configuration"] = REDACTED
                         count += 1
                         v["annotations"] = ann
+                if ks == "secret" and isinstance(v, dict) and ("secretName" in v or "name" in v) \
+                        and not any(is_secret_key(str(k2)) for k2 in v):
+                    # a Kubernetes volume/projection source naming a Secret (metadata, not a value): walk it
+                    out[ks] = walk(v)
+                    continue
                 if is_secret_key(ks) and v not in (None, "", [], {}) and not isinstance(v, bool):
                     if isinstance(v, (str, int, float)) or isinstance(v, (list, dict)):
                         count += 1
