@@ -70,6 +70,7 @@ ITEM_KINDS = {"Node": "nodes", "Namespace": "namespaces", "Pod": "pods", "Servic
 WORKLOAD_KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
                   "jobs": "Job", "cronjobs": "CronJob"}
 DEFAULT_PAGE = 500
+WORKERS = 4  # parallel list calls per cluster (kinds), bounded so one scan never floods an API server
 _SECRET_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -200,7 +201,8 @@ class KubernetesCollector(Collector):
                 fn = getattr(getattr(kclient, cls)(api), method)
                 self._list(s, kind, rest, fn, page, target)
 
-            with ThreadPoolExecutor(max_workers=4) as pool:
+            workers = max(1, min(8, int(s.options.get("k8s_workers") or WORKERS)))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 list(pool.map(run, RESOURCES))
             if target.eks:
                 # EKS control-plane logging and secrets encryption come from the AWS API (eks:DescribeCluster);

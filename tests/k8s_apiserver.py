@@ -97,6 +97,8 @@ class FakeApiServer:
     cluster: str
     forbidden: set[str] = field(default_factory=set)
     fail_once: set[str] = field(default_factory=set)
+    managed_control_plane: bool = False  # hide the kube-apiserver static pod, as EKS/ACK/TKE do
+    latency: float = 0.0                  # seconds added to every answer (benchmarks)
     resource_version: str = "48151623"
     log: list[tuple[str, str, str]] = field(default_factory=list)
     url: str = ""
@@ -108,6 +110,9 @@ class FakeApiServer:
         for res in RESOURCES:
             p = self.dir / f"{res}.json"
             self.lists[res] = json.loads(p.read_text()) if p.exists() else None
+        if self.managed_control_plane and self.lists["pods"]:
+            self.lists["pods"]["items"] = [i for i in self.lists["pods"]["items"]
+                                           if (i["metadata"].get("labels") or {}).get("tier") != "control-plane"]
         self.version = json.loads((self.dir / "version.json").read_text())
         self._failed: set[str] = set()
         self._lock = threading.Lock()
@@ -132,7 +137,7 @@ class FakeApiServer:
         self.httpd.daemon_threads = True
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"k8s-api-{self.cluster}", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"k8s-api-{self.cluster}", daemon=True)
         self.thread.start()
         self.kubeconfig = wd / "kubeconfig"
         self.kubeconfig.write_text(yaml.safe_dump({
@@ -232,6 +237,7 @@ class FakeApiServer:
 class _Handler(BaseHTTPRequestHandler):
     api: FakeApiServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *a):  # quiet
         pass
@@ -242,6 +248,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         code, body = self.api.handle(method, u.path, parse_qs(u.query), self.headers)
+        if self.api.latency:
+            import time
+            time.sleep(self.api.latency)
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")

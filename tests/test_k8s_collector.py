@@ -274,6 +274,32 @@ def test_unreachable_api_server_is_error_not_pass(k8s_api, tmp_path):
     assert st == {"error"}
 
 
+APISERVER_CHECKS = {"k8s.apiserver.anonymous_auth", "k8s.apiserver.audit_log", "k8s.apiserver.audit_retention",
+                    "k8s.apiserver.authorization", "k8s.apiserver.tls_min_version", "k8s.audit.shipped",
+                    "k8s.secrets.encryption_at_rest"}
+
+
+def test_managed_control_plane_flags_are_error_not_pass(k8s_api, tmp_path):
+    """EKS-like: no kube-apiserver pod is visible and the AWS side of `eks:` is not implemented."""
+    srv = k8s_api("hardened", managed_control_plane=True)
+    r, out = scan(tmp_path, srv)
+    assert r.returncode == 3, r.stderr + r.stdout
+    v = verdicts(out)
+    assert {k[0] for k, s in v.items() if s == "error"} == APISERVER_CHECKS
+    assert all(s in ("pass", "not_applicable") for k, s in v.items() if k[0] not in APISERVER_CHECKS)
+    msgs = {f["message"] for f in load(out, "findings.json") if f["check_id"] in APISERVER_CHECKS}
+    assert all("no kube-apiserver static pod visible" in m for m in msgs), msgs
+    # with an eks: block the reason names the missing AWS lookup, and the cluster is marked EKS
+    cfg = tmp_path / "eks.yaml"
+    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nkubernetes:\n  - name: eks1\n    kubeconfig: {srv.kubeconfig}\n"
+                   f"    eks: {{cluster_name: shop-prod, aws_target: prod}}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "eks"), "--quiet")
+    assert r.returncode == 3, r.stderr
+    cluster = next(a for a in load(tmp_path / "eks", "inventory.json")["assets"] if a["type"] == "k8s.cluster")
+    assert cluster["attributes"]["platform"] == "eks" and "EKS" in cluster["errors"]["api_server"]
+    assert {f["status"] for f in load(tmp_path / "eks", "findings.json") if f["check_id"] in APISERVER_CHECKS} == {"error"}
+
+
 def test_bad_kubernetes_targets_are_input_errors(tmp_path, k8s_api):
     cfg = tmp_path / "scan.yaml"
     cfg.write_text("system: {name: x}\nkubernetes:\n  - {name: c1, kubeconfig: missing.yaml}\n")
