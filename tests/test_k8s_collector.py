@@ -64,6 +64,20 @@ def evidence_text(out: Path) -> str:
     return "\n".join(p.read_text() for p in sorted((out / "evidence").glob("*.json")))
 
 
+@pytest.fixture(scope="module")
+def weak_scan(tmp_path_factory):
+    """One scan of the weak cluster shared by the tests that only read its bundle: (server, bundle path)."""
+    from k8s_apiserver import FakeApiServer
+    tmp = tmp_path_factory.mktemp("k8s-weak")
+    srv = FakeApiServer("weak").start(tmp / "api")
+    try:
+        r, out = scan(tmp, srv)
+        assert r.returncode == 1, r.stderr + r.stdout
+        yield srv, out
+    finally:
+        srv.stop()
+
+
 SECRET_VALUES = ("aHVudGVyMg==", "cm9vdA==", "dG9rLTEyMzQ1Njc4OTA=", "S3cr3t-in-annotation!", "UzNjcjN0IQ==",
                  "ZXlKaGJHY2lPaUpT")
 
@@ -185,10 +199,8 @@ WEAK_EXPECTED = {
 }
 
 
-def test_weak_cluster_exact_verdicts_and_no_secret_values(k8s_api, tmp_path):
-    srv = k8s_api("weak")
-    r, out = scan(tmp_path, srv)
-    assert r.returncode == 1, r.stderr + r.stdout
+def test_weak_cluster_exact_verdicts_and_no_secret_values(weak_scan):
+    srv, out = weak_scan
     assert verdicts(out) == WEAK_EXPECTED
     controls = {c["control_id"]: c["status"] for c in load(out, "controls.json")}
     assert controls["L3-CES1-12"] == "non_compliant"       # no audit policy
@@ -205,10 +217,8 @@ def test_weak_cluster_exact_verdicts_and_no_secret_values(k8s_api, tmp_path):
     assert cb.returncode == 0, cb.stdout + cb.stderr
 
 
-def test_requests_are_read_only_and_allowed_by_the_shipped_clusterrole(k8s_api, tmp_path):
-    srv = k8s_api("weak")
-    r, _ = scan(tmp_path, srv)
-    assert r.returncode == 1, r.stderr
+def test_requests_are_read_only_and_allowed_by_the_shipped_clusterrole(weak_scan):
+    srv, _ = weak_scan
     docs = list(yaml.safe_load_all(CLUSTERROLE.read_text()))
     role = next(d for d in docs if d["kind"] == "ClusterRole")
     for rule in role["rules"]:
@@ -247,9 +257,8 @@ def test_forbidden_resource_makes_its_checks_error_and_exit_3(k8s_api, tmp_path)
     assert rec["status"] == "denied" and rec["answer"]["reason"] == "Forbidden"
 
 
-def test_server_error_once_is_retried_and_recovered(k8s_api, tmp_path):
-    plain = k8s_api("weak")
-    _, out_plain = scan(tmp_path, plain, out="plain")
+def test_server_error_once_is_retried_and_recovered(k8s_api, tmp_path, weak_scan):
+    _, out_plain = weak_scan
     flaky = k8s_api("weak", fail_once={"pods", "clusterroles"})
     r, out = scan(tmp_path, flaky, out="flaky")
     # recovered by the retry: same verdicts, same inventory, the failed attempt kept as evidence
@@ -316,10 +325,8 @@ def test_bad_kubernetes_targets_are_input_errors(tmp_path, k8s_api):
 
 # --------------------------------------------------------------------------- offline paths
 
-def test_replayed_evidence_gives_the_same_inventory(k8s_api, tmp_path):
-    srv = k8s_api("weak")
-    r, out = scan(tmp_path, srv)
-    assert r.returncode == 1
+def test_replayed_evidence_gives_the_same_inventory(weak_scan, tmp_path):
+    _, out = weak_scan
     cfg = tmp_path / "replay.yaml"
     cfg.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: rec, path: {out}, format: evidence}}\n")
     r2 = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "replay"), "--quiet")
@@ -341,9 +348,8 @@ def kubectl_dump(cluster: str) -> dict:
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
 
 
-def test_kubectl_dump_gives_the_same_assets_offline(k8s_api, tmp_path):
-    srv = k8s_api("weak")
-    r, out = scan(tmp_path, srv)
+def test_kubectl_dump_gives_the_same_assets_offline(weak_scan, tmp_path):
+    _, out = weak_scan
     dump = tmp_path / "dump" / "weak.json"
     dump.parent.mkdir()
     dump.write_text(json.dumps(kubectl_dump("weak")))
