@@ -371,3 +371,23 @@ def test_kubectl_dump_gives_the_same_assets_offline(weak_scan, tmp_path):
     for v in SECRET_VALUES:
         assert v not in text
     assert not re.search(r'"data":\s*\{\s*"', text)
+
+
+def test_literal_secret_env_values_never_reach_evidence_and_fail_the_check(tmp_path):
+    """A client's dump with `env: [{name: DB_PASSWORD, value: ...}]`: the value is redacted at the recorder,
+    and the workload fails k8s.workload.secret_env."""
+    dump = kubectl_dump("hardened")
+    dep = next(i for i in dump["items"] if i["kind"] == "Deployment" and i["metadata"]["name"] == "web")
+    dep["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "ADMIN_PASSWORD", "value": "plain-Text-pw-4711"}, {"name": "LOG_LEVEL", "value": "debug"}]
+    f = tmp_path / "hardened.json"
+    f.write_text(json.dumps(dump))
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: hardened, path: {f}, format: kubectl}}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode in (1, 3), r.stderr
+    assert "plain-Text-pw-4711" not in evidence_text(tmp_path / "out")
+    assert "plain-Text-pw-4711" not in (tmp_path / "out" / "inventory.json").read_text()
+    v = verdicts(tmp_path / "out")
+    assert v[("k8s.workload.secret_env", "Deployment/web")] == "fail"
+    assert v[("k8s.workload.secret_env", "StatefulSet/db")] == "pass"
