@@ -22,7 +22,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,7 @@ class KubernetesCollector(Collector):
         from kubernetes import config as kconfig
 
         path = s.resolve_path(target.kubeconfig) if target.kubeconfig else self._kubeconfig(target, s.base_dir)
+        before = set(s.recorder.index)
         api = kconfig.new_client_from_config(config_file=str(path), context=target.context, persist_config=False)
         try:
             host = api.configuration.host
@@ -212,13 +213,13 @@ class KubernetesCollector(Collector):
                                "(the AWS side of the EKS lookup is not implemented)")
         finally:
             api.close()
-        self.derive(self._own_records(s), s)
+        self.derive(self._own_records(s, before), s)
 
     # every record this session wrote, read back from the recorder (the redacted form)
-    def _own_records(self, s: CollectSession) -> list[EvidenceRecord]:
+    def _own_records(self, s: CollectSession, before: set[str]) -> list[EvidenceRecord]:
         out = []
         for ev_id, (coll, _src, _st) in list(s.recorder.index.items()):
-            if coll != self.name:
+            if coll != self.name or ev_id in before:
                 continue
             rec = EvidenceRecord.model_validate_json((s.recorder.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
             if rec.target == s.target:
@@ -331,8 +332,12 @@ class KubernetesCollector(Collector):
                 if sorted(pg) != list(range(1, len(pg) + 1)) and kr.status == EvidenceStatus.ok:
                     kr.status, kr.reason = EvidenceStatus.error, "list incomplete: pages missing from the evidence"
                 lists[kind] = kr
+            # ages are counted at collection time, so a replay next year derives the same inventory
+            when = max((r.collected_at for r in recs), default=None)
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
             build_assets(s, tname, lists, version=version, server=server, eks=eks, eks_error=eks_error,
-                         source="api")
+                         source="api", now=when)
 
 
 @dataclass
