@@ -13,6 +13,17 @@ SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtai
             "cloudwatch-agent", "aws-for-fluent-bit")
 
 
+def control_plane(asset, ctx: CheckContext) -> tuple[str, dict]:
+    """("api", kube-apiserver flags) where the static pod is visible, ("eks", EKS facts) for an EKS cluster
+    read through AWS, else EvidenceMissing (the reason says why the flags are unknown)."""
+    a = asset.attributes
+    if "api_server" in a:
+        return "api", a["api_server"]
+    if a.get("platform") == "eks" and a.get("eks_cluster"):
+        return "eks", ctx.need(asset, "eks")
+    return "api", ctx.need(asset, "api_server")
+
+
 @check(
     id="k8s.apiserver.audit_log",
     title_en="API server audit logging is enabled with a policy", title_zh="API 服务器开启审计日志并配置审计策略",
@@ -23,7 +34,12 @@ SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtai
     severity="high",
 )
 def audit_log(asset, ctx: CheckContext):
-    api = ctx.need(asset, "api_server")
+    src, api = control_plane(asset, ctx)
+    if src == "eks":
+        if "audit" in api.get("logging_types", []):
+            return passed(f"EKS control-plane logging includes audit ({', '.join(api['logging_types'])}) "
+                          f"to CloudWatch Logs {api['audit_log_group']}")
+        return failed(f"EKS control-plane audit logging is off (enabled: {', '.join(api.get('logging_types') or []) or 'none'})")
     sink = api.get("audit_log_path") or api.get("audit_webhook_config_file")
     if not sink:
         return failed("no audit backend: neither --audit-log-path nor --audit-webhook-config-file is set")
@@ -44,8 +60,19 @@ def audit_log(asset, ctx: CheckContext):
                 "store that keeps it that long.",
 )
 def audit_retention(asset, ctx: CheckContext):
-    api = ctx.need(asset, "api_server")
+    src, api = control_plane(asset, ctx)
     days = ctx.profile.log_retention_days
+    if src == "eks":
+        if "audit" not in api.get("logging_types", []):
+            return failed("EKS audit logging is off: nothing to retain")
+        if not api.get("audit_log_group_exists"):
+            return failed(f"log group {api['audit_log_group']} does not exist")
+        keep = api.get("audit_log_retention_days")
+        if keep is None:
+            return passed(f"{api['audit_log_group']} never expires")
+        if keep >= days:
+            return passed(f"{api['audit_log_group']} kept {keep} days >= {days}")
+        return failed(f"{api['audit_log_group']} kept {keep} days, below {days}")
     if not api.get("audit_log_path") and not api.get("audit_webhook_config_file"):
         return failed("no audit log to retain")
     age = api.get("audit_log_maxage")
@@ -68,7 +95,11 @@ def audit_retention(asset, ctx: CheckContext):
                 "reading the audit log) outside the cluster.",
 )
 def audit_shipped(asset, ctx: CheckContext):
-    api = ctx.need(asset, "api_server")
+    src, api = control_plane(asset, ctx)
+    if src == "eks":
+        if "audit" in api.get("logging_types", []):
+            return passed(f"EKS sends audit logs to CloudWatch Logs {api['audit_log_group']} (outside the cluster)")
+        return failed("EKS audit logging is off: no audit log leaves the control plane")
     if api.get("audit_webhook_config_file"):
         return passed(f"audit webhook {api['audit_webhook_config_file']}")
     shippers = [w.name for w in ctx.related(asset, "k8s.workload") if w.attributes.get("kind") == "DaemonSet"

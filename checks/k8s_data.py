@@ -2,6 +2,7 @@
 minimum TLS version), Secrets mounted as files rather than exposed through environment variables."""
 from __future__ import annotations
 
+from mlps_scan.checks.k8s_audit import control_plane
 from mlps_scan.plugins import CheckContext, check, failed, passed
 
 _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionTLS13": 1.3}
@@ -17,7 +18,11 @@ _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionT
     severity="high",
 )
 def encryption_at_rest(asset, ctx: CheckContext):
-    api = ctx.need(asset, "api_server")
+    src, api = control_plane(asset, ctx)
+    if src == "eks":
+        if api.get("secrets_encryption"):
+            return passed(f"EKS envelope encryption of secrets with KMS key {api.get('kms_key')}")
+        return failed("EKS cluster without envelope encryption of secrets (encryptionConfig)")
     cfg = api.get("encryption_provider_config")
     if cfg:
         return passed(f"--encryption-provider-config={cfg} (its providers are not readable through the API: "

@@ -76,8 +76,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 class EksTarget(Strict):
-    cluster_name: str = Field(min_length=1)
-    aws_target: str | None = Field(None, description="name of the aws: target whose session reads the EKS cluster")
+    cluster_name: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$")
+    aws_target: str | None = Field(None, description="name of the aws: target this cluster belongs to (a label in the report)")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="default: the AWS SDK's region")
+    profile: str | None = Field(None, description="AWS profile for eks:DescribeCluster / logs:DescribeLogGroups; "
+                                                  "default: the SDK's credential chain")
 
 
 class KubeTarget(Strict):
@@ -206,14 +209,37 @@ class KubernetesCollector(Collector):
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 list(pool.map(run, RESOURCES))
             if target.eks:
-                # EKS control-plane logging and secrets encryption come from the AWS API (eks:DescribeCluster);
-                # that path is not implemented: say so in evidence so the checks that need it say `error`.
-                s.record("eks:DescribeCluster", None, request=target.eks.model_dump(), status=EvidenceStatus.error,
-                         error="EKS control-plane logging and secrets encryption are not collected by this version "
-                               "(the AWS side of the EKS lookup is not implemented)")
+                self._eks(target.eks, s)
         finally:
             api.close()
         self.derive(self._own_records(s, before), s)
+
+    @staticmethod
+    def _eks(eks: EksTarget, s: CollectSession) -> None:
+        """EKS control-plane logging, secrets encryption and endpoint access from the AWS API (read-only:
+        eks:DescribeCluster, logs:DescribeLogGroups). Failures are recorded; the checks then say `error`."""
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        req = {"cluster_name": eks.cluster_name, "region": eks.region, "aws_target": eks.aws_target}
+        try:
+            sess = boto3.Session(profile_name=eks.profile, region_name=eks.region)
+            s.count_call()
+            cl = sess.client("eks").describe_cluster(name=eks.cluster_name)["cluster"]
+            cl = {k: v for k, v in cl.items() if k not in ("certificateAuthority", "ResponseMetadata")}
+            s.record("eks:DescribeCluster", cl, request={**req, "region": sess.region_name})
+            group = f"/aws/eks/{eks.cluster_name}/cluster"
+            s.count_call()
+            lg = sess.client("logs").describe_log_groups(logGroupNamePrefix=group)
+            s.record("logs:DescribeLogGroups", {"logGroups": [g for g in lg.get("logGroups", []) if g.get("logGroupName") == group]},
+                     request={**req, "region": sess.region_name, "logGroupNamePrefix": group})
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            denied = code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+            s.record(f"eks:{e.operation_name}", e.response.get("Error"), request=req,
+                     status=EvidenceStatus.denied if denied else EvidenceStatus.error, error=f"{code}: {e}")
+        except (BotoCoreError, ValueError) as e:
+            s.record("eks:DescribeCluster", None, request=req, status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
 
     # every record this session wrote, read back from the recorder (the redacted form)
     def _own_records(self, s: CollectSession, before: set[str]) -> list[EvidenceRecord]:
@@ -306,6 +332,7 @@ class KubernetesCollector(Collector):
             server = None
             eks = None
             eks_error = None
+            eks_info: dict[str, tuple[str, Any]] = {}
             for r in sorted(recs, key=lambda r: (r.source, r.request.get("page", 0), r.request.get("attempt", 0))):
                 if r.source.startswith("list:"):
                     pages.setdefault(r.source[5:], {})[int(r.request.get("page", 1))] = r  # last attempt wins
@@ -314,8 +341,13 @@ class KubernetesCollector(Collector):
                 elif r.source == "target" and isinstance(r.answer, dict):
                     server = r.answer.get("server")
                     eks = r.answer.get("eks")
-                elif r.source == "eks:DescribeCluster":
-                    eks_error = (r.id, r.error or "not collected")
+                elif r.source.startswith("eks:") or r.source == "logs:DescribeLogGroups":
+                    if r.status != EvidenceStatus.ok:
+                        eks_error = (r.id, r.error or r.status.value)
+                    elif r.source == "eks:DescribeCluster":
+                        eks_info["cluster"] = (r.id, r.answer)
+                    else:
+                        eks_info["log_groups"] = (r.id, r.answer)
             for kind, pg in pages.items():
                 kr = KindResult([], [], EvidenceStatus.ok, None)
                 for n in sorted(pg):
@@ -337,7 +369,7 @@ class KubernetesCollector(Collector):
             if when is not None and when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)
             build_assets(s, tname, lists, version=version, server=server, eks=eks, eks_error=eks_error,
-                         source="api", now=when)
+                         eks_info=eks_info, source="api", now=when)
 
 
 @dataclass
@@ -491,6 +523,7 @@ def _is_default_deny(np: dict) -> bool:
 
 def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *, version: KindResult | None,
                  server: str | None = None, eks: dict | None = None, eks_error: tuple[str, str] | None = None,
+                 eks_info: dict[str, tuple[str, Any]] | None = None,
                  source: str = "api", now: datetime | None = None) -> None:
     """The one place assets are made, from list answers (live, replayed evidence or a kubectl dump)."""
     now = now or datetime.now(timezone.utc)
@@ -715,6 +748,29 @@ def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
     if eks:
         cattrs["platform"] = "eks"
         cattrs["eks_cluster"] = eks.get("cluster_name")
+        if eks_error:
+            cerr["eks"] = eks_error[1]
+            cev.append(eks_error[0])
+        elif eks_info and "cluster" in eks_info:
+            ev, cl = eks_info["cluster"]
+            cev.append(ev)
+            types = sorted({t for lg in (cl.get("logging") or {}).get("clusterLogging") or [] if lg.get("enabled")
+                            for t in lg.get("types") or []})
+            enc = [e for e in cl.get("encryptionConfig") or [] if "secrets" in (e.get("resources") or [])]
+            vpc = cl.get("resourcesVpcConfig") or {}
+            info = {"version": cl.get("version"), "logging_types": types, "secrets_encryption": bool(enc),
+                    "kms_key": ((enc[0].get("provider") or {}).get("keyArn") if enc else None),
+                    "endpoint_public_access": vpc.get("endpointPublicAccess"),
+                    "endpoint_private_access": vpc.get("endpointPrivateAccess"),
+                    "public_access_cidrs": vpc.get("publicAccessCidrs") or [],
+                    "audit_log_group": f"/aws/eks/{eks.get('cluster_name')}/cluster"}
+            if "log_groups" in eks_info:
+                lev, lg = eks_info["log_groups"]
+                cev.append(lev)
+                groups = (lg or {}).get("logGroups") or []
+                info["audit_log_group_exists"] = bool(groups)
+                info["audit_log_retention_days"] = groups[0].get("retentionInDays") if groups else None
+            cattrs["eks"] = info
     if why("nodes"):
         cerr["node_count"] = why("nodes")  # type: ignore[assignment]
     else:
@@ -724,9 +780,10 @@ def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
         cattrs["api_server"] = api_server_flags(controlplane)
         cattrs["api_server_flags"] = sorted(controlplane)
         cev += cp_pod_ev
-    elif eks_error:
-        cerr["api_server"] = f"managed control plane (EKS): {eks_error[1]}"
-        cev.append(eks_error[0])
+    elif eks:
+        cerr["api_server"] = ("managed control plane (EKS): kube-apiserver flags are not visible"
+                              + (f"; the AWS lookup failed: {eks_error[1]}" if eks_error else
+                                 "; control-plane logging and encryption come from eks:DescribeCluster"))
     elif why("pods"):
         cerr["api_server"] = f"kube-apiserver flags unknown: {why('pods')}"
         cev += pods.evidence

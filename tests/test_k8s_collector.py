@@ -298,15 +298,77 @@ def test_managed_control_plane_flags_are_error_not_pass(k8s_api, tmp_path):
     assert all(s in ("pass", "not_applicable") for k, s in v.items() if k[0] not in APISERVER_CHECKS)
     msgs = {f["message"] for f in load(out, "findings.json") if f["check_id"] in APISERVER_CHECKS}
     assert all("no kube-apiserver static pod visible" in m for m in msgs), msgs
-    # with an eks: block the reason names the missing AWS lookup, and the cluster is marked EKS
+
+
+@pytest.fixture
+def moto_eks():
+    """A moto server (real HTTP on loopback) with two EKS clusters in cn-north-1: shop-prod (audit logging,
+    KMS secrets encryption, log group kept 365 days) and shop-dev (no logging, no encryption)."""
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "cn-north-1", "AWS_MAX_ATTEMPTS": "1",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    try:
+        kw = dict(region_name="cn-north-1", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id="testing",
+                  aws_secret_access_key="testing")
+        eks = boto3.client("eks", **kw)
+        vpc = {"subnetIds": ["subnet-1", "subnet-2"], "endpointPublicAccess": False, "endpointPrivateAccess": True}
+        role = "arn:aws-cn:iam::123456789012:role/eks"
+        eks.create_cluster(name="shop-prod", roleArn=role, resourcesVpcConfig=vpc, version="1.30",
+                           logging={"clusterLogging": [{"types": ["api", "audit", "authenticator"], "enabled": True}]},
+                           encryptionConfig=[{"resources": ["secrets"], "provider": {
+                               "keyArn": "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}])
+        eks.create_cluster(name="shop-dev", roleArn=role, resourcesVpcConfig=vpc, version="1.27",
+                           logging={"clusterLogging": [{"types": ["api", "audit", "authenticator", "controllerManager",
+                                                                  "scheduler"], "enabled": False}]})
+        logs = boto3.client("logs", **kw)
+        logs.create_log_group(logGroupName="/aws/eks/shop-prod/cluster")
+        logs.put_retention_policy(logGroupName="/aws/eks/shop-prod/cluster", retentionInDays=365)
+        yield env
+    finally:
+        server.stop()
+
+
+EKS_CHECKS = {"k8s.apiserver.audit_log", "k8s.apiserver.audit_retention", "k8s.audit.shipped",
+              "k8s.secrets.encryption_at_rest"}
+
+
+def test_eks_control_plane_read_through_aws(k8s_api, moto_eks, tmp_path):
+    srv = k8s_api("hardened", managed_control_plane=True)
     cfg = tmp_path / "eks.yaml"
-    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nkubernetes:\n  - name: eks1\n    kubeconfig: {srv.kubeconfig}\n"
-                   f"    eks: {{cluster_name: shop-prod, aws_target: prod}}\n")
-    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "eks"), "--quiet")
+    cfg.write_text("system: {name: k8s test, level: 3}\nkubernetes:\n" + "".join(
+        f"  - {{name: {n}, kubeconfig: {srv.kubeconfig}, eks: {{cluster_name: {c}, aws_target: prod}}}}\n"
+        for n, c in (("eks-prod", "shop-prod"), ("eks-dev", "shop-dev"), ("eks-gone", "shop-gone"))))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "eks"), "--quiet", env=moto_eks)
     assert r.returncode == 3, r.stderr
-    cluster = next(a for a in load(tmp_path / "eks", "inventory.json")["assets"] if a["type"] == "k8s.cluster")
-    assert cluster["attributes"]["platform"] == "eks" and "EKS" in cluster["errors"]["api_server"]
-    assert {f["status"] for f in load(tmp_path / "eks", "findings.json") if f["check_id"] in APISERVER_CHECKS} == {"error"}
+    out = tmp_path / "eks"
+    got = {(f["check_id"], f["resource_id"]): f["status"] for f in load(out, "findings.json")
+           if f["resource_type"] == "k8s.cluster"}
+    for check_id in EKS_CHECKS:
+        assert got[(check_id, "kubernetes/eks-prod")] == "pass", check_id
+        assert got[(check_id, "kubernetes/eks-dev")] == "fail", check_id
+        assert got[(check_id, "kubernetes/eks-gone")] == "error", check_id
+    for check_id in APISERVER_CHECKS - EKS_CHECKS:  # flags AWS does not expose: the assessor must confirm
+        assert {got[(check_id, f"kubernetes/{n}")] for n in ("eks-prod", "eks-dev", "eks-gone")} == {"error"}
+    clusters = {a["name"]: a for a in load(out, "inventory.json")["assets"] if a["type"] == "k8s.cluster"}
+    prod = clusters["eks-prod"]["attributes"]["eks"]
+    assert prod["logging_types"] == ["api", "audit", "authenticator"] and prod["audit_log_retention_days"] == 365
+    assert prod["secrets_encryption"] and prod["kms_key"].startswith("arn:aws-cn:kms:")
+    assert "ResourceNotFoundException" in clusters["eks-gone"]["errors"]["eks"]
+    # the AWS answers are evidence like any other, and replay gives the same EKS facts
+    cfg2 = tmp_path / "replay.yaml"
+    cfg2.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: rec, path: {out}, format: evidence}}\n")
+    r2 = run_cli("scan", "--config", str(cfg2), "--out", str(tmp_path / "replay"), "--quiet")
+    assert r2.returncode == 3, r2.stderr
+    assert inventory_key(tmp_path / "replay", {"k8s.cluster"}) == inventory_key(out, {"k8s.cluster"})
 
 
 def test_bad_kubernetes_targets_are_input_errors(tmp_path, k8s_api):
