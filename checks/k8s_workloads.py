@@ -130,3 +130,21 @@ def images(asset, ctx: CheckContext):
         return failed("; ".join(issues), details={"mutable": mutable, "untrusted": untrusted})
     where = f"trusted registries ({', '.join(trusted)})" if trusted else "no trusted_registries in the profile: registry not judged"
     return passed(f"{len(imgs)} image(s) pinned; {where}")
+
+
+@check(
+    id="k8s.namespace.pod_security",
+    title_en="Namespaces enforce a Pod Security Admission level (baseline or restricted)",
+    title_zh="命名空间强制执行 Pod 安全准入级别",
+    controls={3: ["L3-CES1-11"]},
+    asset_type="k8s.namespace",
+    remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a workload "
+                "needs it).",
+)
+def pod_security(asset, ctx: CheckContext):
+    if asset.name in SYSTEM_NAMESPACES:
+        return not_applicable("kube-system runs platform components that need privileges")
+    level = ctx.need(asset, "pod_security")
+    if level in ("restricted", "baseline"):
+        return passed(f"Pod Security Admission enforces {level}")
+    return failed(f"Pod Security Admission enforce level is {level or 'not set (privileged)'}")

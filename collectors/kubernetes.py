@@ -806,12 +806,10 @@ def _kubectl_detect(doc: Any) -> bool:
 
 def _kubectl_handler(doc: Any, s: CollectSession, ev_id: str, scope: str, path: Path | None) -> None:
     lists: dict[str, KindResult] = {}
-    skipped: set[str] = set()
     for it in doc.get("items") or []:
         key = ITEM_KINDS.get(it.get("kind"))
         if key is None:
-            skipped.add(str(it.get("kind")))
-            continue
+            continue  # kinds the scanner does not assess (ConfigMaps, Events...) stay in the evidence only
         if key == "secrets":
             it = strip_secret(it)
         lists.setdefault(key, KindResult([], [ev_id], EvidenceStatus.ok, None)).items.append(it)

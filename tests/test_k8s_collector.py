@@ -92,6 +92,7 @@ def test_hardened_cluster_passes_every_check(k8s_api, tmp_path):
     not_pass = {k: s for k, s in v.items() if s != "pass"}
     assert not_pass == {
         ("k8s.rbac.wildcard", "ClusterRole/cluster-admin"): "not_applicable",
+        ("k8s.namespace.pod_security", "kube-system"): "not_applicable",
         ("k8s.workload.host_isolation", "DaemonSet/kube-proxy"): "not_applicable",
         ("k8s.workload.host_isolation", "Deployment/coredns"): "not_applicable",
         ("k8s.workload.run_as_non_root", "DaemonSet/kube-proxy"): "not_applicable",
@@ -132,6 +133,12 @@ WEAK_EXPECTED = {
     ("k8s.namespace.default_deny", "kube-node-lease"): "fail",
     ("k8s.namespace.default_deny", "dev"): "fail",
     ("k8s.namespace.default_deny", "shop"): "pass",
+    ("k8s.namespace.pod_security", "default"): "fail",
+    ("k8s.namespace.pod_security", "kube-system"): "not_applicable",
+    ("k8s.namespace.pod_security", "kube-public"): "fail",
+    ("k8s.namespace.pod_security", "kube-node-lease"): "fail",
+    ("k8s.namespace.pod_security", "dev"): "fail",
+    ("k8s.namespace.pod_security", "shop"): "fail",
     ("k8s.rbac.anonymous", "ClusterRoleBinding/anon-view"): "fail",
     ("k8s.rbac.anonymous", "ClusterRoleBinding/system:public-info-viewer"): "pass",
     ("k8s.rbac.anonymous", "ClusterRoleBinding/cluster-admin"): "pass",
