@@ -299,13 +299,21 @@ class KubernetesCollector(Collector):
     def _list(self, s: CollectSession, kind: str, path: str, fn, page_size: int, target: KubeTarget) -> None:
         cont: str | None = None
         page = 0
+        generation = 1  # a list restarted after its continue token expired (410) is generation 2
         while True:
             page += 1
             kw: dict[str, Any] = {"limit": page_size}
             if cont:
                 kw["_continue"] = cont
             request = {"method": "GET", "path": path, "limit": page_size, "continue": cont, "page": page}
+            if generation > 1:
+                request["generation"] = generation
             status, body, req, fail = self._attempts(s, f"list:{kind}", request, fn, target, **kw)
+            if fail and status == 410 and cont and generation == 1:
+                # the snapshot behind the continue token is gone (compaction, 5+ minutes): list again, once
+                s.record(f"list:{kind}", body, request=req, status=EvidenceStatus.error, error=fail[1] + " (list restarted)")
+                generation, page, cont = 2, 0, None
+                continue
             if fail:
                 s.record(f"list:{kind}", body, request=req, status=fail[0], error=fail[1])
                 return
@@ -333,8 +341,14 @@ class KubernetesCollector(Collector):
             eks = None
             eks_error = None
             eks_info: dict[str, tuple[str, Any]] = {}
+            gen: dict[str, int] = {}
+            for r in recs:
+                if r.source.startswith("list:"):
+                    gen[r.source] = max(gen.get(r.source, 1), int(r.request.get("generation", 1)))
             for r in sorted(recs, key=lambda r: (r.source, r.request.get("page", 0), r.request.get("attempt", 0))):
                 if r.source.startswith("list:"):
+                    if int(r.request.get("generation", 1)) != gen[r.source]:
+                        continue  # an earlier, expired pass over this list
                     pages.setdefault(r.source[5:], {})[int(r.request.get("page", 1))] = r  # last attempt wins
                 elif r.source == "version":
                     version = KindResult([r.answer] if r.status == EvidenceStatus.ok else [], [r.id], r.status, r.error)

@@ -97,6 +97,7 @@ class FakeApiServer:
     cluster: str
     forbidden: set[str] = field(default_factory=set)
     fail_once: set[str] = field(default_factory=set)
+    expire_once: set[str] = field(default_factory=set)  # first continue token of these resources: 410 Expired
     managed_control_plane: bool = False  # hide the kube-apiserver static pod, as EKS/ACK/TKE do
     latency: float = 0.0                  # seconds added to every answer (benchmarks)
     resource_version: str = "48151623"
@@ -216,7 +217,13 @@ class FakeApiServer:
             return 404, _status(404, "NotFound", f'{res} "{name}" not found', {"name": name, "kind": res})
         start = 0
         if query.get("continue"):
+            with self._lock:
+                expire = res in self.expire_once and f"expired:{res}" not in self._failed
+                if expire:
+                    self._failed.add(f"expired:{res}")
             try:
+                if expire:
+                    raise KeyError("expired")
                 tok = json.loads(base64.urlsafe_b64decode(query["continue"][0]))
                 if tok["rv"] != self.resource_version:
                     raise KeyError

@@ -280,6 +280,20 @@ def test_server_error_once_is_retried_and_recovered(k8s_api, tmp_path, weak_scan
     assert [q for m, p, q in flaky.log if p == "/api/v1/pods"][:2] == ["limit=3", "limit=3"]
 
 
+def test_expired_continue_token_restarts_the_list(k8s_api, tmp_path, weak_scan):
+    _, out_plain = weak_scan
+    srv = k8s_api("weak", expire_once={"pods"})
+    r, out = scan(tmp_path, srv)
+    assert r.returncode == 1, r.stderr + r.stdout
+    assert verdicts(out) == WEAK_EXPECTED
+    assert inventory_key(out, {"k8s.workload"}) == inventory_key(out_plain, {"k8s.workload"})
+    pods = [q for m, p, q in srv.log if p == "/api/v1/pods"]
+    assert pods[0] == "limit=3" and "continue=" in pods[1] and pods[2] == "limit=3"  # 410, then from the start
+    expired = [json.loads(p.read_text()) for p in (out / "evidence").glob("kubernetes.list-pods.*.json")]
+    assert sorted((e["request"].get("generation", 1), e["status"]) for e in expired) == \
+        [(1, "error"), (1, "ok"), (2, "ok"), (2, "ok"), (2, "ok")]
+
+
 def test_unreachable_api_server_is_error_not_pass(k8s_api, tmp_path):
     srv = k8s_api("weak")
     srv.stop()
