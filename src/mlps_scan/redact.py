@@ -87,6 +87,16 @@ def _is_secret_object(d: dict) -> bool:
         isinstance(d.get("metadata"), dict)
 
 
+def _is_secret_name_value(d: dict) -> bool:
+    """A name/value pair whose name says the value is a secret (env vars), not a path to one."""
+    name, value = d.get("name"), d.get("value")
+    if not isinstance(name, str) or not isinstance(value, str) or not value or value == REDACTED:
+        return False
+    if name.upper().endswith(("_FILE", "_PATH", "_DIR", "_POLICY", "_LENGTH", "_ENABLED")):
+        return False
+    return is_secret_key(name)
+
+
 def redact(obj: Any) -> tuple[Any, int]:
     """Return a redacted deep copy of a JSON-like value and the number of redactions."""
     count = 0
@@ -95,6 +105,10 @@ def redact(obj: Any) -> tuple[Any, int]:
         nonlocal count
         if isinstance(x, dict):
             secret_obj = secret_list or _is_secret_object(x)
+            if _is_secret_name_value(x):
+                # {name: DB_PASSWORD, value: ...}: Kubernetes env vars, ECS task environments
+                count += 1
+                return {**{k: walk(v) for k, v in x.items() if k != "value"}, "value": REDACTED}
             out = {}
             for k, v in x.items():
                 ks = str(k)
@@ -110,6 +124,11 @@ def redact(obj: Any) -> tuple[Any, int]:
                         ann["kubectl.kubernetes.io/last-applied-configuration"] = REDACTED
                         count += 1
                         v["annotations"] = ann
+                if ks == "secret" and isinstance(v, dict) and ("secretName" in v or "name" in v) \
+                        and not any(is_secret_key(str(k2)) for k2 in v):
+                    # a Kubernetes volume/projection source naming a Secret (metadata, not a value): walk it
+                    out[ks] = walk(v)
+                    continue
                 if is_secret_key(ks) and v not in (None, "", [], {}) and not isinstance(v, bool):
                     if isinstance(v, (str, int, float)) or isinstance(v, (list, dict)):
                         count += 1
