@@ -14,7 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_inventories" / "acme-shop" / "scan.yaml"
-CHECK_BUNDLE = ROOT.parent / "shared" / "tools" / "check-bundle"
+# the independent output checker lives in shared/ beside the checkout (or beside one of its parents)
+CHECK_BUNDLE = next((d / "shared" / "tools" / "check-bundle" for d in ROOT.parents
+                     if (d / "shared" / "tools" / "check-bundle").exists()),
+                    ROOT.parent / "shared" / "tools" / "check-bundle")
 
 # the scan history: never the real user data dir. Every test (in-process or through run_cli) writes to a
 # throw-away file unless it passes its own MLPS_SCAN_HISTORY.
