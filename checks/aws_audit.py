@@ -98,7 +98,7 @@ def flow_logs(asset, ctx: CheckContext):
     title_en="Buckets holding audit logs have server access logging",
     title_zh="存放审计日志的存储桶开启访问日志",
     controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14"]},
-    asset_type="aws.s3.bucket",
+    asset_type="aws.s3.bucket", reads=["aws.cloudtrail.trail"],
     remediation="Enable server access logging on the CloudTrail/log bucket, to another bucket.",
 )
 def log_bucket_access_logging(asset, ctx: CheckContext):
