@@ -55,6 +55,14 @@ REGIONAL: list[tuple[str, str, dict, bool]] = [
 PUBLIC_SNAPSHOTS = {"OwnerIds": ["self"], "RestorableByUserIds": ["all"]}
 
 
+# largest page each paginated list call accepts (fewer round trips than the defaults, e.g. IAM's 100)
+PAGE_SIZE = {
+    "GetAccountAuthorizationDetails": 1000, "ListVirtualMFADevices": 1000, "ListAccessKeys": 1000,
+    "ListKeys": 1000, "DescribeLogGroups": 50, "DescribeDBInstances": 100, "DescribeLoadBalancers": 400,
+    "DescribeListeners": 400, "ListDetectors": 50, "ListCertificates": 1000, "ListBuckets": 10000,
+}
+
+
 class Fetcher:
     def __init__(self, target: AwsTarget, s: CollectSession):
         self.t = target
@@ -123,7 +131,10 @@ class Fetcher:
         request = {"region": region, "params": params}
         try:
             if paginate and c.can_paginate(method):
-                ans = c.get_paginator(method).paginate(**params).build_full_result()
+                cfg = {"PageSize": PAGE_SIZE[op]} if op in PAGE_SIZE else {}
+                if cfg:
+                    request["page_size"] = cfg["PageSize"]
+                ans = c.get_paginator(method).paginate(**params, PaginationConfig=cfg).build_full_result()
             else:
                 ans = getattr(c, method)(**params)
             ans.pop("ResponseMetadata", None)
