@@ -46,9 +46,9 @@ def seed(bed, n: int) -> None:
     trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
-    subs = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=azs[i])["Subnet"]["SubnetId"]
+    subs = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i * 128}.0/17", AvailabilityZone=azs[i])["Subnet"]["SubnetId"]
             for i in range(2)]
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ami = "ami-0123456789abcdef0"  # moto runs any image id; its default AMIs (and their snapshots) are off
     ec2.run_instances(ImageId=ami, MinCount=n, MaxCount=n, SubnetId=subs[0])
     for i in range(n):
         s3.create_bucket(Bucket=f"bench-bucket-{i:05d}", **loc)
