@@ -704,7 +704,9 @@ class D:
                                      "availability_zones": [z.get("ZoneName") for z in lb.get("AvailabilityZones", [])]}
             errs = {}
             ls = self.ix.get("elbv2:DescribeListeners", r, {"LoadBalancerArn": larn}) if lb.get("Type") != "gateway" else None
-            if _ok(ls):
+            if lb.get("Type") == "gateway":
+                attrs["listeners"] = []  # gateway load balancers have no TLS-terminating listeners
+            elif _ok(ls):
                 attrs["listeners"] = [{"protocol": x.get("Protocol"), "port": x.get("Port"),
                                        "ssl_policy": x.get("SslPolicy") if x.get("Protocol") in ("HTTPS", "TLS") else None,
                                        "redirects_to_https": any(

@@ -37,5 +37,8 @@ def service_regions(service: str, partition: str) -> tuple[str, ...]:
 
 
 def offered(service: str, region: str, partition: str) -> bool:
-    regions = service_regions(service, partition)
-    return region in regions
+    """False only when botocore knows the region (it lists EC2 there) but not `service` in it: a region newer
+    than the installed botocore is assumed to offer everything, so nothing is wrongly skipped."""
+    if region in service_regions(service, partition):
+        return True
+    return region not in service_regions("ec2", partition)
