@@ -14,12 +14,7 @@ operations were called (evidence source `mlps-scan:ApiCalls`): the read-only pol
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable
 
 from pydantic import Field, field_validator
 
@@ -27,7 +22,7 @@ from mlps_scan.errors import InputError
 from mlps_scan.models import EvidenceStatus, Strict
 from mlps_scan.plugins import CollectSession, Collector
 
-from .partition import GLOBAL_REGION, partition_of_arn, partition_of_region
+from .partition import partition_of_arn, partition_of_region
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
@@ -101,8 +96,7 @@ class AwsCollector(Collector):
     def collect(self, target: AwsTarget, session: CollectSession) -> None:
         from .fetch import Fetcher
         Fetcher(target, session).run()
-        from mlps_scan.evidence import EvidenceStore  # noqa: F401 - derive from what was recorded
-        self.derive(_records_of(session), session)
+        self.derive(_records_of(session), session)  # one code path: assets come from the recorded evidence
 
     def derive(self, records, session: CollectSession) -> None:
         from .derive import derive
