@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""AWS collector benchmark against a local moto server (no cloud account, loopback only).
+
+For each N (default 10 100 1000; --max caps them for quick runs) it seeds N resources of every listable kind
+in one region (S3 buckets, IAM users/roles/groups, log groups, VPCs, security groups, EBS volumes and
+snapshots, EC2 instances, KMS keys, RDS instances, load balancers), runs the collector in process and prints:
+wall time, API calls, assets, assets/s, and API calls against the minimum the fetch plan needs (list pages
+at the largest page size + per-resource calls AWS offers no list call for, e.g. per-bucket settings).
+
+    .venv/bin/python bench/aws_bench.py --max 100
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+REGION = "cn-north-1"
+
+# the largest page of each paginated list call (AWS API limits) — the floor for the call count
+MAX_PAGE = {"iam:GetAccountAuthorizationDetails": 1000, "iam:ListVirtualMFADevices": 1000, "iam:ListAccessKeys": 1000,
+            "kms:ListKeys": 1000, "logs:DescribeLogGroups": 50, "rds:DescribeDBInstances": 100,
+            "elbv2:DescribeLoadBalancers": 400, "elbv2:DescribeListeners": 400, "guardduty:ListDetectors": 50,
+            "acm:ListCertificates": 1000, "s3:ListBuckets": 10000}
+EC2_PAGE = 1000
+LIST_KEYS = ("Vpcs", "Subnets", "RouteTables", "InternetGateways", "SecurityGroups", "NetworkAcls", "FlowLogs",
+             "Reservations", "NetworkInterfaces", "Volumes", "Snapshots", "logGroups", "DBInstances", "Keys",
+             "LoadBalancers", "Listeners", "DetectorIds", "CertificateSummaryList", "Buckets", "VirtualMFADevices",
+             "AccessKeyMetadata")
+
+
+def seed(bed, n: int) -> None:
+    iam, s3, ec2 = bed.client("iam", REGION), bed.client("s3", REGION), bed.client("ec2", REGION)
+    logs, kms, rds, elb = (bed.client(x, REGION) for x in ("logs", "kms", "rds", "elbv2"))
+    loc = {"CreateBucketConfiguration": {"LocationConstraint": REGION}}
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subs = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i * 128}.0/17", AvailabilityZone=azs[i])["Subnet"]["SubnetId"]
+            for i in range(2)]
+    ami = "ami-0123456789abcdef0"  # moto runs any image id; its default AMIs (and their snapshots) are off
+    ec2.run_instances(ImageId=ami, MinCount=n, MaxCount=n, SubnetId=subs[0])
+    for i in range(n):
+        s3.create_bucket(Bucket=f"bench-bucket-{i:05d}", **loc)
+        iam.create_user(UserName=f"user{i}")
+        iam.create_role(RoleName=f"role{i}", AssumeRolePolicyDocument=trust)
+        iam.create_group(GroupName=f"group{i}")
+        logs.create_log_group(logGroupName=f"/bench/{i}")
+        ec2.create_vpc(CidrBlock="10.1.0.0/16")
+        ec2.create_security_group(GroupName=f"sg{i}", Description="bench", VpcId=vpc)
+        v = ec2.create_volume(AvailabilityZone=azs[0], Size=1)["VolumeId"]
+        ec2.create_snapshot(VolumeId=v)
+        kms.create_key(Description=f"k{i}")
+        rds.create_db_instance(DBInstanceIdentifier=f"db{i}", Engine="postgres", DBInstanceClass="db.t3.micro",
+                               MasterUsername="u", MasterUserPassword="Passw0rd-long", AllocatedStorage=5)
+        elb.create_load_balancer(Name=f"lb{i}", Subnets=subs, Scheme="internal")
+
+
+def minimum_calls(evidence_dir: Path) -> tuple[int, int]:
+    """(minimum calls for the fetch plan, of which per-resource calls with no list alternative)."""
+    total = per_resource = 0
+    for p in evidence_dir.glob("*.json"):
+        r = json.loads(p.read_text())
+        src = r["source"]
+        if src.startswith("mlps-scan:") or r["status"] == "not_available":
+            continue
+        ans = r.get("answer") or {}
+        items = next((len(ans[k]) for k in LIST_KEYS if isinstance(ans, dict) and isinstance(ans.get(k), list)), None)
+        page = MAX_PAGE.get(src) or (EC2_PAGE if src.startswith("ec2:Describe") else None)
+        if items is not None and page:
+            total += max(1, math.ceil(items / page))
+        else:
+            total += 1
+            if r["request"].get("params"):  # a call about one resource (bucket, key, trail, LB, snapshot)
+                per_resource += 1
+    return total, per_resource
+
+
+def run_once(bed, n: int, workers: int) -> dict:
+    from mlps_scan.collectors.aws import AwsCollector, AwsTarget
+    from mlps_scan.evidence import Recorder
+    from mlps_scan.runner import collect
+    bed.reset()
+    t0 = time.perf_counter()
+    seed(bed, n)
+    seeded = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp))
+        target = AwsTarget(name="bench", regions=[REGION], max_workers=workers)
+        t0 = time.perf_counter()
+        res = collect([(AwsCollector, target)], rec, base_dir=Path(tmp))
+        wall = time.perf_counter() - t0
+        calls = res.api_calls.get("aws", 0)
+        floor, per_res = minimum_calls(Path(tmp) / "evidence")
+        errors = [c for c in res.inventory.coverage if c.status.value in ("error", "denied")]
+        kinds = Counter(a.type for a in res.inventory.assets)
+    assets = len(res.inventory.assets)
+    return {"n": n, "seed_s": round(seeded, 1), "wall_s": round(wall, 2), "api_calls": calls, "assets": assets,
+            "assets_per_s": round(assets / wall, 1), "min_calls": floor, "per_resource_calls": per_res,
+            "calls_vs_min": round(calls / floor, 2) if floor else None, "coverage_errors": len(errors),
+            "calls_per_asset": round(calls / max(1, assets), 2), "kinds": len(kinds)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
+    ap.add_argument("--max", type=int, default=None, help="skip sizes above this (quick runs)")
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--json", action="store_true", help="print JSON lines")
+    a = ap.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from fixtures.aws import _ENV, MotoBed, _free_port
+    os.environ.update(_ENV)
+    import subprocess
+    import urllib.request
+    port = _free_port()
+    # moto in its own process, so the server does not compete with the scanner for this interpreter's GIL
+    srv = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bed = MotoBed(f"http://127.0.0.1:{port}")
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{bed.url}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    os.environ["AWS_ENDPOINT_URL"] = bed.url
+    try:
+        sizes = [s for s in a.sizes if a.max is None or s <= a.max]
+        if not a.json:
+            print(f"{'N':>5} {'seed s':>7} {'scan s':>7} {'calls':>6} {'min':>6} {'calls/min':>9} "
+                  f"{'per-res':>7} {'assets':>7} {'assets/s':>8} {'calls/asset':>11} {'errors':>6}")
+        for n in sizes:
+            r = run_once(bed, n, a.workers)
+            if a.json:
+                print(json.dumps(r))
+            else:
+                print(f"{r['n']:>5} {r['seed_s']:>7} {r['wall_s']:>7} {r['api_calls']:>6} {r['min_calls']:>6} "
+                      f"{r['calls_vs_min']:>9} {r['per_resource_calls']:>7} {r['assets']:>7} {r['assets_per_s']:>8} "
+                      f"{r['calls_per_asset']:>11} {r['coverage_errors']:>6}")
+            sys.stdout.flush()
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""AWS audit and logging: CloudTrail, CloudWatch Logs retention, VPC flow logs, S3 access logging on log
+buckets, AWS Config recording, GuardDuty. Level 1 has no audit items; level 2 and 3 ids differ."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, error, failed, not_applicable, passed
+
+
+@check(
+    id="aws.cloudtrail.multi_region",
+    title_en="A multi-region CloudTrail trail is logging, with log file validation",
+    title_zh="开启覆盖所有区域的CloudTrail审计跟踪并启用日志文件完整性验证",
+    controls={2: ["L2-CES1-08", "L2-ABS2-06"], 3: ["L3-CES1-12", "L3-ABS2-07", "L3-SMC1-10"]},
+    asset_type="aws.account", reads=["aws.cloudtrail.trail"],
+    remediation="Create a multi-region trail (IsMultiRegionTrail, IncludeGlobalServiceEvents), enable log file "
+                "validation and management events (All), and start logging.",
+    severity="high",
+)
+def cloudtrail_multi_region(asset, ctx: CheckContext):
+    trails = ctx.related(asset, "aws.cloudtrail.trail")
+    good, why = [], []
+    for t in trails:
+        a = t.attributes
+        problems = [p for p, bad in (("not multi-region", not a.get("multi_region")),
+                                     ("not logging", a.get("logging") is not True),
+                                     ("no log file validation", not a.get("log_file_validation")),
+                                     ("management events not all", a.get("management_events") != "All"))
+                    if bad]
+        if "logging" in t.errors or "management_events" in t.errors:
+            why.append(f"{t.name}: state unknown ({'; '.join(t.errors.values())})")
+        elif problems:
+            why.append(f"{t.name}: {', '.join(problems)}")
+        else:
+            good.append(t.name)
+    if good:
+        return passed(f"multi-region trail(s) logging with validation: {', '.join(good)}",
+                      evidence=asset.evidence + [e for t in trails for e in t.evidence])
+    unknown = [t for t in trails if "logging" in t.errors or "management_events" in t.errors]
+    if unknown:
+        return error("trail status could not be read: " + "; ".join(why))
+    return failed("no multi-region trail that logs management events with validation"
+                  + (f" ({'; '.join(why)})" if why else " (no trail at all)"),
+                  evidence=asset.evidence + [e for t in trails for e in t.evidence])
+
+
+@check(
+    id="aws.cloudtrail.protected",
+    title_en="CloudTrail logs are encrypted with KMS and integrity-validated",
+    title_zh="审计日志使用KMS加密并启用完整性验证，防止篡改",
+    controls={2: ["L2-CES1-10", "L2-ABS1-10"], 3: ["L3-CES1-14", "L3-ABS1-18"]},
+    asset_type="aws.cloudtrail.trail",
+    remediation="Set KmsKeyId on the trail (SSE-KMS) and enable log file validation; keep the bucket versioned.",
+)
+def cloudtrail_protected(asset, ctx: CheckContext):
+    problems = []
+    if not ctx.need(asset, "kms_key_id"):
+        problems.append("logs not encrypted with a KMS key")
+    if not ctx.need(asset, "log_file_validation"):
+        problems.append("log file validation off")
+    if problems:
+        return failed("; ".join(problems))
+    return passed("KMS-encrypted, log file validation on")
+
+
+@check(
+    id="aws.logs.retention",
+    title_en="Log groups keep logs at least the required days (6 months by law)",
+    title_zh="日志组保留期不少于规定天数（网络安全法要求至少六个月）",
+    controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]},
+    asset_type="aws.logs.log_group", params=["log_retention_days"],
+    remediation="Set the log group retention (PutRetentionPolicy) to at least the profile's log_retention_days, "
+                "or export to S3 with a matching lifecycle.",
+)
+def log_retention(asset, ctx: CheckContext):
+    days = ctx.need(asset, "retention_days")
+    need = ctx.profile.log_retention_days
+    if days is None:
+        return passed("retention: never expire")
+    if int(days) < need:
+        return failed(f"retention {days} days < {need}", details={"retention_days": days, "required": need})
+    return passed(f"retention {days} days >= {need}")
+
+
+@check(
+    id="aws.vpc.flow_logs",
+    title_en="VPC flow logs are enabled", title_zh="VPC开启流日志，记录边界网络访问",
+    controls={2: ["L2-ABS1-08", "L2-ABS2-05"], 3: ["L3-ABS1-16", "L3-ABS2-05"]},
+    asset_type="aws.ec2.vpc",
+    remediation="Create a flow log (TrafficType ALL) for the VPC to CloudWatch Logs or S3.",
+)
+def flow_logs(asset, ctx: CheckContext):
+    if ctx.need(asset, "flow_logs"):
+        return passed("flow logs active")
+    return failed("no active flow log")
+
+
+@check(
+    id="aws.s3.log_bucket_access_logging",
+    title_en="Buckets holding audit logs have server access logging",
+    title_zh="存放审计日志的存储桶开启访问日志",
+    controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14"]},
+    asset_type="aws.s3.bucket", reads=["aws.cloudtrail.trail"],
+    remediation="Enable server access logging on the CloudTrail/log bucket, to another bucket.",
+)
+def log_bucket_access_logging(asset, ctx: CheckContext):
+    if not asset.attributes.get("cloudtrail_bucket"):
+        return None  # only buckets that receive audit logs (CloudTrail targets)
+    target = ctx.need(asset, "logging")
+    if target:
+        return passed(f"access logging to {target}")
+    return failed("log bucket without server access logging")
+
+
+@check(
+    id="aws.config.recording",
+    title_en="AWS Config records all resource types in the region",
+    title_zh="开启AWS Config记录所有资源配置变更",
+    controls={2: ["L2-CES1-08"], 3: ["L3-CES1-12", "L3-SMC1-09"]},
+    asset_type="aws.region", reads=["aws.config.recorder"],
+    remediation="Create a configuration recorder with allSupported=true and a delivery channel, then start it.",
+)
+def config_recording(asset, ctx: CheckContext):
+    if ctx.unavailable(asset, "aws.config.recorder"):
+        return not_applicable(ctx.unavailable(asset, "aws.config.recorder")[0].reason or "AWS Config not offered here")
+    recs = ctx.related(asset, "aws.config.recorder")
+    if not recs:
+        return failed("no configuration recorder")
+    for r in recs:
+        if ctx.need(r, "recording") and r.attributes.get("all_supported"):
+            return passed(f"recorder {r.name} recording all supported types", evidence=asset.evidence + r.evidence)
+    return failed("configuration recorder not recording all supported resource types",
+                  evidence=asset.evidence + [e for r in recs for e in r.evidence])
+
+
+@check(
+    id="aws.guardduty.enabled",
+    title_en="GuardDuty threat detection is enabled in the region",
+    title_zh="在区域内启用GuardDuty威胁检测",
+    controls={2: ["L2-ABS1-06", "L2-ABS2-03", "L2-ABS2-04"],
+              3: ["L3-ABS1-10", "L3-ABS1-11", "L3-ABS1-13", "L3-CES1-22", "L3-ABS2-03", "L3-ABS2-04", "L3-ABS2-06"]},
+    asset_type="aws.region", reads=["aws.guardduty.detector"],
+    remediation="Enable a GuardDuty detector in every region in use and route its findings to an alert channel.",
+)
+def guardduty_enabled(asset, ctx: CheckContext):
+    na = ctx.unavailable(asset, "aws.guardduty.detector")
+    if na:
+        return not_applicable(na[0].reason or "GuardDuty not offered here")
+    dets = ctx.related(asset, "aws.guardduty.detector")
+    if not dets:
+        return failed("no GuardDuty detector")
+    if any(ctx.need(d, "status") == "ENABLED" for d in dets):
+        return passed("GuardDuty detector enabled", evidence=asset.evidence + [e for d in dets for e in d.evidence])
+    return failed("GuardDuty detector present but not enabled")

@@ -1,0 +1,32 @@
+"""AWS backup and redundancy: RDS automated backups and Multi-AZ, S3 versioning."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, passed
+
+BACKUP = {1: ["L1-CES1-11"], 2: ["L2-CES1-19", "L2-CES2-08"], 3: ["L3-CES1-29", "L3-CES2-14"]}
+
+
+@check(id="aws.rds.backup", title_en="RDS automated backups are on", title_zh="RDS开启自动备份",
+       controls=BACKUP, asset_type="aws.rds.instance",
+       remediation="Set BackupRetentionPeriod to at least 7 days.", severity="high")
+def rds_backup(asset, ctx: CheckContext):
+    days = int(ctx.need(asset, "backup_retention_days"))
+    if days < 1:
+        return failed("automated backups off (retention 0 days)")
+    return passed(f"automated backups kept {days} days")
+
+
+@check(id="aws.rds.multi_az", title_en="RDS instances are Multi-AZ (hot standby)",
+       title_zh="RDS采用多可用区部署，实现热冗余", controls={3: ["L3-CES1-31", "L3-CNS1-05"]},
+       asset_type="aws.rds.instance", remediation="Modify the instance to MultiAZ=true (or use an Aurora cluster).")
+def rds_multi_az(asset, ctx: CheckContext):
+    return passed("Multi-AZ") if ctx.need(asset, "multi_az") else failed("single-AZ")
+
+
+@check(id="aws.s3.versioning", title_en="S3 buckets keep object versions",
+       title_zh="S3存储桶开启版本控制，防止数据被误删或覆盖",
+       controls={1: ["L1-CES1-11"], 2: ["L2-CES1-19"], 3: ["L3-CES1-29", "L3-CES1-26"]},
+       asset_type="aws.s3.bucket", remediation="PutBucketVersioning Status=Enabled (and a lifecycle for old versions).")
+def s3_versioning(asset, ctx: CheckContext):
+    v = ctx.need(asset, "versioning")
+    return passed("versioning enabled") if v == "Enabled" else failed(f"versioning {v}")

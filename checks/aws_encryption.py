@@ -1,0 +1,128 @@
+"""AWS encryption and data protection: at rest (S3, EBS and its default, RDS, log groups, snapshots, KMS
+rotation), in transit (TLS-only bucket policies, load-balancer TLS policies) and public exposure of data
+(buckets, snapshots). Level 2 has no confidentiality items; transit integrity applies at every level."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
+
+from ._aws import tls_policy_ok
+
+AT_REST = {3: ["L3-CES1-28"]}
+
+
+@check(id="aws.s3.encryption", title_en="S3 buckets have default encryption", title_zh="S3存储桶启用默认加密",
+       controls=AT_REST, asset_type="aws.s3.bucket",
+       remediation="PutBucketEncryption with SSE-KMS (or SSE-S3).", severity="high")
+def s3_encryption(asset, ctx: CheckContext):
+    enc = ctx.need(asset, "encryption")
+    if enc:
+        return passed(f"default encryption {enc.get('algorithm')}")
+    return failed("no default encryption")
+
+
+@check(id="aws.ebs.volume_encrypted", title_en="EBS volumes are encrypted", title_zh="EBS卷已加密",
+       controls=AT_REST, asset_type="aws.ec2.volume",
+       remediation="Copy the data to an encrypted volume (snapshot, copy with encryption, restore).", severity="high")
+def volume_encrypted(asset, ctx: CheckContext):
+    return passed("encrypted") if ctx.need(asset, "encrypted") else failed("not encrypted")
+
+
+@check(id="aws.ebs.default_encryption", title_en="EBS encryption by default is on in the region",
+       title_zh="区域内启用EBS默认加密", controls=AT_REST, asset_type="aws.region",
+       remediation="EnableEbsEncryptionByDefault in every region in use.")
+def ebs_default(asset, ctx: CheckContext):
+    v = ctx.need(asset, "ebs_encryption_by_default")
+    if v is None:
+        return not_applicable("EC2 not offered in this region")
+    return passed("EBS encryption by default on") if v else failed("EBS encryption by default off")
+
+
+@check(id="aws.ebs.snapshot_encrypted", title_en="EBS snapshots are encrypted", title_zh="EBS快照已加密",
+       controls={3: ["L3-CES1-28", "L3-CES2-09"]}, asset_type="aws.ec2.snapshot",
+       remediation="Copy snapshots with encryption and delete the unencrypted originals.")
+def snapshot_encrypted(asset, ctx: CheckContext):
+    return passed("encrypted") if ctx.need(asset, "encrypted") else failed("not encrypted")
+
+
+@check(id="aws.ebs.snapshot_not_public", title_en="EBS snapshots are not public", title_zh="EBS快照未公开共享",
+       controls={2: ["L2-CES2-04"], 3: ["L3-CES2-08", "L3-CES2-09"]}, asset_type="aws.ec2.snapshot",
+       remediation="Remove the `all` group from the snapshot's createVolumePermission.", severity="critical")
+def snapshot_public(asset, ctx: CheckContext):
+    return failed("restorable by anyone (public)") if ctx.need(asset, "public") else passed("not public")
+
+
+@check(id="aws.rds.storage_encrypted", title_en="RDS storage is encrypted", title_zh="RDS数据库存储已加密",
+       controls=AT_REST, asset_type="aws.rds.instance",
+       remediation="Restore from an encrypted snapshot copy (StorageEncrypted cannot be switched on in place).",
+       severity="high")
+def rds_encrypted(asset, ctx: CheckContext):
+    return passed("storage encrypted") if ctx.need(asset, "storage_encrypted") else failed("storage not encrypted")
+
+
+@check(id="aws.logs.kms", title_en="Log groups are encrypted with a customer KMS key",
+       title_zh="日志组使用客户管理的KMS密钥加密", controls=AT_REST, asset_type="aws.logs.log_group",
+       remediation="AssociateKmsKey on the log group.", severity="low")
+def logs_kms(asset, ctx: CheckContext):
+    return passed("KMS key associated") if ctx.need(asset, "kms_key_id") else failed("no customer KMS key")
+
+
+@check(id="aws.kms.rotation", title_en="Customer-managed KMS keys rotate automatically",
+       title_zh="客户管理的KMS密钥启用自动轮换", controls={3: ["L3-CES2-13", "L3-CES1-28"]},
+       asset_type="aws.kms.key", remediation="EnableKeyRotation on symmetric customer-managed keys.")
+def kms_rotation(asset, ctx: CheckContext):
+    if ctx.need(asset, "key_manager") != "CUSTOMER":
+        return None  # AWS managed keys rotate on AWS's schedule
+    rot = ctx.need(asset, "rotation_enabled")
+    if rot is None:
+        return not_applicable(f"rotation not supported for {asset.attributes.get('key_spec')} / "
+                              f"{asset.attributes.get('key_state')} keys")
+    return passed("automatic rotation on") if rot else failed("automatic rotation off")
+
+
+TRANSIT = {1: ["L1-CNS1-01", "L1-CES1-10"], 2: ["L2-CNS1-03", "L2-CES1-18"],
+           3: ["L3-CNS1-06", "L3-CNS1-07", "L3-CES1-25", "L3-CES1-27"]}
+
+
+@check(id="aws.s3.tls_only", title_en="Bucket policies deny requests without TLS",
+       title_zh="存储桶策略拒绝非TLS加密的访问", controls=TRANSIT, asset_type="aws.s3.bucket",
+       remediation="Add a Deny statement for s3:* with Condition Bool aws:SecureTransport=false.")
+def s3_tls_only(asset, ctx: CheckContext):
+    return passed("policy denies non-TLS requests") if ctx.need(asset, "tls_only") else \
+        failed("no policy statement denying non-TLS (aws:SecureTransport=false) requests")
+
+
+@check(id="aws.elb.tls_policy", title_en="Load balancers use TLS 1.2+ policies and no plaintext HTTP",
+       title_zh="负载均衡监听器仅使用TLS1.2及以上安全策略，无明文HTTP", controls=TRANSIT,
+       asset_type="aws.elb.load_balancer", params=["min_tls_version"],
+       remediation="Use ELBSecurityPolicy-TLS13-1-2-* (or FS-1-2) on HTTPS/TLS listeners; make HTTP listeners "
+                   "redirect to HTTPS.", severity="high")
+def elb_tls(asset, ctx: CheckContext):
+    listeners = ctx.need(asset, "listeners")
+    bad = []
+    for lst in listeners:
+        proto = lst.get("protocol")
+        if proto in ("HTTPS", "TLS"):
+            if not tls_policy_ok(lst.get("ssl_policy")):
+                bad.append(f"{proto}:{lst.get('port')} policy {lst.get('ssl_policy')} allows TLS 1.0/1.1")
+            elif ctx.profile.min_tls_version == "TLSv1.3" and "TLS13-1-3" not in (lst.get("ssl_policy") or ""):
+                bad.append(f"{proto}:{lst.get('port')} policy {lst.get('ssl_policy')} allows TLS 1.2 (profile wants 1.3)")
+        elif proto == "HTTP" and not lst.get("redirects_to_https"):
+            bad.append(f"HTTP:{lst.get('port')} serves plaintext")
+    if bad:
+        return failed("; ".join(bad), details={"listeners": listeners})
+    if not listeners:
+        return not_applicable("no listeners")
+    return passed("every listener encrypted with a TLS 1.2+ policy or redirecting to HTTPS")
+
+
+@check(id="aws.s3.not_public", title_en="S3 buckets are not public", title_zh="S3存储桶不可公开访问",
+       controls={1: ["L1-CES1-03"], 2: ["L2-CES1-04", "L2-CNS1-02"], 3: ["L3-CES1-05", "L3-CNS1-04"]},
+       asset_type="aws.s3.bucket",
+       remediation="Turn on all four Block Public Access settings and remove AllUsers/AuthenticatedUsers grants "
+                   "and Principal '*' statements.", severity="critical")
+def s3_not_public(asset, ctx: CheckContext):
+    if ctx.need(asset, "public"):
+        why = [w for w, k in (("public ACL grant", "acl_public"), ("public bucket policy", "policy_public"))
+               if asset.attributes.get(k)]
+        return failed("public: " + ", ".join(why))
+    return passed("not public")

@@ -1,0 +1,171 @@
+"""AWS identity and access: password policy, MFA, root account, unused credentials, least privilege."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
+
+APPROVED_ADMIN_TAG = "mlps:approved-admin"
+
+
+@check(
+    id="aws.iam.password_policy",
+    title_en="IAM password policy meets the level's length, complexity, expiry and reuse thresholds",
+    title_zh="IAM密码策略满足长度、复杂度、定期更换和历史密码要求",
+    controls={1: ["L1-CES1-01"], 2: ["L2-CES1-01"], 3: ["L3-CES1-01"]},
+    asset_type="aws.account",
+    params=["password_min_length", "password_min_classes", "password_max_age_days", "password_reuse_prevention"],
+    remediation="UpdateAccountPasswordPolicy: MinimumPasswordLength, Require* character classes, MaxPasswordAge "
+                "and PasswordReusePrevention per the profile.",
+    severity="high",
+)
+def password_policy(asset, ctx: CheckContext):
+    pol = ctx.need(asset, "password_policy")
+    if not pol:
+        return failed("no account password policy set (AWS defaults apply: 8 characters, no complexity, no expiry)")
+    p = ctx.profile
+    classes = sum(bool(pol.get(k)) for k in ("RequireUppercaseCharacters", "RequireLowercaseCharacters",
+                                             "RequireNumbers", "RequireSymbols"))
+    problems = []
+    if int(pol.get("MinimumPasswordLength") or 0) < p.password_min_length:
+        problems.append(f"minimum length {pol.get('MinimumPasswordLength')} < {p.password_min_length}")
+    if classes < p.password_min_classes:
+        problems.append(f"{classes} character classes required < {p.password_min_classes}")
+    age = pol.get("MaxPasswordAge")
+    if not age or int(age) > p.password_max_age_days:
+        problems.append(f"maximum age {age or 'unlimited'} > {p.password_max_age_days} days")
+    if int(pol.get("PasswordReusePrevention") or 0) < p.password_reuse_prevention:
+        problems.append(f"reuse prevention {pol.get('PasswordReusePrevention') or 0} < {p.password_reuse_prevention}")
+    if problems:
+        return failed("; ".join(problems), details={"policy": pol})
+    return passed(f"length >= {pol.get('MinimumPasswordLength')}, {classes} classes, max age {age} days, "
+                  f"reuse prevention {pol.get('PasswordReusePrevention')}")
+
+
+@check(
+    id="aws.iam.console_mfa",
+    title_en="IAM users with console access use MFA", title_zh="具有控制台登录权限的IAM用户启用多因素认证",
+    controls={3: ["L3-CES1-04", "L3-CES2-01"]},
+    asset_type="aws.iam.user", params=["require_mfa"],
+    remediation="Enable a virtual or hardware MFA device for every console user (or federate through an IdP with MFA).",
+    severity="high",
+)
+def console_mfa(asset, ctx: CheckContext):
+    if not ctx.need(asset, "console_access"):
+        return None  # API-only users have no console password to protect
+    if not ctx.profile.require_mfa:
+        return not_applicable("profile does not require MFA")
+    if ctx.need(asset, "mfa_active"):
+        return passed("console access with MFA")
+    return failed("console access without MFA")
+
+
+@check(
+    id="aws.iam.root_mfa",
+    title_en="The root user has MFA", title_zh="根用户启用多因素认证",
+    controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-04", "L3-CES1-06"]},
+    asset_type="aws.account",
+    remediation="Enable (hardware) MFA on the root user and lock its credentials away.",
+    severity="critical",
+)
+def root_mfa(asset, ctx: CheckContext):
+    if ctx.need(asset, "root_mfa"):
+        return passed("root MFA enabled")
+    return failed("root user without MFA")
+
+
+@check(
+    id="aws.iam.root_access_keys",
+    title_en="The root user has no access keys", title_zh="根用户不存在访问密钥",
+    controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-06"]},
+    asset_type="aws.account",
+    remediation="Delete the root user's access keys; use IAM roles for automation.",
+    severity="critical",
+)
+def root_access_keys(asset, ctx: CheckContext):
+    n = int(ctx.need(asset, "root_access_keys"))
+    if n:
+        return failed(f"root user has {n} access key(s)")
+    return passed("root user has no access keys")
+
+
+@check(
+    id="aws.iam.unused_credentials",
+    title_en="No unused passwords or stale access keys", title_zh="及时删除或停用多余、过期的账户凭证",
+    controls={1: ["L1-CES1-05"], 2: ["L2-CES1-06"], 3: ["L3-CES1-07"]},
+    asset_type="aws.iam.user", params=["unused_credential_days"],
+    remediation="Disable console passwords and deactivate access keys not used within the profile's "
+                "unused_credential_days; delete users nobody uses.",
+)
+def unused_credentials(asset, ctx: CheckContext):
+    limit = ctx.profile.unused_credential_days
+    stale = []
+    if ctx.need(asset, "console_access"):
+        used = asset.attributes.get("password_last_used_days")
+        created = asset.attributes.get("created_days")
+        if used is None and created is not None and created > limit:
+            stale.append(f"console password never used in {created} days")
+        elif used is not None and used > limit:
+            stale.append(f"console password last used {used} days ago")
+    for k in ctx.need(asset, "access_keys"):
+        if not k.get("active"):
+            continue
+        used, age = k.get("last_used_days"), k.get("age_days")
+        if used is None and age is not None and age > limit:
+            stale.append(f"access key {k.get('id')} never used, {age} days old")
+        elif used is not None and used > limit:
+            stale.append(f"access key {k.get('id')} last used {used} days ago")
+    if stale:
+        return failed("; ".join(stale), details={"limit_days": limit})
+    return passed(f"no credential unused for more than {limit} days")
+
+
+def _admin_verdict(asset, what: str):
+    admin = asset.attributes.get("admin")
+    if admin is None:
+        from mlps_scan.plugins import EvidenceMissing
+        raise EvidenceMissing("admin: not collected")
+    if not admin:
+        return passed(f"{what} grants no *:* (full admin) permission")
+    if APPROVED_ADMIN_TAG in (asset.attributes.get("tags") or {}):
+        return passed(f"{what} grants *:* but is tagged {APPROVED_ADMIN_TAG} (documented break-glass/admin role)")
+    via = asset.attributes.get("attached_policies", []) + asset.attributes.get("inline_policies", [])
+    return failed(f"{what} grants *:* (full admin)" + (f" via {', '.join(via)}" if via else " via group membership"),
+                  details={"policies": via, "groups": asset.attributes.get("groups", [])})
+
+
+@check(
+    id="aws.iam.user_admin",
+    title_en="IAM users hold no full-admin (*:*) policy", title_zh="IAM用户不直接或经用户组拥有完全管理员权限",
+    controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08"]},
+    asset_type="aws.iam.user",
+    remediation="Remove AdministratorAccess/`*:*` from users and groups; grant admin through a role assumed with MFA, "
+                f"and tag a deliberately kept admin role `{APPROVED_ADMIN_TAG}`.",
+    severity="high",
+)
+def user_admin(asset, ctx: CheckContext):
+    return _admin_verdict(asset, "user")
+
+
+@check(
+    id="aws.iam.group_admin",
+    title_en="IAM groups hold no full-admin (*:*) policy", title_zh="IAM用户组不拥有完全管理员权限",
+    controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08"]},
+    asset_type="aws.iam.group",
+    remediation="Replace AdministratorAccess/`*:*` on groups with job-function policies.",
+    severity="high",
+)
+def group_admin(asset, ctx: CheckContext):
+    return _admin_verdict(asset, "group")
+
+
+@check(
+    id="aws.iam.role_admin",
+    title_en="IAM roles hold no full-admin (*:*) policy unless approved",
+    title_zh="IAM角色不拥有完全管理员权限（经批准的管理角色除外），实现管理权限分离",
+    controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-SMC1-02"]},
+    asset_type="aws.iam.role",
+    remediation=f"Scope role policies to what the workload needs; tag the few approved admin roles `{APPROVED_ADMIN_TAG}`.",
+)
+def role_admin(asset, ctx: CheckContext):
+    if asset.attributes.get("service_linked"):
+        return None  # AWS-managed service-linked roles are not the customer's to scope
+    return _admin_verdict(asset, "role")

@@ -1,0 +1,104 @@
+"""AWS network exposure: security groups and network ACLs open to the internet, public databases, China
+partition (cloud infrastructure inside China)."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, passed
+
+from ._aws import nacl_open_ports, world_open_ports
+
+
+@check(
+    id="aws.ec2.sg_admin_ports",
+    title_en="Security groups do not open administration ports to the internet",
+    title_zh="安全组不向互联网（0.0.0.0/0、::/0）开放远程管理端口",
+    controls={2: ["L2-CES1-13", "L2-CES1-03"], 3: ["L3-CES1-19", "L3-CES1-03"]},
+    asset_type="aws.ec2.security_group", params=["admin_ports"],
+    remediation="Restrict SSH/RDP/admin ports to management CIDRs or use SSM Session Manager / a bastion.",
+    severity="high",
+)
+def sg_admin_ports(asset, ctx: CheckContext):
+    hits = world_open_ports(ctx.need(asset, "ingress"), ctx.profile.admin_ports)
+    if hits:
+        return failed("admin port(s) open to the internet: " + "; ".join(hits), details={"open": hits})
+    return passed("no admin port open to 0.0.0.0/0 or ::/0")
+
+
+@check(
+    id="aws.ec2.sg_high_risk_ports",
+    title_en="Security groups do not open high-risk ports to the internet",
+    title_zh="安全组不向互联网开放高危端口",
+    controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]},
+    asset_type="aws.ec2.security_group", params=["high_risk_ports"],
+    remediation="Close database, file-sharing and legacy-protocol ports to 0.0.0.0/0 and ::/0.",
+    severity="high",
+)
+def sg_high_risk_ports(asset, ctx: CheckContext):
+    hits = world_open_ports(ctx.need(asset, "ingress"), ctx.profile.high_risk_ports)
+    if hits:
+        return failed("high-risk port(s) open to the internet: " + "; ".join(hits), details={"open": hits})
+    return passed("no high-risk port open to 0.0.0.0/0 or ::/0")
+
+
+@check(
+    id="aws.ec2.sg_default_deny",
+    title_en="Security groups allow no all-protocol/all-port traffic from the internet",
+    title_zh="安全组默认拒绝，不存在对互联网全放通的规则",
+    controls={1: ["L1-ABS1-02", "L1-ABS1-04"], 2: ["L2-ABS1-02", "L2-ABS1-04", "L2-ABS2-01"],
+              3: ["L3-ABS1-05", "L3-ABS1-07", "L3-ABS2-01"]},
+    asset_type="aws.ec2.security_group",
+    remediation="Replace allow-all ingress rules with rules naming protocol, port and source.",
+    severity="high",
+)
+def sg_default_deny(asset, ctx: CheckContext):
+    wide = [r for r in ctx.need(asset, "ingress")
+            if any(c in ("0.0.0.0/0", "::/0") for c in r.get("cidrs", []))
+            and (r.get("protocol") == "all" or (r.get("from_port") in (0, None) and r.get("to_port") in (65535, None)))]
+    if wide:
+        return failed(f"{len(wide)} ingress rule(s) allow every port from the internet")
+    return passed("no allow-all ingress from the internet")
+
+
+@check(
+    id="aws.ec2.nacl_admin_ports",
+    title_en="Network ACLs do not admit administration ports from the internet",
+    title_zh="网络ACL不允许互联网访问远程管理端口",
+    controls={2: ["L2-CES1-13"], 3: ["L3-CES1-19"]},
+    asset_type="aws.ec2.network_acl", params=["admin_ports"],
+    remediation="Add low-numbered deny entries for SSH/RDP/admin ports from 0.0.0.0/0 and ::/0 (or allow only "
+                "management CIDRs).",
+)
+def nacl_admin_ports(asset, ctx: CheckContext):
+    hits = nacl_open_ports(ctx.need(asset, "entries"), ctx.profile.admin_ports)
+    if hits:
+        return failed("admin port(s) admitted from the internet: " + "; ".join(hits), details={"open": hits})
+    return passed("admin ports not admitted from the internet")
+
+
+@check(
+    id="aws.rds.not_public",
+    title_en="Databases are not publicly accessible", title_zh="数据库实例不可从公网访问，重要区域不部署在边界",
+    controls={2: ["L2-CNS1-02"], 3: ["L3-CNS1-04"]},
+    asset_type="aws.rds.instance",
+    remediation="Set PubliclyAccessible=false and place the instance in private subnets.",
+    severity="high",
+)
+def rds_not_public(asset, ctx: CheckContext):
+    if ctx.need(asset, "publicly_accessible"):
+        return failed("publicly accessible")
+    return passed("not publicly accessible")
+
+
+@check(
+    id="aws.account.china_partition",
+    title_en="The account runs in the AWS China partition (infrastructure and data in China)",
+    title_zh="云计算基础设施及客户数据位于中国境内（aws-cn分区）",
+    controls={2: ["L2-PES2-01", "L2-CES2-05"], 3: ["L3-PES2-01", "L3-CES2-10"]},
+    asset_type="aws.account",
+    remediation="Host the system in the aws-cn partition (cn-north-1 / cn-northwest-1).",
+)
+def china_partition(asset, ctx: CheckContext):
+    part = ctx.need(asset, "partition")
+    regions = asset.attributes.get("regions") or []
+    if part == "aws-cn":
+        return passed(f"aws-cn partition, regions {', '.join(regions)}")
+    return failed(f"partition {part} (regions {', '.join(regions)}) is outside China")

@@ -1,0 +1,379 @@
+"""Fetching: every read-only call the AWS collector makes, recorded as evidence (pages merged).
+
+One bounded pool runs all tasks; a task may return follow-up tasks (per-trail status, per-bucket settings),
+which are queued at once, so nothing waits on a nested pool. A task never raises: a failed call is recorded
+with status `denied` or `error` and the assets/coverage built from it say so.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any, Callable
+
+from mlps_scan.models import EvidenceStatus
+from mlps_scan.plugins import CollectSession
+
+from . import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
+from .partition import GLOBAL_REGION, offered, partition_of_arn, partition_of_region
+
+Task = Callable[[], "list[Task] | None"]
+
+# "not configured" answers: recorded as ok with {"Absent": code}; the asset attribute becomes null
+ABSENT = {
+    "GetAccountPasswordPolicy": {"NoSuchEntity"},
+    "GetBucketEncryption": {"ServerSideEncryptionConfigurationNotFoundError"},
+    "GetPublicAccessBlock": {"NoSuchPublicAccessBlockConfiguration"},
+    "GetBucketPolicy": {"NoSuchBucketPolicy"},
+}
+
+# regional list calls: (service, method, params, paginate)
+REGIONAL: list[tuple[str, str, dict, bool]] = [
+    ("ec2", "describe_vpcs", {}, True),
+    ("ec2", "describe_subnets", {}, True),
+    ("ec2", "describe_route_tables", {}, True),
+    ("ec2", "describe_internet_gateways", {}, True),
+    ("ec2", "describe_security_groups", {}, True),
+    ("ec2", "describe_network_acls", {}, True),
+    ("ec2", "describe_flow_logs", {}, True),
+    ("ec2", "describe_instances", {}, True),
+    ("ec2", "describe_network_interfaces", {}, True),
+    ("ec2", "describe_volumes", {}, True),
+    ("ec2", "describe_snapshots", {"OwnerIds": ["self"]}, True),
+    ("ec2", "get_ebs_encryption_by_default", {}, False),
+    ("logs", "describe_log_groups", {}, True),
+    ("config", "describe_configuration_recorders", {}, False),
+    ("config", "describe_configuration_recorder_status", {}, False),
+    ("rds", "describe_db_instances", {}, True),
+    ("acm", "list_certificates", {}, True),
+]
+
+
+PUBLIC_SNAPSHOTS = {"OwnerIds": ["self"], "RestorableByUserIds": ["all"]}
+
+
+# largest page each paginated list call accepts (fewer round trips than the defaults, e.g. IAM's 100)
+PAGE_SIZE = {
+    "GetAccountAuthorizationDetails": 1000, "ListVirtualMFADevices": 1000, "ListAccessKeys": 1000,
+    "ListKeys": 1000, "DescribeLogGroups": 50, "DescribeDBInstances": 100, "DescribeLoadBalancers": 400,
+    "DescribeListeners": 400, "ListDetectors": 50, "ListCertificates": 1000, "ListBuckets": 10000,
+}
+
+
+class Fetcher:
+    def __init__(self, target: AwsTarget, s: CollectSession):
+        self.t = target
+        self.s = s
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.partition = "aws"
+        self.account = ""
+
+    # ------------------------------------------------------------------ sessions and clients
+
+    def _sessions(self):
+        import boto3
+        from botocore.config import Config
+
+        # adaptive client-side rate limiting; max_attempts is left to the environment/profile (AWS_MAX_ATTEMPTS)
+        self.config = Config(retries={"mode": "adaptive"}, max_pool_connections=max(10, self.t.max_workers * 2),
+                             connect_timeout=10, read_timeout=30)
+        first = self.t.regions[0] if self.t.regions else None
+        base = boto3.session.Session(profile_name=self.t.profile) if self.t.profile else boto3.session.Session()
+        if self.t.role_arn:
+            part = partition_of_arn(self.t.role_arn)
+            region = first or GLOBAL_REGION.get(part, "us-east-1")
+            sts = base.client("sts", region_name=region, config=self.config, **self._ep())
+            kw = {"RoleArn": self.t.role_arn, "RoleSessionName": "mlps-scan"}
+            if self.t.external_id:
+                kw["ExternalId"] = self.t.external_id
+            cred = sts.assume_role(**kw)["Credentials"]
+            self.boto = boto3.session.Session(aws_access_key_id=cred["AccessKeyId"],
+                                              aws_secret_access_key=cred["SecretAccessKey"],
+                                              aws_session_token=cred["SessionToken"])
+        else:
+            self.boto = base
+        self.default_region = first or base.region_name or "us-east-1"
+        # the hook sees every API call of this session (all pages, all services), and only this session's
+        self.boto.events.register("before-call", self._on_call)
+
+    def _ep(self) -> dict:
+        return {"endpoint_url": self.t.endpoint_url} if self.t.endpoint_url else {}
+
+    def _on_call(self, model=None, **kw) -> None:
+        sm = model.service_model
+        prefix = sm.signing_name or sm.endpoint_prefix
+        action = f"{prefix}:{model.name}"
+        with self._lock:
+            self.calls[ACTION_OVERRIDES.get(action, action)] += 1
+        self.s.count_call()
+
+    def client(self, service: str, region: str):
+        key = (service, region)
+        with self._lock:
+            c = self._clients.get(key)
+            if c is None:
+                c = self._clients[key] = self.boto.client(service, region_name=region, config=self.config, **self._ep())
+            return c
+
+    # ------------------------------------------------------------------ one recorded call
+
+    def call(self, service: str, region: str, method: str, params: dict | None = None, *, paginate: bool = False):
+        from botocore.exceptions import BotoCoreError, ClientError
+        params = params or {}
+        c = self.client(service, region)
+        op = c.meta.method_to_api_mapping[method]
+        source = f"{service}:{op}"
+        request = {"region": region, "params": params}
+        try:
+            if paginate and c.can_paginate(method):
+                cfg = {"PageSize": PAGE_SIZE[op]} if op in PAGE_SIZE else {}
+                if cfg:
+                    request["page_size"] = cfg["PageSize"]
+                ans = c.get_paginator(method).paginate(**params, PaginationConfig=cfg).build_full_result()
+            else:
+                ans = getattr(c, method)(**params)
+            ans.pop("ResponseMetadata", None)
+            return self.s.record(source, ans, request=request)
+        except ClientError as e:
+            err = e.response.get("Error", {}) or {}
+            code = str(err.get("Code") or "")
+            http = (e.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if code in ABSENT.get(op, ()):
+                return self.s.record(source, {"Absent": code}, request=request)
+            status = EvidenceStatus.denied if (code in DENIED_CODES or http == 403) else EvidenceStatus.error
+            return self.s.record(source, request=request, status=status,
+                                 error=f"{code or 'HTTP ' + str(http)}: {err.get('Message') or e}"[:500])
+        except (BotoCoreError, ValueError, KeyError, OSError) as e:
+            return self.s.record(source, request=request, status=EvidenceStatus.error,
+                                 error=f"{type(e).__name__}: {e}"[:500])
+
+    def not_offered(self, service: str, region: str, method: str) -> None:
+        op = _op_name(service, method)
+        # no client is made: the service has no endpoint there
+        self.s.record(f"{service}:{op}", request={"region": region, "params": {}}, status=EvidenceStatus.not_available,
+                      error=f"{service} is not offered in {region} ({self.partition} partition)")
+
+    # ------------------------------------------------------------------ the scan
+
+    def run(self) -> None:
+        self._sessions()
+        ident = self.call("sts", self.default_region, "get_caller_identity")
+        if not ident.ok:
+            raise RuntimeError(f"sts:GetCallerIdentity failed: {ident.error}")
+        self.partition = partition_of_arn(ident.answer.get("Arn", ""))
+        self.account = ident.answer.get("Account", "")
+        gregion = GLOBAL_REGION.get(self.partition, self.default_region)
+        if self.t.regions:
+            regions, source = list(self.t.regions), "config"
+        else:
+            rec = self.call("ec2", gregion, "describe_regions", {})
+            if not rec.ok:
+                raise RuntimeError(f"cannot list enabled regions (ec2:DescribeRegions): {rec.error}")
+            regions = sorted(r["RegionName"] for r in rec.answer.get("Regions", [])
+                             if partition_of_region(r["RegionName"]) == self.partition)
+            source = "ec2:DescribeRegions"
+        bad = [r for r in regions if partition_of_region(r) != self.partition]
+        if bad:
+            raise RuntimeError(f"regions {bad} are not in the account's partition {self.partition}")
+        self.s.record("mlps-scan:ScanScope", {"account_id": self.account, "partition": self.partition,
+                                              "regions": regions, "regions_source": source,
+                                              "global_region": gregion}, request={})
+        self.s.progress(f"account {self.account} ({self.partition}), {len(regions)} region(s)")
+        tasks: list[Callable] = [self._iam(gregion), self._s3(gregion)]
+        for r in regions:
+            for svc, method, params, pag in REGIONAL:
+                tasks.append(self._simple(svc, r, method, params, pag))
+            tasks += [self._cloudtrail(r), self._guardduty(r), self._kms(r), self._elbv2(r), self._public_snapshots(r)]
+        self._run_pool(tasks)
+        self.s.record("mlps-scan:ApiCalls", {"calls": dict(sorted(self.calls.items())),
+                                             "total": sum(self.calls.values())}, request={})
+
+    def _run_pool(self, tasks: list[Callable]) -> None:
+        with ThreadPoolExecutor(max_workers=self.t.max_workers, thread_name_prefix="aws") as pool:
+            pending = {pool.submit(self._guard, t) for t in tasks}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    for t in f.result() or []:
+                        pending.add(pool.submit(self._guard, t))
+
+    def _guard(self, task: Callable):
+        try:
+            return task()
+        except Exception as e:  # noqa: BLE001 - a bug in one task costs only its evidence
+            self.s.record(f"mlps-scan:task-failed:{getattr(task, '__qualname__', 'task')}", status=EvidenceStatus.error,
+                          error=f"{type(e).__name__}: {e}"[:500])
+            return None
+
+    def _offered(self, service: str, region: str, method: str) -> bool:
+        if offered(service, region, self.partition):
+            return True
+        self.not_offered(service, region, method)
+        return False
+
+    # ------------------------------------------------------------------ tasks
+
+    def _simple(self, svc: str, region: str, method: str, params: dict, paginate: bool) -> Callable:
+        def task():
+            if self._offered(svc, region, method):
+                self.call(svc, region, method, params, paginate=paginate)
+        task.__qualname__ = f"{svc}.{method}@{region}"
+        return task
+
+    def _cloudtrail(self, region: str) -> Callable:
+        def task():
+            if not self._offered("cloudtrail", region, "describe_trails"):
+                return None
+            rec = self.call("cloudtrail", region, "describe_trails", {"includeShadowTrails": False})
+            if not rec.ok:
+                return None
+            out = []
+            for tr in rec.answer.get("trailList", []):
+                arn = tr.get("TrailARN")
+                if arn:
+                    out.append(lambda a=arn: self.call("cloudtrail", region, "get_trail_status", {"Name": a}) and None)
+                    out.append(lambda a=arn: self.call("cloudtrail", region, "get_event_selectors", {"TrailName": a}) and None)
+            return out
+        return task
+
+    def _public_snapshots(self, region: str) -> Callable:
+        """One list call finds the publicly restorable snapshots (RestorableByUserIds=all); each candidate is
+        confirmed with its createVolumePermission attribute (a handful in practice; moto ignores the filter,
+        so there it confirms every snapshot)."""
+        def task():
+            if not self._offered("ec2", region, "describe_snapshots"):
+                return None
+            rec = self.call("ec2", region, "describe_snapshots", PUBLIC_SNAPSHOTS, paginate=True)
+            if not rec.ok:
+                return None
+            return [lambda sid=x["SnapshotId"]: self.call("ec2", region, "describe_snapshot_attribute",
+                                                          {"SnapshotId": sid, "Attribute": "createVolumePermission"}) and None
+                    for x in rec.answer.get("Snapshots", [])]
+        return task
+
+    def _guardduty(self, region: str) -> Callable:
+        def task():
+            if not self._offered("guardduty", region, "list_detectors"):
+                return None
+            rec = self.call("guardduty", region, "list_detectors", {}, paginate=True)
+            if not rec.ok:
+                return None
+            return [lambda d=d: self.call("guardduty", region, "get_detector", {"DetectorId": d}) and None
+                    for d in rec.answer.get("DetectorIds", [])]
+        return task
+
+    def _kms(self, region: str) -> Callable:
+        def describe(key_id: str):
+            rec = self.call("kms", region, "describe_key", {"KeyId": key_id})
+            meta = (rec.answer or {}).get("KeyMetadata", {}) if rec.ok else {}
+            if meta.get("KeyManager") == "CUSTOMER" and meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" \
+                    and meta.get("KeyState") not in ("PendingDeletion", "PendingReplicaDeletion"):
+                self.call("kms", region, "get_key_rotation_status", {"KeyId": key_id})
+
+        def task():
+            if not self._offered("kms", region, "list_keys"):
+                return None
+            rec = self.call("kms", region, "list_keys", {}, paginate=True)
+            if not rec.ok:
+                return None
+            return [lambda k=k["KeyId"]: describe(k) for k in rec.answer.get("Keys", [])]
+        return task
+
+    def _elbv2(self, region: str) -> Callable:
+        def task():
+            if not self._offered("elbv2", region, "describe_load_balancers"):
+                return None
+            rec = self.call("elbv2", region, "describe_load_balancers", {}, paginate=True)
+            if not rec.ok:
+                return None
+            return [lambda a=lb["LoadBalancerArn"]: self.call("elbv2", region, "describe_listeners",
+                                                               {"LoadBalancerArn": a}, paginate=True) and None
+                    for lb in rec.answer.get("LoadBalancers", []) if lb.get("Type", "application") != "gateway"]
+        return task
+
+    def _iam(self, region: str) -> Callable:
+        def report():
+            # the report is built asynchronously: ask until COMPLETE (bounded), then fetch it
+            rec = None
+            for i in range(20):
+                rec = self.call("iam", region, "generate_credential_report")
+                if not rec.ok or (rec.answer or {}).get("State") == "COMPLETE":
+                    break
+                time.sleep(min(0.1 * (i + 1), 1.0))
+            got = self.call("iam", region, "get_credential_report")
+            if not got.ok:
+                return None
+            out = []
+            for row in parse_credential_report(got.answer):
+                if row.get("user") == "<root_account>":
+                    continue
+                if any(row.get(f"access_key_{i}_last_rotated", "N/A") not in ("N/A", "", None) for i in (1, 2)):
+                    out.append(lambda u=row["user"]: self.call("iam", region, "list_access_keys", {"UserName": u},
+                                                               paginate=True) and None)
+            return out
+
+        def task():
+            return [report,
+                    lambda: self.call("iam", region, "get_account_summary") and None,
+                    lambda: self.call("iam", region, "get_account_password_policy") and None,
+                    lambda: self.call("iam", region, "get_account_authorization_details",
+                                      {"Filter": ["User", "Role", "Group", "LocalManagedPolicy"]}, paginate=True) and None,
+                    lambda: self.call("iam", region, "list_virtual_mfa_devices", {}, paginate=True) and None]
+        return task
+
+    def _s3(self, region: str) -> Callable:
+        def bucket_calls(name: str, bregion: str) -> list:
+            p = {"Bucket": name}
+            return [lambda m=m: self.call("s3", bregion, m, p) and None
+                    for m in ("get_bucket_encryption", "get_public_access_block", "get_bucket_logging",
+                              "get_bucket_versioning", "get_bucket_policy", "get_bucket_acl")]
+
+        def locate(name: str):
+            rec = self.call("s3", region, "get_bucket_location", {"Bucket": name})
+            if not rec.ok:
+                return None
+            return bucket_calls(name, bucket_region(rec.answer, self.partition))
+
+        def task():
+            rec = self.call("s3", region, "list_buckets", {}, paginate=True)
+            if not rec.ok:
+                return None
+            out = []
+            for b in rec.answer.get("Buckets", []):
+                if b.get("BucketRegion"):  # newer ListBuckets answers carry the region: no GetBucketLocation
+                    out += bucket_calls(b["Name"], b["BucketRegion"])
+                else:
+                    out.append(lambda n=b["Name"]: locate(n))
+            return out
+        return task
+
+
+def bucket_region(location_answer: dict, partition: str) -> str:
+    loc = (location_answer or {}).get("LocationConstraint")
+    if not loc:
+        return GLOBAL_REGION["aws"] if partition == "aws" else GLOBAL_REGION.get(partition, "us-east-1")
+    return "eu-west-1" if loc == "EU" else loc
+
+
+def parse_credential_report(answer: dict) -> list[dict]:
+    content = (answer or {}).get("Content") or ""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return list(csv.DictReader(io.StringIO(content)))
+
+
+_OPS: dict[str, dict[str, str]] = {}
+
+
+def _op_name(service: str, method: str) -> str:
+    if service not in _OPS:
+        import botocore.session
+        from botocore import xform_name
+        m = botocore.session.get_session().get_service_model(service)
+        _OPS[service] = {xform_name(n): n for n in m.operation_names}
+    return _OPS[service][method]

@@ -1,0 +1,44 @@
+"""Partition helpers: ARNs, global-service regions and region lists for `aws`, `aws-cn` (and `aws-us-gov`).
+
+ARNs are always built here from the partition STS reported, never taken from answers that may carry the
+wrong partition (moto returns `arn:aws:` for EC2 security groups in cn-* regions, for example).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+# where global services (IAM, S3 bucket listing, STS for the partition) are called
+GLOBAL_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+CHINA_REGIONS = ("cn-north-1", "cn-northwest-1")
+
+
+def partition_of_region(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def partition_of_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" else "aws"
+
+
+def arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+@lru_cache(maxsize=None)
+def service_regions(service: str, partition: str) -> tuple[str, ...]:
+    """Regions where botocore's endpoint data says `service` is offered in `partition`."""
+    import boto3
+    return tuple(boto3.session.Session().get_available_regions(service, partition_name=partition))
+
+
+def offered(service: str, region: str, partition: str) -> bool:
+    """False only when botocore knows the region (it lists EC2 there) but not `service` in it: a region newer
+    than the installed botocore is assumed to offer everything, so nothing is wrongly skipped."""
+    if region in service_regions(service, partition):
+        return True
+    return region not in service_regions("ec2", partition)

@@ -1,0 +1,143 @@
+"""AWS derive + checks on hand-made evidence records (pure logic, no network): what moto cannot produce
+(old credentials, a service not offered in a region, a failed per-resource call, the root row)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from mlps_scan.catalogue import load as load_catalogue
+from mlps_scan.evidence import Recorder
+from mlps_scan.models import EvidenceRecord, Inventory
+from mlps_scan.plugins import CollectSession, collectors
+from mlps_scan.profile import build_profile
+from mlps_scan.runner import evaluate
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+G = "cn-north-1"
+
+
+def rec(source, answer=None, *, params=None, region=G, status="ok", error=None, n=[0]):
+    n[0] += 1
+    return EvidenceRecord(id=f"aws.t.{n[0]}", collector="aws", target="acct", source=source,
+                          request={} if source.startswith("mlps-scan:") else {"region": region, "params": params or {}},
+                          collected_at=NOW, status=status, error=error, answer=answer, sha256="0" * 64)
+
+
+def base(**over):
+    r = {
+        "scope": rec("mlps-scan:ScanScope", {"account_id": "123456789012", "partition": "aws-cn", "regions": [G],
+                                             "regions_source": "config", "global_region": G}),
+        "ident": rec("sts:GetCallerIdentity", {"Account": "123456789012", "Arn": "arn:aws-cn:iam::123456789012:user/x"}),
+    }
+    r.update(over)
+    return [x for x in r.values() if x is not None]
+
+
+def run(records, level=3):
+    import tempfile
+    from pathlib import Path
+    s = CollectSession("aws", "acct", Recorder(Path(tempfile.mkdtemp())), base_dir=Path("."))
+    collectors()["aws"]().derive(records, s)
+    inv = Inventory(assets=s.assets, coverage=s.coverage_records)
+    fs = evaluate(inv, level, build_profile(level), load_catalogue())
+    names = {a.id: a.name for a in inv.assets}
+    return inv, {(f.check_id, names.get(f.resource_id, f.resource_id)): (f.status.value, f.message) for f in fs}
+
+
+REPORT = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+          "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+          "access_key_1_last_used_date,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date\n"
+          "<root_account>,arn:aws-cn:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,"
+          "not_supported,not_supported,true,false,N/A,N/A,false,N/A,N/A\n"
+          "old,arn:aws-cn:iam::123456789012:user/old,2024-01-01T00:00:00+00:00,true,2025-01-01T00:00:00+00:00,"
+          "2024-01-01T00:00:00+00:00,N/A,true,true,2024-01-01T00:00:00+00:00,N/A,false,N/A,N/A\n"
+          "fresh,arn:aws-cn:iam::123456789012:user/fresh,2024-01-01T00:00:00+00:00,true,2026-11-20T00:00:00+00:00,"
+          "2026-10-01T00:00:00+00:00,N/A,true,true,2026-10-01T00:00:00+00:00,2026-11-27T00:00:00+00:00,false,N/A,N/A\n")
+
+AUTH = {"UserDetailList": [
+    {"UserName": u, "Arn": f"arn:aws-cn:iam::123456789012:user/{u}", "CreateDate": "2024-01-01T00:00:00+00:00",
+     "AttachedManagedPolicies": [], "UserPolicyList": [], "GroupList": []} for u in ("old", "fresh")],
+    "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+
+
+def iam_records():
+    return [rec("iam:GetCredentialReport", {"Content": REPORT}),
+            rec("iam:GetAccountAuthorizationDetails", AUTH, params={"Filter": ["User", "Role", "Group", "LocalManagedPolicy"]}),
+            rec("iam:GetAccountSummary", {"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 1}}),
+            rec("iam:GetAccountPasswordPolicy", {"Absent": "NoSuchEntity"}),
+            rec("iam:ListAccessKeys", {"AccessKeyMetadata": [{"AccessKeyId": "AKIA************ABCD", "Status": "Active"}]},
+                params={"UserName": "old"})]
+
+
+def test_stale_credentials_root_keys_and_missing_password_policy():
+    inv, v = run(base() + iam_records())
+    assert v[("aws.iam.unused_credentials", "old")][0] == "fail"
+    assert "never used" in v[("aws.iam.unused_credentials", "old")][1]
+    assert "last used 696 days ago" in v[("aws.iam.unused_credentials", "old")][1]
+    assert v[("aws.iam.unused_credentials", "fresh")][0] == "pass"
+    assert v[("aws.iam.root_access_keys", "123456789012")][0] == "fail"
+    assert v[("aws.iam.root_mfa", "123456789012")][0] == "pass"
+    assert v[("aws.iam.password_policy", "123456789012")][0] == "fail"
+    acct = next(a for a in inv.assets if a.type == "aws.account")
+    assert acct.attributes["password_policy"] is None
+    assert acct.attributes["root_password_last_used_days"] == 27
+    old = next(a for a in inv.assets if a.name == "old")
+    assert old.attributes["access_keys"][0]["id"] == "AKIA************ABCD"
+
+
+def test_service_not_offered_is_not_applicable_with_reason():
+    records = base() + [rec("guardduty:ListDetectors", status="not_available",
+                            error="guardduty is not offered in cn-north-1 (aws-cn partition)")]
+    inv, v = run(records)
+    cov = [c for c in inv.coverage if c.asset_type == "aws.guardduty.detector"]
+    assert [c.status.value for c in cov] == ["not_available"]
+    status, msg = v[("aws.guardduty.enabled", G)]
+    assert status == "not_applicable" and "not offered in cn-north-1" in msg
+
+
+def test_missing_and_failed_calls_are_errors_never_passes():
+    bucket_p = {"Bucket": "b1"}
+    records = base() + [
+        rec("s3:ListBuckets", {"Buckets": [{"Name": "b1", "BucketRegion": G}]}),
+        rec("s3:GetBucketEncryption", status="error", error="InternalError: boom", params=bucket_p),
+        rec("s3:GetBucketVersioning", {"Status": "Enabled"}, params=bucket_p),
+        # GetPublicAccessBlock, GetBucketPolicy, GetBucketAcl, GetBucketLogging: never recorded
+        rec("iam:GetAccountAuthorizationDetails", status="denied", error="AccessDenied: no",
+            params={"Filter": ["User", "Role", "Group", "LocalManagedPolicy"]}),
+    ]
+    inv, v = run(records)
+    assert v[("aws.s3.encryption", "b1")][0] == "error" and "boom" in v[("aws.s3.encryption", "b1")][1]
+    assert v[("aws.s3.versioning", "b1")][0] == "pass"
+    for c in ("aws.s3.not_public", "aws.s3.tls_only"):
+        assert v[(c, "b1")][0] == "error", c
+    # IAM users could not be listed: the user checks report the scope as error; nothing passes
+    assert v[("aws.iam.user_admin", "aws/acct/123456789012")][0] == "error"
+    # regional list calls that never ran (task lost) are errors too, not an empty, compliant region
+    assert v[("aws.guardduty.enabled", G)][0] == "error"
+    assert v[("aws.vpc.flow_logs", f"aws/acct/123456789012/{G}")][0] == "error"
+    assert not [k for k, (s, _) in v.items() if s == "pass" and k[0] not in ("aws.s3.versioning", "aws.account.china_partition")]
+
+
+def test_policy_parsing_admin_and_tls_only():
+    from mlps_scan.collectors.aws.derive import _policy_admin, _policy_public, _policy_tls_only
+    assert _policy_admin({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    assert _policy_admin('{"Statement": {"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]}}')
+    assert not _policy_admin({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    assert not _policy_admin({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert _policy_tls_only({"Statement": [deny]})
+    assert not _policy_tls_only({"Statement": [dict(deny, Action="s3:GetObject")]})
+    assert _policy_public({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject"}]})
+
+
+def test_nacl_rule_order_and_tls_policy_names():
+    from mlps_scan.checks._aws import nacl_open_ports, tls_policy_ok, world_open_ports
+    entries = [{"rule_number": 100, "egress": False, "action": "allow", "protocol": "all", "cidr": "0.0.0.0/0"},
+               {"rule_number": 10, "egress": False, "action": "deny", "protocol": "tcp", "cidr": "0.0.0.0/0",
+                "from_port": 22, "to_port": 22}]
+    assert nacl_open_ports(entries, [22, 3389]) == ["3389 (rule 100 from 0.0.0.0/0)"]
+    assert world_open_ports([{"protocol": "tcp", "from_port": 20, "to_port": 25, "cidrs": ["::/0"]}], [22, 23]) == \
+        ["22/tcp from ::/0", "23/tcp from ::/0"]
+    assert tls_policy_ok("ELBSecurityPolicy-TLS13-1-2-2021-06") and tls_policy_ok("ELBSecurityPolicy-FS-1-2-Res-2020-10")
+    assert not tls_policy_ok("ELBSecurityPolicy-2016-08") and not tls_policy_ok("ELBSecurityPolicy-TLS-1-1-2017-01")
+    assert not tls_policy_ok("ELBSecurityPolicy-TLS13-1-0-2021-06")

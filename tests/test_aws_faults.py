@@ -1,0 +1,95 @@
+"""Failures never pass: a denied service, a failing service and an unreachable endpoint leave their checks in
+`error` and the scan exits 3, while the rest of the estate is still judged."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from fixtures.aws import _free_port, seed_account, seed_region
+from test_aws_scan import load, scan, verdicts
+
+pytestmark = pytest.mark.aws
+
+
+class _Faulty(BaseHTTPRequestHandler):
+    """An AWS JSON-protocol peer that refuses (CloudTrail: 403 AccessDenied) or breaks (KMS: 500)."""
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        if "CloudTrail" in target:
+            code, body = 403, {"__type": "AccessDeniedException", "message": "not authorized to perform cloudtrail:DescribeTrails"}
+        else:
+            code, body = 500, {"__type": "KMSInternalException", "message": "internal failure"}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def faulty():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Faulty)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_denied_failing_and_unreachable_services_end_in_error_and_exit_3(moto, faulty, tmp_path):
+    region = "cn-north-1"
+    seed_account(moto, region, compliant=True)
+    ids = seed_region(moto, region)
+    closed = _free_port()  # nothing listens there: connection refused
+    env = {"AWS_ENDPOINT_URL_CLOUDTRAIL": faulty, "AWS_ENDPOINT_URL_KMS": faulty,
+           "AWS_ENDPOINT_URL_GUARDDUTY": f"http://127.0.0.1:{closed}"}
+    r, out = scan(tmp_path, region, env=env)
+    assert r.returncode == 3, r.stderr
+    assert load(out, "manifest.json")["partial"] is True
+    cov = {(c["asset_type"], c["status"]) for c in load(out, "inventory.json")["coverage"]}
+    assert ("aws.cloudtrail.trail", "denied") in cov
+    assert ("aws.kms.key", "error") in cov
+    assert ("aws.guardduty.detector", "error") in cov
+    v = verdicts(out)
+    for check_id in ("aws.cloudtrail.multi_region", "aws.cloudtrail.protected", "aws.guardduty.enabled",
+                     "aws.kms.rotation", "aws.s3.log_bucket_access_logging"):
+        got = {k: s for k, s in v.items() if k[0] == check_id}
+        assert got and set(got.values()) == {"error"}, (check_id, got)
+    # the rest of the estate is still judged
+    assert v[("aws.s3.encryption", ids["buckets"]["good"])] == "pass"
+    assert v[("aws.s3.encryption", ids["buckets"]["bad"])] == "fail"
+    controls = {c["control_id"]: c["status"] for c in load(out, "controls.json")}
+    assert controls["L3-CES1-12"] == "error"  # audit: only error/pass evidence, never read as compliant
+    recs = [json.loads(p.read_text()) for p in (out / "evidence").glob("*.json")]
+    st = {r["source"]: r["status"] for r in recs}
+    assert st["cloudtrail:DescribeTrails"] == "denied" and st["kms:ListKeys"] == "error"
+    assert st["guardduty:ListDetectors"] == "error"
+
+
+def test_bad_targets_are_input_errors(tmp_path, cli):
+    cases = {
+        "regions: [cn-north-1, us-east-1]": "mix partitions",
+        "regions: [mars-1]": "not an AWS region",
+        "external_id: abc": "external_id needs role_arn",
+        "role_arn: 'arn:aws:iam::123456789012:role/x'\n    regions: [cn-north-1]": "partition",
+        "endpoint_url: 'file:///etc/passwd'": "endpoint_url",
+        "profile: no-such-profile-xyz": "not found",
+    }
+    for extra, msg in cases.items():
+        cfg = tmp_path / "scan.yaml"
+        cfg.write_text(f"system: {{name: T, level: 3}}\naws:\n  - name: acct\n    {extra}\n")
+        r = cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet",
+                env={"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+        assert r.returncode == 2, (extra, r.stderr)
+        assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, (extra, r.stderr)
+        assert not (tmp_path / "out").exists()
