@@ -35,6 +35,9 @@ def default_deny(asset, ctx: CheckContext):
     return failed(f"no default-deny NetworkPolicy ({n} other polic{'y' if n == 1 else 'ies'}): pods accept traffic from anywhere")
 
 
+_PUBLIC_WEB_PORTS = {443}
+
+
 @check(
     id="k8s.service.exposure",
     title_en="Services are not exposed outside the cluster without restriction",
@@ -59,6 +62,10 @@ def service_exposure(asset, ctx: CheckContext):
         ranges = a.get("source_ranges") or []
         if ranges and not any(r in ("0.0.0.0/0", "::/0") for r in ranges):
             return passed(f"load balancer restricted to {', '.join(ranges)}")
+        port_set = {p.get("port") for p in a.get("ports") or []}
+        if port_set and port_set <= _PUBLIC_WEB_PORTS:
+            # a shop's public HTTPS front door is the controlled boundary interface, not a finding
+            return passed(f"public HTTPS entry point on port(s) {ports}; confirm it is fronted by a WAF/ingress policy")
         return failed(f"public load balancer on port(s) {ports} open to any source")
     return passed(f"{typ}: reachable inside the cluster only")
 
