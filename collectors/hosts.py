@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import logging
 import re
 import socket
 import subprocess
@@ -30,6 +31,8 @@ from pydantic import Field
 from mlps_scan.errors import InputError
 from mlps_scan.models import EvidenceRecord, EvidenceStatus, Strict
 from mlps_scan.plugins import CollectSession, Collector
+
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # failures are recorded as evidence, not logged
 
 SCRIPT_PATH = Path(__file__).with_name("hosts_facts.sh")
 MARK = "@@MLPS@@ "
@@ -255,7 +258,7 @@ class HostsCollector(Collector):
         import paramiko
 
         st = target.ssh
-        cfg = _ssh_config(addr, s) if st.use_ssh_config else {}
+        cfg = _ssh_config(addr) if st.use_ssh_config else {}
         user = st.user or cfg.get("user") or "root"
         port = st.port or int(cfg.get("port", 22))
         keyfile = str(s.resolve_path(st.key)) if st.key else (cfg.get("identityfile") or [None])[0]
@@ -263,39 +266,44 @@ class HostsCollector(Collector):
             Path(cfg["userknownhostsfile"].split()[0]).expanduser() if cfg.get("userknownhostsfile") else Path("~/.ssh/known_hosts").expanduser())
         jump = st.jump_host or (cfg.get("proxyjump") if cfg.get("proxyjump", "none") != "none" else None)
         req = {"address": addr, "port": port, "user": user, "transport": "ssh", "known_hosts": str(known),
-               "jump_host": jump, "tofu": tofu, "session": 1, "channels": 1}
+               "jump_host": jump, "tofu": tofu, "sessions": 1, "channels": 1}
         source = f"facts:{addr}"
-        trusted: dict[str, Any] = {}
-        client = paramiko.SSHClient()
-        jump_client = None
+        opened: list[Any] = []
+
+        def fail(msg: str, status=EvidenceStatus.error, answer=None):
+            s.record(source, answer, request=req, status=status, error=msg)
+
         try:
+            hostkeys = paramiko.HostKeys()
             if known.is_file():
-                client.load_host_keys(str(known))
+                hostkeys.load(str(known))
             elif not tofu:
-                s.record(source, None, request=req, status=EvidenceStatus.error,
-                         error=f"host key unverifiable: known_hosts file {known} not found (use trust_on_first_use/--tofu to accept keys on first use)")
-                return
-            client.set_missing_host_key_policy(_TofuPolicy(trusted) if tofu else paramiko.RejectPolicy())
-            sock = None
+                return fail(f"host key unverifiable: known_hosts file {known} not found "
+                            "(add the host keys, or opt into trust_on_first_use / --tofu)")
             if jump:
                 ju, jh, jp = _jump(jump)
-                jump_client = paramiko.SSHClient()
-                if known.is_file():
-                    jump_client.load_host_keys(str(known))
-                jump_client.set_missing_host_key_policy(paramiko.RejectPolicy())
-                jump_client.connect(jh, port=jp or 22, username=ju or user, key_filename=keyfile,
-                                    timeout=st.timeout, banner_timeout=st.timeout, auth_timeout=st.timeout)
-                sock = jump_client.get_transport().open_channel("direct-tcpip", (addr, port), ("127.0.0.1", 0))
+                jt = self._transport(paramiko, jh, jp or 22, None, hostkeys, False, st, opened)
+                if isinstance(jt, str):
+                    return fail(f"jump host {jh}: {jt}")
+                err = self._auth(paramiko, jt, ju or user, keyfile)
+                if err:
+                    return fail(f"jump host {jh}: {err}", EvidenceStatus.denied)
+                sock = jt.open_channel("direct-tcpip", (addr, port), ("127.0.0.1", 0), timeout=st.timeout)
+            else:
+                sock = None
             s.count_call()
-            client.connect(addr, port=port, username=user, key_filename=keyfile, timeout=st.timeout,
-                           banner_timeout=st.timeout, auth_timeout=st.timeout, sock=sock,
-                           allow_agent=keyfile is None, look_for_keys=keyfile is None)
-            hk = client.get_transport().get_remote_server_key()
+            t = self._transport(paramiko, addr, port, sock, hostkeys, tofu, st, opened)
+            if isinstance(t, str):
+                return fail(t, answer=getattr(self, "_offered", {}).pop(addr, None))
+            err = self._auth(paramiko, t, user, keyfile)
+            if err:
+                return fail(f"authentication failed for {user}@{addr}:{port}: {err}", EvidenceStatus.denied)
+            hk = t.get_remote_server_key()
             host_key = {"type": hk.get_name(), "sha256": _fp(hk),
-                        "trusted_by": "trust-on-first-use" if trusted else "known_hosts"}
+                        "trusted_by": getattr(t, "_mlps_trusted_by", "known_hosts")}
             wrapper = ('if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; '
                        'then exec sudo -n /bin/sh -s; else exec /bin/sh -s; fi') if st.sudo else "exec /bin/sh -s"
-            chan = client.get_transport().open_session(timeout=st.timeout)
+            chan = t.open_session(timeout=st.timeout)
             chan.settimeout(st.timeout)
             chan.exec_command(wrapper)
             chan.sendall(script.encode())
@@ -311,33 +319,106 @@ class HostsCollector(Collector):
                 out += data
             rc = chan.recv_exit_status() if chan.exit_status_ready() else None
             self._record_output(addr, out.decode("utf-8", "replace"), rc, req, s, {"transport": "ssh", "host_key": host_key})
-        except paramiko.BadHostKeyException as e:
-            s.record(source, {"offered_key": {"type": e.key.get_name(), "sha256": _fp(e.key)}}, request=req,
-                     status=EvidenceStatus.error,
-                     error=f"host key refused: the key of {addr} CHANGED (offered {e.key.get_name()} {_fp(e.key)}, "
-                           f"known_hosts has {_fp(e.expected_key)}); possible man-in-the-middle")
-        except paramiko.AuthenticationException as e:
-            s.record(source, None, request=req, status=EvidenceStatus.denied, error=f"authentication failed for {user}@{addr}: {e}")
-        except paramiko.SSHException as e:
-            msg = str(e)
-            if "not found in known_hosts" in msg:
-                msg = (f"host key refused: {addr} is not in {known} (unknown host key; add it to known_hosts "
-                       f"or opt into trust_on_first_use/--tofu)")
-            elif "timed out" in msg.lower() or "banner" in msg.lower():
-                msg = f"timeout: {msg}"
-            else:
-                msg = f"ssh error: {msg or type(e).__name__}"
-            s.record(source, None, request=req, status=EvidenceStatus.error, error=msg)
         except (socket.timeout, TimeoutError) as e:
-            s.record(source, None, request=req, status=EvidenceStatus.error, error=f"timeout talking to {addr}:{port}: {e or 'no answer'}")
+            fail(f"timeout talking to {addr}:{port}: {e or 'no answer within ' + format(st.timeout, 'g') + 's'}")
+        except paramiko.SSHException as e:
+            fail(f"ssh error with {addr}:{port}: {e or type(e).__name__}")
         except OSError as e:
-            s.record(source, None, request=req, status=EvidenceStatus.error, error=f"unreachable {addr}:{port}: {e}")
+            fail(f"unreachable {addr}:{port}: {e}")
         except Exception as e:  # noqa: BLE001 - one host's failure must not stop the others
-            s.record(source, None, request=req, status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
+            fail(f"{type(e).__name__}: {e}")
         finally:
-            client.close()
-            if jump_client:
-                jump_client.close()
+            for o in reversed(opened):
+                o.close()
+
+    def _transport(self, paramiko, addr: str, port: int, sock, hostkeys, tofu: bool, st: SshSettings, opened: list):
+        """A started SSH transport whose host key was verified; or a string saying why not."""
+        if sock is None:
+            try:
+                sock = socket.create_connection((addr, port), timeout=st.timeout)
+            except socket.timeout:
+                return f"timeout: no TCP connection to {addr}:{port} within {st.timeout:g}s"
+            except OSError as e:
+                return f"unreachable {addr}:{port}: {e.strerror or e}"
+        sock.settimeout(st.timeout)
+        t = paramiko.Transport(sock)
+        opened.append(t)
+        t.banner_timeout = st.timeout
+        t.handshake_timeout = st.timeout
+        pattern = addr if port == 22 else f"[{addr}]:{port}"
+        entry = hostkeys.lookup(pattern)
+        if entry:  # negotiate a key type known_hosts lists, as OpenSSH does
+            types = [k for k in t.get_security_options().key_types if k in entry or
+                     (k.startswith("rsa-sha2-") and "ssh-rsa" in entry) or k.replace("-cert-v01@openssh.com", "") in entry]
+            if types:
+                t.get_security_options().key_types = types
+        try:
+            t.start_client(timeout=st.timeout)
+        except (paramiko.SSHException, EOFError, OSError) as e:
+            msg = str(e) or type(e).__name__
+            if "banner" in msg.lower() or "timed out" in msg.lower() or "timeout" in msg.lower():
+                return f"timeout: {addr}:{port} accepted the connection but did not complete the SSH handshake within {st.timeout:g}s ({msg})"
+            return f"ssh handshake with {addr}:{port} failed: {msg}"
+        try:
+            hk = t.get_remote_server_key()
+        except paramiko.SSHException:  # start_client gave up waiting without an exception
+            return (f"timeout: {addr}:{port} accepted the connection but did not complete the SSH handshake "
+                    f"within {st.timeout:g}s")
+        name = hk.get_name()
+        known_key = None
+        if entry:
+            known_key = entry.get(name) or (entry.get("ssh-rsa") if name.startswith("rsa-sha2-") else None)
+        if entry and known_key is not None and known_key.asbytes() == hk.asbytes():
+            t._mlps_trusted_by = "known_hosts"
+            return t
+        if entry:
+            listed = ", ".join(f"{k} {_fp(v)}" for k, v in entry.items())
+            self._offered = getattr(self, "_offered", {})
+            self._offered[addr] = {"offered_key": {"type": name, "sha256": _fp(hk)}}
+            return (f"host key refused: the host key of {pattern} CHANGED (offered {name} {_fp(hk)}; known_hosts lists "
+                    f"{listed}); possible man-in-the-middle. Nothing was sent to the host")
+        if not tofu:
+            self._offered = getattr(self, "_offered", {})
+            self._offered[addr] = {"offered_key": {"type": name, "sha256": _fp(hk)}}
+            return (f"host key refused: {pattern} is not in known_hosts (unknown host key {name} {_fp(hk)}); "
+                    "add it to known_hosts or opt into trust_on_first_use / --tofu")
+        t._mlps_trusted_by = "trust-on-first-use"
+        return t
+
+    @staticmethod
+    def _auth(paramiko, t, user: str, keyfile: str | None) -> str | None:
+        """Public-key authentication with the key file, else the agent's keys and the default keys."""
+        keys = []
+        try:
+            if keyfile:
+                keys.append(paramiko.PKey.from_path(str(Path(keyfile).expanduser())))
+            else:
+                try:
+                    keys.extend(paramiko.Agent().get_keys())
+                except Exception:  # noqa: BLE001 - no agent
+                    pass
+                for n in ("id_ed25519", "id_ecdsa", "id_rsa"):
+                    p = Path("~/.ssh").expanduser() / n
+                    if p.is_file():
+                        try:
+                            keys.append(paramiko.PKey.from_path(str(p)))
+                        except Exception:  # noqa: BLE001 - encrypted or unreadable default key: skip it
+                            pass
+        except Exception as e:  # noqa: BLE001
+            return f"cannot load key {keyfile}: {e}"
+        if not keys:
+            return "no usable private key (set ssh.key, IdentityFile in ~/.ssh/config, or load the agent)"
+        last = "no key accepted"
+        for k in keys:
+            try:
+                t.auth_publickey(user, k)
+                if t.is_authenticated():
+                    return None
+            except paramiko.AuthenticationException as e:
+                last = str(e) or "key not accepted"
+            except paramiko.SSHException as e:
+                return f"{e}"
+        return last
 
     def _record_output(self, addr: str, out: str, rc: int | None, req: dict, s: CollectSession, extra: dict) -> None:
         sections = split_sections(out)
@@ -426,16 +507,6 @@ class HostsCollector(Collector):
         s.coverage("host", base, EvidenceStatus.ok, evidence=[r.id for r in records if r.source in ("target", "nmap")])
 
 
-class _TofuPolicy:
-    """Accept an unknown host key on first use and remember what was trusted (for the evidence)."""
-
-    def __init__(self, trusted: dict):
-        self.trusted = trusted
-
-    def missing_host_key(self, client, hostname, key):
-        self.trusted.update({"host": hostname, "type": key.get_name(), "sha256": _fp(key)})
-
-
 def _fp(key) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
@@ -443,7 +514,7 @@ def _fp(key) -> str:
 _SSH_CONFIG_LOCK = threading.Lock()
 
 
-def _ssh_config(host: str, s: CollectSession) -> dict:
+def _ssh_config(host: str) -> dict:
     import paramiko
     p = Path("~/.ssh/config").expanduser()
     if not p.is_file():
