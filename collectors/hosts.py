@@ -111,7 +111,10 @@ def _jump(spec: str) -> tuple[str | None, str, int | None]:
         if not p.isdigit():
             raise InputError(f"hosts: jump_host {spec!r}: port must be a number")
         port = int(p)
-    parse_target(host)
+    try:
+        parse_target(host)
+    except InputError:
+        raise InputError(f"hosts: jump_host {spec!r} is not [user@]host[:port]") from None
     if user and not _USER.match(user):
         raise InputError(f"hosts: jump_host {spec!r}: invalid user name")
     return user or None, host, port
