@@ -11,9 +11,14 @@ cfg() { # print the non-comment, non-empty lines of the files given, each prefix
   for f in "$@"; do [ -r "$f" ] && [ -f "$f" ] && sed -e 's/\r$//' -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e "s|^|$f: |" "$f"; done
   return 0
 }
-svc() { # state of a service: active/inactive/unknown
-  if have systemctl; then printf '%s %s\n' "$1" "$(systemctl is-active "$1" 2>/dev/null | head -n1)"
-  elif [ -x "/etc/init.d/$1" ]; then if "/etc/init.d/$1" status >/dev/null 2>&1; then echo "$1 active"; else echo "$1 inactive"; fi
+svc() { # "name state" for each service given, with ONE systemctl call
+  if have systemctl; then
+    { printf '%s\n' "$@"; echo @@; systemctl is-active "$@" 2>/dev/null; } |
+      awk '/^@@$/ {m=1; next} !m {n[++c]=$0; next} {print n[++i], $0}'
+  else
+    for n in "$@"; do
+      if [ -x "/etc/init.d/$n" ]; then if "/etc/init.d/$n" status >/dev/null 2>&1; then echo "$n active"; else echo "$n inactive"; fi; fi
+    done
   fi
 }
 
@@ -105,7 +110,7 @@ cfg /etc/audit/auditd.conf | grep -E ': *(max_log_file|num_logs|max_log_file_act
 cfg /etc/audisp/plugins.d/au-remote.conf /etc/audit/plugins.d/au-remote.conf /etc/audisp/audisp-remote.conf /etc/audit/audisp-remote.conf | grep -E ': *(active|remote_server)'
 
 s logging
-svc rsyslog; svc syslog-ng; svc systemd-journald; svc systemd-journal-upload
+svc rsyslog syslog-ng systemd-journald systemd-journal-upload
 cfg /etc/rsyslog.conf /etc/rsyslog.d/*.conf | grep -E '@|omfwd|omrelp|target='
 cfg /etc/syslog-ng/syslog-ng.conf /etc/syslog-ng/conf.d/*.conf | grep -E 'destination|network\(|tcp\(|udp\('
 cfg /etc/systemd/journald.conf /etc/systemd/journald.conf.d/*.conf | grep -E 'Storage|MaxRetentionSec|MaxFileSec|ForwardToSyslog|SystemMaxUse'
@@ -116,13 +121,13 @@ for f in /etc/logrotate.d/rsyslog /etc/logrotate.d/syslog /etc/logrotate.d/syslo
 done
 
 s time_sync
-svc chronyd; svc chrony; svc ntpd; svc ntp; svc ntpsec; svc systemd-timesyncd
+svc chronyd chrony ntpd ntp ntpsec systemd-timesyncd
 if have timedatectl; then timedatectl show 2>/dev/null | grep -E '^(NTP|NTPSynchronized|Timezone)='; fi
 if have chronyc; then chronyc -n tracking 2>/dev/null | grep -E 'Reference ID|Leap status' | sed 's/^/chrony: /'; fi
 cfg /etc/chrony.conf /etc/chrony/chrony.conf /etc/chrony/sources.d/*.sources /etc/ntp.conf /etc/ntpsec/ntp.conf /etc/systemd/timesyncd.conf | grep -E ': *(server|pool|NTP=|FallbackNTP=)'
 
 s firewall
-svc firewalld; svc nftables; svc ufw; svc iptables
+svc firewalld nftables ufw iptables
 if have nft; then nft list ruleset 2>/dev/null | grep -E 'chain |policy |type filter' | head -n 60 | sed 's/^/nft: /'; echo "nft_rules=$(nft list ruleset 2>/dev/null | grep -cE '(accept|drop|reject)')"; fi
 if have iptables; then iptables -S 2>/dev/null | head -n 200 | sed 's/^/iptables: /'; fi
 if have firewall-cmd; then echo "firewalld_state=$(firewall-cmd --state 2>&1 | head -n1)"; fi
@@ -137,7 +142,7 @@ if have aa-status; then aa-status 2>/dev/null | grep -E 'profiles are in enforce
 s malware
 for c in clamd clamscan freshclam falcon-sensor wazuh-agentd ossec-agentd mdatp sophos-av savscan esets_daemon rkhunter aide; do have "$c" && echo "cmd=$c"; done
 for d in /opt/CrowdStrike /var/ossec /opt/sophos-spl /opt/microsoft/mdatp /opt/eset /usr/local/qaxsafe /opt/huorong /usr/local/aegis; do [ -d "$d" ] && echo "dir=$d"; done
-svc clamav-daemon; svc clamd; svc clamav-freshclam; svc wazuh-agent; svc falcon-sensor; svc mdatp; svc aegis
+svc clamav-daemon clamd clamav-freshclam wazuh-agent falcon-sensor mdatp aegis
 for f in /var/lib/clamav/daily.cld /var/lib/clamav/daily.cvd; do [ -f "$f" ] && echo "signatures=$f $(date -r "$f" +%s 2>/dev/null || stat -c %Y "$f")"; done
 echo "now=$(date +%s)"
 

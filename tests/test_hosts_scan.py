@@ -224,3 +224,16 @@ def test_local_transport_runs_the_same_script(tmp_path):
     host = next(a for a in inv["assets"] if a["type"] == "host")
     assert host["id"] == "localhost" and host["attributes"]["transport"] == "local"
     assert host["attributes"]["kernel"] and "ssh" in host["attributes"] and "accounts" in host["attributes"]
+
+
+def test_connection_dropped_mid_script_is_an_error(host_bed, tmp_path):
+    drop = host_bed.drop_address
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=host_bed.known, discover=False, hang=False,
+                       targets=(drop,))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 3, r.stderr
+    rec = _facts(tmp_path / "out", drop)
+    assert rec["status"] == "error", rec
+    assert "dropped" in rec["error"], rec["error"]
+    got = findings(tmp_path / "out")
+    assert got[("host.auditd", drop)] == "error" and got[("host.ssh_root_login", drop)] == "error"
