@@ -166,7 +166,8 @@ class HostsCollector(Collector):
             elif kind == "net":
                 nets.append(str(val))
             else:
-                hosts.extend(self._resolve(val, s))
+                alias = _ssh_config(val).get("hostname") if target.ssh.use_ssh_config else None
+                hosts.extend(self._resolve(val, s, alias if alias and alias != val else None))
         if target.transport == "local":
             hosts = [("localhost", "localhost")]
         hosts = list(dict.fromkeys(hosts))
@@ -204,7 +205,23 @@ class HostsCollector(Collector):
 
     # resolution ---------------------------------------------------------
 
-    def _resolve(self, name: str, s: CollectSession) -> list[tuple[str, str]]:
+    def _resolve(self, name: str, s: CollectSession, alias: str | None = None) -> list[tuple[str, str]]:
+        if alias:  # ~/.ssh/config maps the name: `Host name` / `HostName alias`
+            try:
+                kind, val = parse_target(alias)
+            except InputError:
+                kind = None
+            if kind == "ip":
+                s.record(f"resolve:{name}", {"name": name, "addresses": [str(val)], "via": "ssh_config HostName"})
+                return [(str(val), name)]
+            if kind == "name":
+                name_to_resolve = val
+            else:
+                s.record(f"resolve:{name}", {"name": name}, status=EvidenceStatus.error,
+                         error=f"~/.ssh/config HostName {alias!r} for {name} is not a host name or address")
+                return []
+            got = self._resolve(name_to_resolve, s)
+            return [(a, name) for a, _ in got]
         if name == "localhost":
             s.record(f"resolve:{name}", {"name": name, "addresses": ["127.0.0.1"]})
             return [("127.0.0.1", name)]

@@ -237,3 +237,36 @@ def test_connection_dropped_mid_script_is_an_error(host_bed, tmp_path):
     assert "dropped" in rec["error"], rec["error"]
     got = findings(tmp_path / "out")
     assert got[("host.auditd", drop)] == "error" and got[("host.ssh_root_login", drop)] == "error"
+
+
+def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_path):
+    """No ssh settings in scan.yaml: ~/.ssh/config (HOME of the run) names the address, user, key and known_hosts."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host web01-lab\n  HostName {WEB}\n\nHost {WEB}\n  User root\n  IdentityFile {host_bed.client_key}\n"
+        f"  UserKnownHostsFile {host_bed.known}\n")
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(json.dumps({"system": {"name": "cfg", "level": 3},
+                               "hosts": [{"name": "cfg", "targets": ["web01-lab"], "discover": False}]}))
+    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    rec = _facts(tmp_path / "out", WEB)
+    assert rec["status"] == "ok" and rec["request"]["user"] == "root"
+    assert rec["request"]["known_hosts"] == str(host_bed.known)
+    inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
+    assert [a["name"] for a in inv["assets"] if a["type"] == "host"] == ["web01"]
+
+
+def test_jump_host(host_bed, tmp_path):
+    """db01 reached through web01 (direct-tcpip channel); both host keys verified against known_hosts."""
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(json.dumps({"system": {"name": "jump", "level": 3}, "hosts": [{
+        "name": "jump", "targets": [DB], "discover": False,
+        "ssh": {"user": "root", "key": str(host_bed.client_key), "known_hosts": str(host_bed.known),
+                "jump_host": f"root@{WEB}:22", "use_ssh_config": False, "timeout": 5}}]}))
+    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    rec = _facts(tmp_path / "out", DB)
+    assert rec["status"] == "ok" and rec["request"]["jump_host"] == f"root@{WEB}:22"
+    assert "hostname=db01" in rec["answer"]["sections"]["meta"]
