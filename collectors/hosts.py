@@ -172,17 +172,25 @@ class HostsCollector(Collector):
             hosts = [("localhost", "localhost")]
         hosts = list(dict.fromkeys(hosts))
         scan_addrs = [a for a, _ in hosts if a != "localhost"] + (["127.0.0.1"] if target.transport == "local" else [])
-        nmap_rec = None
+        nmap_recs = []
         if target.discover and (scan_addrs or nets):
-            nmap_rec = self._nmap(scan_addrs + nets, target, s)
+            # one nmap run for all targets (nmap cannot mix address families: IPv6 targets get a second run)
+            v4 = [a for a in scan_addrs + nets if ":" not in a]
+            v6 = [a for a in scan_addrs + nets if ":" in a]
+            if v4:
+                nmap_recs.append(self._nmap(v4, target, s, "nmap"))
+            if v6:
+                nmap_recs.append(self._nmap(v6, target, s, "nmap6"))
         # which hosts get the fact script: every named/addressed host; from ranges, hosts nmap saw with the SSH port open
         ssh_hosts = [a for a, _ in hosts]
-        if nets and nmap_rec is not None and nmap_rec.ok:
+        for nmap_rec in nmap_recs:
+            if not (nets and nmap_rec.ok):
+                continue
             for h in _parse_nmap_xml(nmap_rec.answer.get("xml", "")):
                 port = target.ssh.port or 22
                 if h["address"] not in ssh_hosts and any(p["port"] == port and p["state"] == "open" for p in h["ports"]):
                     ssh_hosts.append(h["address"])
-        elif nets and not target.discover:
+        if nets and not target.discover:
             for n in nets:
                 ssh_hosts.extend(str(a) for a in ipaddress.ip_network(n).hosts())
         script = SCRIPT_PATH.read_text(encoding="utf-8")
@@ -237,14 +245,14 @@ class HostsCollector(Collector):
 
     # nmap ---------------------------------------------------------------
 
-    def _nmap(self, addrs: list[str], target: HostsTarget, s: CollectSession):
+    def _nmap(self, addrs: list[str], target: HostsTarget, s: CollectSession, source: str = "nmap"):
         ports = sorted(set(target.ports or default_ports()))
         if target.ssh.port:
             ports = sorted(set(ports) | {target.ssh.port})
         args = ["-sT", "-Pn", "-n", "-sV", "--version-light", "--script", "ssh2-enum-algos,ssl-enum-ciphers",
                 "--max-retries", "1", "--host-timeout", f"{int(target.nmap_timeout)}s", "-T4"]
-        if any(":" in a for a in addrs):
-            args.append("-6") if all(":" in a for a in addrs) else None
+        if source == "nmap6":
+            args.append("-6")
         request = {"targets": addrs, "ports": ports, "arguments": args}
         s.progress(f"nmap over {len(addrs)} target(s), {len(ports)} port(s)")
         s.count_call()
@@ -256,9 +264,9 @@ class HostsCollector(Collector):
             xml = nm.get_nmap_last_output()
             xml = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
         except Exception as e:  # noqa: BLE001 - nmap missing, timeout, parse error: evidence says so
-            return s.record("nmap", None, request=request, status=EvidenceStatus.error,
+            return s.record(source, None, request=request, status=EvidenceStatus.error,
                             error=f"nmap failed: {type(e).__name__}: {e}")
-        return s.record("nmap", {"xml": xml}, request=request)
+        return s.record(source, {"xml": xml}, request=request)
 
     # facts --------------------------------------------------------------
 
@@ -324,7 +332,7 @@ class HostsCollector(Collector):
             wrapper = ('if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; '
                        'then exec sudo -n /bin/sh -s; else exec /bin/sh -s; fi') if st.sudo else "exec /bin/sh -s"
             chan = t.open_session(timeout=st.timeout)
-            chan.settimeout(st.timeout)
+            chan.settimeout(st.script_timeout)  # a slow section (e.g. the update check) is not a dead host
             chan.exec_command(wrapper)
             chan.sendall(script.encode())
             chan.shutdown_write()
@@ -458,7 +466,7 @@ class HostsCollector(Collector):
         base = f"hosts/{tname}"
         plan = next((r for r in records if r.source == "target"), None)
         labels = (plan.answer or {}).get("labels", {}) if plan else {}
-        nmap_rec = next((r for r in records if r.source == "nmap"), None)
+        ranges = [x for x in ((plan.answer or {}).get("targets", []) if plan else []) if "/" in str(x)]
         hosts: dict[str, dict[str, Any]] = {}
         ev: dict[str, list[str]] = {}
         errors: dict[str, dict[str, str]] = {}
@@ -466,7 +474,7 @@ class HostsCollector(Collector):
             if r.source.startswith("resolve:") and r.status != EvidenceStatus.ok:
                 name = r.source.split(":", 1)[1]
                 s.coverage("host", f"{base}/{name}", EvidenceStatus.error, r.error, [r.id])
-        if nmap_rec is not None:
+        for nmap_rec in [r for r in records if r.source in ("nmap", "nmap6")]:
             if nmap_rec.status == EvidenceStatus.ok:
                 s.coverage("host.service", base, EvidenceStatus.ok, evidence=[nmap_rec.id])
                 for h in _parse_nmap_xml((nmap_rec.answer or {}).get("xml", "")):
@@ -487,6 +495,9 @@ class HostsCollector(Collector):
                                 attributes={"address": addr, **p}, evidence=[nmap_rec.id])
             else:
                 s.coverage("host.service", base, EvidenceStatus.error, nmap_rec.error, [nmap_rec.id])
+                if ranges:  # the hosts of the ranges are unknown, not absent
+                    s.coverage("host", base, EvidenceStatus.error,
+                               f"ranges {', '.join(ranges)} not discovered: {nmap_rec.error}", [nmap_rec.id])
         for r in records:
             if not r.source.startswith("facts:"):
                 continue
@@ -524,7 +535,7 @@ class HostsCollector(Collector):
             name = attrs.get("hostname") or labels.get(addr) or addr
             s.asset("host", addr, scope=f"{base}/{addr}", name=name, attributes=attrs,
                     errors=errors.get(addr, {}), evidence=ev.get(addr, []))
-        s.coverage("host", base, EvidenceStatus.ok, evidence=[r.id for r in records if r.source in ("target", "nmap")])
+        s.coverage("host", base, EvidenceStatus.ok, evidence=[r.id for r in records if r.source in ("target", "nmap", "nmap6")])
 
 
 def _fp(key) -> str:

@@ -270,3 +270,17 @@ def test_jump_host(host_bed, tmp_path):
     rec = _facts(tmp_path / "out", DB)
     assert rec["status"] == "ok" and rec["request"]["jump_host"] == f"root@{WEB}:22"
     assert "hostname=db01" in rec["answer"]["sections"]["meta"]
+
+
+def test_cidr_range_discovers_only_hosts_with_open_ports(host_bed, tmp_path):
+    """127.0.213.10/31 holds .10 (nothing listening) and .11 (web01): nmap finds web01, facts follow."""
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(json.dumps({"system": {"name": "range", "level": 3}, "hosts": [{
+        "name": "range", "targets": ["127.0.213.10/31"], "ports": [22, 23],
+        "ssh": {"user": "root", "key": str(host_bed.client_key), "known_hosts": str(host_bed.known),
+                "use_ssh_config": False, "timeout": 3}}]}))
+    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
+    assert [a["id"] for a in inv["assets"] if a["type"] == "host"] == [WEB]
+    assert _facts(tmp_path / "out", WEB)["status"] == "ok"
