@@ -1,0 +1,85 @@
+"""Linux hosts, access control (访问控制): extra uid-0 accounts, default/shared/expired accounts, empty passwords,
+sudo least privilege, mandatory access control (level 3)."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, passed
+
+DEFAULT_ACCOUNTS = {"guest", "test", "demo", "admin", "administrator", "user", "temp", "tmp", "toor", "oracle",
+                    "postgres", "mysql", "ftp", "pi", "ubuntu", "centos", "ec2-user"}
+SHARED_ACCOUNTS = {"shared", "share", "common", "public", "ops", "team", "dev", "support", "operator"}
+
+
+@check(id="host.uid0_accounts", title_en="Only root has uid 0", title_zh="不存在root以外的超级用户",
+       controls={1: ["L1-CES1-03"], 2: ["L2-CES1-07"], 3: ["L3-CES1-08"]}, asset_type="host", severity="critical",
+       remediation="Remove or re-number every account with uid 0 other than root; give administrators sudo rules instead.")
+def uid0_accounts(asset, ctx: CheckContext):
+    extra = ctx.need(asset, "accounts").get("uid0") or []
+    if extra:
+        return failed(f"accounts with uid 0 besides root: {', '.join(extra)}", details={"uid0": extra})
+    return passed("root is the only uid-0 account")
+
+
+@check(id="host.empty_passwords", title_en="No account has an empty password", title_zh="不存在空口令账户",
+       controls={1: ["L1-CES1-01"], 2: ["L2-CES1-01"], 3: ["L3-CES1-01"]}, asset_type="host", severity="critical",
+       remediation="Lock or set a password for every account with an empty password field (`passwd -l <user>`).")
+def empty_passwords(asset, ctx: CheckContext):
+    empty = ctx.need(asset, "accounts").get("empty_password") or []
+    if empty:
+        return failed(f"accounts with an empty password: {', '.join(empty)}", details={"accounts": empty})
+    return passed("no empty password in /etc/shadow")
+
+
+@check(id="host.default_accounts", title_en="Default and vendor accounts are removed or locked",
+       title_zh="默认账户已删除或禁用", controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-06"]},
+       asset_type="host", severity="high",
+       remediation="Delete default/vendor accounts (guest, test, admin...) or lock them and set a nologin shell.")
+def default_accounts(asset, ctx: CheckContext):
+    acc = ctx.need(asset, "accounts")
+    live = set(acc.get("login_capable") or [])
+    found = sorted(live & DEFAULT_ACCOUNTS)
+    if found:
+        return failed(f"default/vendor accounts that can log in: {', '.join(found)}", details={"accounts": found})
+    return passed("no default/vendor account can log in")
+
+
+@check(id="host.surplus_accounts", title_en="No expired, surplus or shared accounts can log in",
+       title_zh="及时删除或停用多余、过期账户，避免共享账户",
+       controls={1: ["L1-CES1-05"], 2: ["L2-CES1-06"], 3: ["L3-CES1-07"]}, asset_type="host",
+       remediation="Lock expired accounts (`usermod -L`), give every person a named account and remove shared logins.")
+def surplus_accounts(asset, ctx: CheckContext):
+    acc = ctx.need(asset, "accounts")
+    live = set(acc.get("login_capable") or [])
+    expired = acc.get("expired_not_locked") or []
+    shared = sorted(live & SHARED_ACCOUNTS)
+    if expired or shared:
+        parts = ([f"expired but not locked: {', '.join(expired)}"] if expired else []) + \
+                ([f"shared-looking accounts: {', '.join(shared)}"] if shared else [])
+        return failed("; ".join(parts), details={"expired": expired, "shared": shared})
+    return passed(f"{len(live)} login account(s); none expired-but-open or shared-looking",
+                  details={"hint": "whether an account is shared is confirmed by interview"})
+
+
+@check(id="host.sudo_least_privilege", title_en="sudo grants least privilege", title_zh="管理用户最小权限（sudo）",
+       controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08"]}, asset_type="host", severity="high",
+       remediation="Replace `NOPASSWD: ALL` and `ALL=(ALL) ALL` rules for users/groups by rules naming the commands "
+                   "each role needs; keep passwords required for sudo.")
+def sudo_least_privilege(asset, ctx: CheckContext):
+    sudo = ctx.need(asset, "sudo")
+    nopw = sudo.get("nopasswd_all") or []
+    full = [w for w in sudo.get("full_access") or [] if w != "root"]
+    if nopw or full:
+        parts = ([f"NOPASSWD ALL: {'; '.join(nopw)}"] if nopw else []) + \
+                ([f"unrestricted sudo for: {', '.join(full)}"] if full else [])
+        return failed("; ".join(parts), details={"nopasswd_all": nopw, "full_access": full})
+    return passed(f"{len(sudo.get('rules') or [])} sudo rule(s); none unrestricted besides root")
+
+
+@check(id="host.mac_enforcing", title_en="Mandatory access control (SELinux/AppArmor) enforcing",
+       title_zh="强制访问控制（安全标记）", controls={3: ["L3-CES1-11"]}, asset_type="host",
+       remediation="Run SELinux in enforcing mode (SELINUX=enforcing) or AppArmor with profiles in enforce mode.")
+def mac_enforcing(asset, ctx: CheckContext):
+    mac = ctx.need(asset, "mac")
+    if mac.get("enforcing"):
+        return passed(f"SELinux {mac.get('selinux')}" if mac.get("selinux") == "enforcing" else "AppArmor enforcing")
+    return failed(f"no MAC enforcing (SELinux {mac.get('selinux') or mac.get('selinux_config') or 'absent'}, "
+                  f"AppArmor {'on' if mac.get('apparmor') else 'off'})")

@@ -1,0 +1,81 @@
+"""Linux hosts, security audit (安全审计): auditd with rules for logins, privilege use and changes; logs forwarded
+to a central collector; local retention; time synchronisation; the audit process protected (level 3)."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, passed
+
+
+@check(id="host.auditd", title_en="auditd runs with rules for logins, privilege use and changes",
+       title_zh="开启安全审计（auditd及审计规则）", controls={2: ["L2-CES1-08"], 3: ["L3-CES1-12"]},
+       asset_type="host", severity="high",
+       remediation="Enable auditd and load rules watching logins (lastlog/faillog), privilege use (sudoers, execve "
+                   "as root) and identity changes (/etc/passwd, /etc/shadow, /etc/group).")
+def auditd(asset, ctx: CheckContext):
+    a = ctx.need(asset, "audit")
+    if not a.get("active"):
+        return failed(f"auditd is not running (state: {a.get('service') or 'not installed'})")
+    if a.get("enabled") == 0:
+        return failed("auditd runs but auditing is disabled (enabled 0)")
+    missing = [k for k, v in (a.get("covers") or {}).items() if not v]
+    if not a.get("rule_count"):
+        return failed("auditd runs with no rules loaded")
+    if missing:
+        return failed(f"audit rules do not cover: {', '.join(missing)}", details={"rules": a.get("rules")})
+    return passed(f"auditd active, {a['rule_count']} rules covering logins, privilege use and changes")
+
+
+@check(id="host.audit_protected", title_en="Audit configuration is immutable (level 3)", title_zh="保护审计进程",
+       controls={3: ["L3-CES1-15"]}, asset_type="host",
+       remediation="End the audit rules with `-e 2` so rules cannot be changed or auditing stopped without a reboot.")
+def audit_protected(asset, ctx: CheckContext):
+    a = ctx.need(asset, "audit")
+    if a.get("active") and a.get("immutable"):
+        return passed("audit rules locked (-e 2)")
+    return failed("audit rules are not locked (-e 2 missing)" if a.get("active") else "auditd is not running")
+
+
+@check(id="host.log_forwarding", title_en="Logs are forwarded to a central collector", title_zh="日志集中收集",
+       controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]}, asset_type="host",
+       remediation="Forward syslog (rsyslog `*.* @@collector:514` / omfwd) or audit (audisp-remote) to the central "
+                   "log platform.")
+def log_forwarding(asset, ctx: CheckContext):
+    lg = ctx.need(asset, "logging")
+    targets = list(lg.get("remote_targets") or [])
+    if lg.get("audisp_remote"):
+        targets.append("audisp-remote")
+    if not targets:
+        return failed("logs stay on the host: no rsyslog/syslog-ng remote target, journal upload or audisp-remote")
+    if lg.get("remote_targets") and not (lg.get("rsyslog_active") or lg.get("syslog_ng_active")
+                                         or lg.get("services", {}).get("systemd-journal-upload") == "active"):
+        return failed(f"a remote target is configured ({', '.join(targets)}) but no syslog daemon is running")
+    return passed(f"forwarded to {', '.join(targets)}")
+
+
+@check(id="host.log_retention", title_en="Local logs are kept at least the profile's days",
+       title_zh="审计记录留存不少于六个月", controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]},
+       asset_type="host", params=["log_retention_days"],
+       remediation="Keep rotated logs for at least the profile's days (logrotate `weekly` + `rotate 26`, or "
+                   "`maxage 180`), or show the central collector's retention to the assessor.")
+def log_retention(asset, ctx: CheckContext):
+    lg = ctx.need(asset, "logging")
+    days = lg.get("retention_days")
+    need = ctx.profile.log_retention_days
+    if days is None:
+        return failed(f"no logrotate retention found for the system logs (need {need} days)")
+    if days < need:
+        return failed(f"logs kept about {days} days locally (< {need})" +
+                      ("; forwarded: confirm the collector's retention" if lg.get("forwarding") else ""),
+                      details={"logrotate": lg.get("logrotate")})
+    return passed(f"logs kept about {days} days ({lg['logrotate']})")
+
+
+@check(id="host.time_sync", title_en="Time is synchronised from a reliable source", title_zh="时钟同步",
+       controls={2: ["L2-CES1-09"], 3: ["L3-CES1-13"]}, asset_type="host",
+       remediation="Run chronyd/ntpd/systemd-timesyncd against the organisation's time servers.")
+def time_sync(asset, ctx: CheckContext):
+    t = ctx.need(asset, "time_sync")
+    if not t.get("active"):
+        return failed("no time synchronisation service is running (chronyd/ntpd/timesyncd)")
+    if t.get("synchronized") is False:
+        return failed(f"{', '.join(t['active_services'])} running but the clock is not synchronised")
+    return passed(f"{', '.join(t['active_services'])} running" + (f", servers {', '.join(t['servers'])}" if t.get("servers") else ""))

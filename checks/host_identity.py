@@ -1,0 +1,156 @@
+"""Linux hosts, identification and authentication (身份鉴别): password policy, lockout, idle timeout, how remote
+administration is done (SSH only), root login and key authentication, MFA hints at level 3.
+
+Reads `host` assets of the hosts collector (docs/asset-types.md). Thresholds come from the profile.
+"""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
+
+PLAINTEXT_ADMIN = {21: "ftp", 23: "telnet", 512: "rexec", 513: "rlogin", 514: "rsh", 69: "tftp"}
+PLAINTEXT_SERVICES = ("telnet", "rsh", "rlogin", "rexec", "vsftpd", "proftpd", "pure-ftpd", "tftp", "xinetd", "inetd")
+
+CES1_01 = {1: ["L1-CES1-01"], 2: ["L2-CES1-01"], 3: ["L3-CES1-01"]}
+CES1_02 = {1: ["L1-CES1-02"], 2: ["L2-CES1-02"], 3: ["L3-CES1-02"]}
+
+
+@check(id="host.password_complexity", title_en="Password length and character classes meet the profile",
+       title_zh="口令长度和复杂度符合要求", controls=CES1_01, asset_type="host",
+       params=["password_min_length", "password_min_classes"], severity="high",
+       remediation="Enforce pam_pwquality (or pam_cracklib) on password changes with minlen and minclass at least the "
+                   "profile's values, e.g. `password requisite pam_pwquality.so minlen=8 minclass=3`.")
+def password_complexity(asset, ctx: CheckContext):
+    pp = ctx.need(asset, "password_policy")
+    p = ctx.profile
+    problems = []
+    if not pp.get("quality_module"):
+        problems.append("no password-quality PAM module (pam_pwquality/pam_cracklib) on password changes")
+    n = pp.get("min_length")
+    if n is None or n < p.password_min_length:
+        problems.append(f"minimum length {n if n is not None else 'unset'} < {p.password_min_length}")
+    if (pp.get("min_classes") or 0) < p.password_min_classes:
+        problems.append(f"character classes required {pp.get('min_classes') or 0} < {p.password_min_classes}")
+    if problems:
+        return failed("; ".join(problems), details={"password_policy": pp})
+    return passed(f"{pp['quality_module']}: min length {n}, {pp['min_classes']} character classes")
+
+
+@check(id="host.password_max_age", title_en="Passwords expire within the profile's maximum age",
+       title_zh="口令定期更换", controls=CES1_01, asset_type="host", params=["password_max_age_days"],
+       remediation="Set PASS_MAX_DAYS in /etc/login.defs to at most the profile's days and apply it to existing "
+                   "accounts with `chage -M <days> <user>`.")
+def password_max_age(asset, ctx: CheckContext):
+    pp = ctx.need(asset, "password_policy")
+    acc = ctx.need(asset, "accounts")
+    limit = ctx.profile.password_max_age_days
+    problems = []
+    md = pp.get("max_days")
+    if md is None or md > limit:
+        problems.append(f"PASS_MAX_DAYS {md if md is not None else 'unset'} > {limit}")
+    over = [u["name"] for u in acc.get("users", []) if u.get("login_shell") and u.get("password") == "set"
+            and (u.get("max_days") is None or u["max_days"] > limit)]
+    if over:
+        problems.append(f"accounts whose password never expires within {limit} days: {', '.join(over)}")
+    if problems:
+        return failed("; ".join(problems), details={"accounts": over})
+    return passed(f"PASS_MAX_DAYS {md}; every password account expires within {limit} days")
+
+
+@check(id="host.login_lockout", title_en="Failed logins lock the account", title_zh="登录失败处理（锁定）",
+       controls=CES1_02, asset_type="host", params=["lockout_attempts", "lockout_duration_seconds"], severity="high",
+       remediation="Enable pam_faillock (or pam_tally2) in the auth stack with deny <= the profile's attempts and "
+                   "unlock_time >= the profile's duration.")
+def login_lockout(asset, ctx: CheckContext):
+    lk = ctx.need(asset, "lockout")
+    p = ctx.profile
+    if not lk.get("module"):
+        return failed("no login-failure lockout (pam_faillock/pam_tally2 not in the auth stack)")
+    problems = []
+    if lk.get("deny") is None or lk["deny"] > p.lockout_attempts or lk["deny"] <= 0:
+        problems.append(f"deny={lk.get('deny')} (max {p.lockout_attempts})")
+    ut = lk.get("unlock_time")
+    if ut is not None and ut != 0 and ut < p.lockout_duration_seconds:
+        problems.append(f"unlock_time={ut}s < {p.lockout_duration_seconds}s")
+    if problems:
+        return failed(f"{lk['module']}: " + "; ".join(problems), details={"lockout": lk})
+    return passed(f"{lk['module']}: deny={lk['deny']}, unlock_time={ut if ut else 'manual'}")
+
+
+@check(id="host.idle_timeout", title_en="Idle sessions are logged out", title_zh="登录连接超时自动退出",
+       controls=CES1_02, asset_type="host", params=["idle_timeout_seconds"],
+       remediation="Set `TMOUT=600; readonly TMOUT; export TMOUT` in /etc/profile.d and/or sshd "
+                   "ClientAliveInterval/ClientAliveCountMax so idle sessions end within the profile's timeout.")
+def idle_timeout(asset, ctx: CheckContext):
+    it = ctx.need(asset, "idle_timeout")
+    limit = ctx.profile.idle_timeout_seconds
+    tm = it.get("tmout")
+    if tm and 0 < tm <= limit:
+        return passed(f"TMOUT={tm}s" + (" (readonly)" if it.get("readonly") else " (not readonly: users can unset it)"))
+    ci, cc = it.get("ssh_client_alive_interval") or 0, it.get("ssh_client_alive_count_max")
+    if ci > 0 and cc is not None and ci * max(cc, 1) <= limit:
+        return passed(f"sshd ends idle sessions after {ci * max(cc, 1)}s (ClientAliveInterval {ci}, CountMax {cc})")
+    return failed(f"no idle logout within {limit}s: TMOUT={tm if tm is not None else 'unset'}, "
+                  f"ClientAliveInterval={ci}, ClientAliveCountMax={cc}")
+
+
+@check(id="host.remote_admin_encrypted", title_en="Remote administration only over SSH (no telnet/rsh/ftp)",
+       title_zh="远程管理采用加密方式（禁用telnet/rsh/ftp）",
+       controls={2: ["L2-CES1-03"], 3: ["L3-CES1-03", "L3-SMC1-08"]}, asset_type="host", severity="high",
+       remediation="Disable telnet, rlogin/rsh/rexec, ftp and tftp services and manage the host over SSH only.")
+def remote_admin_encrypted(asset, ctx: CheckContext):
+    open_ports = set(asset.attributes.get("open_ports") or [])
+    listening = {d["port"] for d in (asset.attributes.get("listening") or [])
+                 if d.get("protocol") == "tcp" and not str(d.get("address", "")).startswith(("127.", "::1"))}
+    services = [s for s in (asset.attributes.get("services") or []) if s.split(".")[0].split("@")[0] in PLAINTEXT_SERVICES]
+    if "open_ports" not in asset.attributes and "listening" not in asset.attributes:
+        ctx.need(asset, "listening")  # neither nmap nor the host told us what is open: error
+    bad = sorted((open_ports | listening) & set(PLAINTEXT_ADMIN))
+    if bad or services:
+        what = [f"{PLAINTEXT_ADMIN[p]}/{p}" for p in bad] + services
+        return failed(f"plaintext remote access open: {', '.join(what)}", details={"ports": bad, "services": services})
+    return passed("no telnet/rsh/rlogin/ftp/tftp port open or service running; administration over SSH")
+
+
+@check(id="host.ssh_root_login", title_en="Root cannot log in over SSH", title_zh="禁止root远程登录（默认账户）",
+       controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-06"]}, asset_type="host", severity="high",
+       remediation="Set `PermitRootLogin no` in sshd_config; administrators log in with named accounts and use sudo.")
+def ssh_root_login(asset, ctx: CheckContext):
+    v = (ctx.need(asset, "ssh").get("permit_root_login") or "").lower()
+    if v == "no":
+        return passed("PermitRootLogin no")
+    return failed(f"PermitRootLogin {v or 'unset'}: the default root account can log in remotely")
+
+
+@check(id="host.ssh_key_auth", title_en="SSH logins use keys, not passwords; no empty passwords",
+       title_zh="SSH采用密钥认证，禁止空口令", controls=CES1_01, asset_type="host",
+       remediation="Set `PasswordAuthentication no` and `PermitEmptyPasswords no` in sshd_config and distribute keys.")
+def ssh_key_auth(asset, ctx: CheckContext):
+    ssh = ctx.need(asset, "ssh")
+    problems = []
+    if ssh.get("permit_empty_passwords"):
+        problems.append("PermitEmptyPasswords yes")
+    if ssh.get("password_authentication"):
+        problems.append("PasswordAuthentication yes (passwords can be guessed over the network)")
+    if not ssh.get("pubkey_authentication"):
+        problems.append("PubkeyAuthentication no")
+    if problems:
+        return failed("; ".join(problems))
+    return passed("SSH accepts keys only; empty passwords refused")
+
+
+@check(id="host.mfa", title_en="Administrators log in with two factors (level 3)", title_zh="双因素身份鉴别",
+       controls={3: ["L3-CES1-04"]}, asset_type="host", params=["require_mfa"], severity="high",
+       remediation="Require two methods in sshd (`AuthenticationMethods publickey,keyboard-interactive`) with an OTP "
+                   "PAM module (pam_google_authenticator/pam_oath), or go through a bastion with OTP.")
+def mfa(asset, ctx: CheckContext):
+    if not ctx.profile.require_mfa:
+        return not_applicable("the profile does not require MFA")
+    ssh = ctx.need(asset, "ssh")
+    methods = [m for m in str(ssh.get("authentication_methods") or "any").split() if m != "any"]
+    two = [m for m in methods if len(m.split(",")) >= 2]
+    otp = ssh.get("mfa_pam_modules") or []
+    if two and (otp or all("publickey" in m and ("password" in m or "keyboard-interactive" in m) for m in two)):
+        return passed(f"AuthenticationMethods {' '.join(methods)}" + (f"; PAM: {', '.join(otp)}" if otp else ""),
+                      details={"hint": "a bastion/OTP in front of the host needs an assessor's confirmation"})
+    return failed(f"single-factor SSH login (AuthenticationMethods {' '.join(methods) or 'any'}"
+                  + (f"; OTP PAM module present but not required: {', '.join(otp)}" if otp else "") + ")")

@@ -1,0 +1,65 @@
+"""Linux hosts, intrusion prevention and malware (入侵防范、恶意代码防范): high-risk ports and unneeded services,
+pending security updates, anti-malware."""
+from __future__ import annotations
+
+from mlps_scan.plugins import CheckContext, check, error, failed, passed
+
+UNNEEDED_SERVICES = ("telnet", "rsh", "rlogin", "rexec", "vsftpd", "proftpd", "tftp", "xinetd", "avahi-daemon",
+                     "cups", "rpcbind", "nfs-server", "snmpd", "smb", "nmb", "ypbind", "talk")
+EXTERNAL = lambda addr: not str(addr).startswith(("127.", "::1", "[::1]"))  # noqa: E731
+
+
+@check(id="host.high_risk_ports", title_en="No high-risk ports open", title_zh="关闭高危端口",
+       controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]}, asset_type="host",
+       params=["high_risk_ports"], severity="high",
+       remediation="Stop the services behind high-risk ports or bind them to loopback, and block them at the firewall.")
+def high_risk_ports(asset, ctx: CheckContext):
+    risky = set(ctx.profile.high_risk_ports)
+    seen = set(asset.attributes.get("open_ports") or [])
+    listening = asset.attributes.get("listening")
+    if listening is not None and "listening" not in asset.errors:
+        seen |= {d["port"] for d in listening if d.get("protocol") == "tcp" and EXTERNAL(d.get("address", ""))}
+    if "open_ports" not in asset.attributes:
+        ctx.need(asset, "listening")  # no nmap view: the host's own socket list is required
+    bad = sorted(seen & risky)
+    if bad:
+        return failed(f"high-risk ports open: {', '.join(map(str, bad))}", details={"ports": bad})
+    return passed(f"{len(seen)} open port(s), none on the high-risk list")
+
+
+@check(id="host.unneeded_services", title_en="No unneeded network services running", title_zh="关闭不需要的系统服务",
+       controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]}, asset_type="host",
+       remediation="Disable services the host does not need (telnet, ftp, rsh, xinetd, avahi, cups, rpcbind...).")
+def unneeded_services(asset, ctx: CheckContext):
+    running = ctx.need(asset, "services")
+    bad = sorted(s for s in running if s.split(".")[0].split("@")[0] in UNNEEDED_SERVICES)
+    if bad:
+        return failed(f"unneeded services running: {', '.join(bad)}", details={"services": bad})
+    return passed(f"{len(running)} running service(s), none on the unneeded list")
+
+
+@check(id="host.security_updates", title_en="No pending security updates", title_zh="及时修补已知漏洞",
+       controls={2: ["L2-CES1-15"], 3: ["L3-CES1-21"]}, asset_type="host", severity="high",
+       remediation="Install the pending security updates after testing (apt/yum/dnf) and keep a patch schedule.")
+def security_updates(asset, ctx: CheckContext):
+    u = ctx.need(asset, "updates")
+    if u.get("manager") in (None, "none") or u.get("security_pending") is None:
+        return error(f"patch state unknown: package manager {u.get('manager') or 'not found'}")
+    n = u["security_pending"]
+    if n:
+        return failed(f"{n} pending security update(s): {', '.join(u.get('packages') or [])[:300]}", details=u)
+    return passed(f"{u['manager']}: no pending security update")
+
+
+@check(id="host.anti_malware", title_en="Anti-malware installed with current signatures", title_zh="恶意代码防范",
+       controls={1: ["L1-CES1-08"], 2: ["L2-CES1-16"], 3: ["L3-CES1-23"]}, asset_type="host",
+       remediation="Install an anti-malware product (ClamAV, a vendor EDR or HIDS) and keep signatures under a month old.")
+def anti_malware(asset, ctx: CheckContext):
+    m = ctx.need(asset, "malware")
+    if not m.get("installed"):
+        return failed("no anti-malware product found")
+    age = m.get("signature_age_days")
+    if age is not None and age > 30:
+        return failed(f"signatures are {age:g} days old (> 30)")
+    return passed(f"anti-malware: {', '.join(m.get('products') or m.get('active_services') or [])}"
+                  + (f", signatures {age:g} days old" if age is not None else ""))
