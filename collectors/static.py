@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from mlps_scan.errors import InputError, pydantic_message
 from mlps_scan.models import EvidenceRecord, EvidenceStatus, Strict
@@ -158,7 +158,6 @@ class StaticCollector(Collector):
         root = s.resolve_path(target.path)
         if target.format == "evidence":
             return self._replay(root, s)
-        scope = f"static/{s.target}"
         for f in _files(root):
             doc = _parse(f)
             fmt = self._format(doc, target.format)

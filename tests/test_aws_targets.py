@@ -2,7 +2,6 @@
 partition, and a role assumed with an external id (another account)."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

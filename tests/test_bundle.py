@@ -11,7 +11,7 @@ import pytest
 
 from mlps_scan.catalogue import load
 
-from conftest import SAMPLE, check_bundle, run_cli
+from conftest import SAMPLE, check_bundle
 
 FILES = ["manifest.json", "inventory.json", "findings.json", "controls.json", "report.html", "bundle.zip", "scan.json"]
 

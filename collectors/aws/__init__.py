@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from mlps_scan.errors import InputError
-from mlps_scan.models import EvidenceStatus, Strict
+from mlps_scan.models import Strict
 from mlps_scan.plugins import CollectSession, Collector
 
 from .partition import partition_of_arn, partition_of_region

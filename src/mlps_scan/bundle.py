@@ -180,6 +180,15 @@ class BundleReader:
         except Exception as e:
             raise BundleError(f"manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
 
+    def inventory(self):
+        from pydantic import ValidationError
+
+        from .models import Inventory
+        try:
+            return Inventory.model_validate(self.json("inventory.json"))
+        except ValidationError as e:
+            raise BundleError(f"{self.path}: inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
+
     def extract_to(self, dest: Path) -> None:
         for n in self._names:
             p = dest / n

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .errors import BundleError, InputError, MlpsError
+from .errors import InputError, MlpsError
 
 log = logging.getLogger("mlps_scan")
 
@@ -278,19 +278,13 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
 def cmd_check(args) -> int:
     from .bundle import BundleReader, staged_output
     from .catalogue import load as load_catalogue
-    from .models import Inventory
     from .runner import aggregate, evaluate, exit_code
 
     b = BundleReader(args.bundle)
     m = b.manifest()
     scan_meta = b.json("scan.json") if "scan.json" in b.names() else {}
     level = _resolve_level(args.level, m.level)
-    try:
-        inventory = Inventory.model_validate(b.json("inventory.json"))
-    except BundleError:
-        raise
-    except Exception as e:
-        raise BundleError(f"inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
+    inventory = b.inventory()
     from .profile import build_profile
     if args.profile:
         profile = build_profile(level, args.profile)

@@ -5,7 +5,6 @@ shards is one record; two different records under one id are refused); assets an
 merged inventory is then evaluated like any scan."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,12 +52,7 @@ def merge_bundles(paths: list[Path], recorder: Recorder) -> Merged:
                 recorder.import_record(rec)
             except ValueError as e:
                 raise BundleError(f"{p}: {e}") from None
-        try:
-            inv = Inventory.model_validate(json.loads(b.read("inventory.json")))
-        except (KeyError, FileNotFoundError):
-            raise BundleError(f"{p}: inventory.json missing") from None
-        except ValueError as e:
-            raise BundleError(f"{p}: inventory.json is not valid ({str(e).splitlines()[0]})") from None
+        inv = b.inventory()
         for a in inv.assets:
             key = (a.type, a.id)
             if key in assets:  # the same resource seen by two shards: keep both evidence trails

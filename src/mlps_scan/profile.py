@@ -17,13 +17,15 @@ def _defaults() -> dict:
     return yaml.safe_load(resources.files("mlps_scan").joinpath("data/profiles.yaml").read_text("utf-8"))["levels"]
 
 
-def load_yaml_file(path: Path, what: str) -> object:
-    """Read a YAML file a user gave us; every failure becomes one InputError line."""
+def load_yaml_file(path: Path, what: str, loader: type = yaml.SafeLoader) -> object:
+    """Read a YAML file a user gave us; every failure becomes one InputError line. `loader` must be
+    yaml.SafeLoader or a subclass of it."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"{what} not found: {path}")
+    assert issubclass(loader, yaml.SafeLoader)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - SafeLoader only
     except UnicodeDecodeError:
         raise InputError(f"{what} {path} is not UTF-8 text") from None
     except yaml.YAMLError as e:

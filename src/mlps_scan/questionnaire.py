@@ -34,13 +34,7 @@ def open_bundle(path: Path):
 
 
 def load_inventory(reader) -> Inventory:
-    from .errors import BundleError
-    try:
-        return Inventory.model_validate(reader.json("inventory.json"))
-    except BundleError:
-        raise
-    except ValidationError as e:
-        raise BundleError(f"inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
+    return reader.inventory()
 
 
 def manifest_sha256(reader) -> str:
@@ -645,18 +639,8 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(f"questionnaire not found: {path}")
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except UnicodeDecodeError:
-        raise InputError(f"questionnaire {path} is not UTF-8 text") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(f"questionnaire {path}:{where}: malformed YAML: {problem}") from None
-
+    from .profile import load_yaml_file
+    return load_yaml_file(path, "questionnaire", loader=_Loader)
 
 def parse(doc: Any, where: str = "questionnaire") -> Questionnaire:
     if doc is None:

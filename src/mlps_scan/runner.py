@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from .catalogue import Catalogue
 from .evidence import Recorder
-from .models import (Asset, Automation, Bilingual, Control, ControlResult, ControlStatus, Coverage,
+from .models import (Automation, Bilingual, Control, ControlResult, ControlStatus,
                      EvidenceStatus, Finding, FindingStatus, Inventory, Profile, utcnow)
 from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, Verdict, checks
 
