@@ -77,25 +77,35 @@ def _name(tags: dict, default: str) -> str:
     return tags.get("Name") or default
 
 
-def _policy_admin(doc: Any) -> bool:
-    """A policy document that allows every action on every resource (`*:*`)."""
+def _statements(doc: Any) -> list[dict]:
+    """The statements of an IAM/bucket policy document given as a dict, JSON text or URL-encoded JSON."""
     if isinstance(doc, str):
-        try:
-            from urllib.parse import unquote
-            doc = json.loads(unquote(doc))
-        except ValueError:
-            return False
+        from urllib.parse import unquote
+        for text in (doc, unquote(doc)):
+            try:
+                doc = json.loads(text)
+                break
+            except ValueError:
+                continue
+        else:
+            return []
     if not isinstance(doc, dict):
-        return False
+        return []
     stmts = doc.get("Statement", [])
     stmts = [stmts] if isinstance(stmts, dict) else stmts
-    for st in stmts:
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or "NotAction" in st or "Condition" in st:
+    return [st for st in stmts if isinstance(st, dict)] if isinstance(stmts, list) else []
+
+
+def _as_list(v: Any) -> list:
+    return v if isinstance(v, list) else ([] if v is None else [v])
+
+
+def _policy_admin(doc: Any) -> bool:
+    """A policy document that allows every action on every resource (`*:*`)."""
+    for st in _statements(doc):
+        if st.get("Effect") != "Allow" or "NotAction" in st or "Condition" in st:
             continue
-        acts = st.get("Action", [])
-        res = st.get("Resource", [])
-        acts = [acts] if isinstance(acts, str) else acts
-        res = [res] if isinstance(res, str) else res
+        acts, res = _as_list(st.get("Action")), _as_list(st.get("Resource"))
         if ("*" in acts or "*:*" in acts) and "*" in res:
             return True
     return False
@@ -103,41 +113,20 @@ def _policy_admin(doc: Any) -> bool:
 
 def _policy_tls_only(doc: Any) -> bool:
     """A bucket policy that denies requests without TLS (aws:SecureTransport = false)."""
-    if isinstance(doc, str):
-        try:
-            doc = json.loads(doc)
-        except ValueError:
-            return False
-    if not isinstance(doc, dict):
-        return False
-    stmts = doc.get("Statement", [])
-    stmts = [stmts] if isinstance(stmts, dict) else stmts
-    for st in stmts:
-        if not isinstance(st, dict) or st.get("Effect") != "Deny":
+    for st in _statements(doc):
+        if st.get("Effect") != "Deny" or not any(a in ("*", "s3:*") for a in _as_list(st.get("Action"))):
             continue
-        cond = st.get("Condition") or {}
-        for op, kv in cond.items():
+        for op, kv in (st.get("Condition") or {}).items():
             if op.lower().startswith("bool") and isinstance(kv, dict):
                 for k, v in kv.items():
-                    vals = v if isinstance(v, list) else [v]
-                    if k.lower() == "aws:securetransport" and any(str(x).lower() == "false" for x in vals):
-                        acts = st.get("Action", [])
-                        acts = [acts] if isinstance(acts, str) else acts
-                        if any(a in ("*", "s3:*") for a in acts):
-                            return True
+                    if k.lower() == "aws:securetransport" and any(str(x).lower() == "false" for x in _as_list(v)):
+                        return True
     return False
 
 
 def _policy_public(doc: Any) -> bool:
-    if isinstance(doc, str):
-        try:
-            doc = json.loads(doc)
-        except ValueError:
-            return False
-    stmts = (doc or {}).get("Statement", []) if isinstance(doc, dict) else []
-    stmts = [stmts] if isinstance(stmts, dict) else stmts
-    for st in stmts:
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or st.get("Condition"):
+    for st in _statements(doc):
+        if st.get("Effect") != "Allow" or st.get("Condition"):
             continue
         p = st.get("Principal")
         if p == "*" or (isinstance(p, dict) and (p.get("AWS") == "*" or p.get("AWS") == ["*"])):
