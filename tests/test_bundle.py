@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,74 @@ def test_zip_holds_the_same_files_as_the_folder(sample_bundle):
         names = set(z.namelist())
     folder = {p.relative_to(sample_bundle).as_posix() for p in sample_bundle.rglob("*") if p.is_file()} - {"bundle.zip"}
     assert names == folder
+
+
+def _zip_of(folder: Path, dest: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(dest, "w") as z:
+        for p in sorted(folder.rglob("*")):
+            rel = p.relative_to(folder).as_posix()
+            if p.is_file() and rel != "bundle.zip":
+                z.write(p, rel)
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return dest
+
+
+@pytest.mark.parametrize("evil", ["../escaped.json", "evidence/../../escaped.json", "/tmp/mlps-abs-escape.json",
+                                  "evidence\\..\\..\\escaped.json"])
+def test_zip_members_cannot_escape_the_output_folder(sample_bundle, tmp_path, cli, evil):
+    z = _zip_of(sample_bundle, tmp_path / "evil.zip", {evil: b"{}"})
+    out = tmp_path / "work" / "out"
+    out.parent.mkdir()
+    for args in (["check", str(z), "--level", "3", "--out", str(out)], ["verify", str(z)],
+                 ["merge", str(z), str(sample_bundle), "--out", str(out)]):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "unsafe member name" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "escaped.json").exists() and not (tmp_path / "work" / "escaped.json").exists()
+    assert not Path("/tmp/mlps-abs-escape.json").exists()
+    assert not out.exists()
+
+
+def test_a_bundle_zip_inside_the_zip_is_an_unlisted_file(sample_bundle, tmp_path, cli):
+    z = _zip_of(sample_bundle, tmp_path / "b.zip", {"bundle.zip": b"anything at all"})
+    r = cli("verify", str(z))
+    assert r.returncode == 1 and "file not in manifest: bundle.zip" in r.stderr
+
+
+def test_verify_of_a_folder_also_checks_the_zip_beside_it(bundle_copy, tmp_path, cli):
+    assert cli("verify", str(bundle_copy)).returncode == 0
+    # a zip made from a changed copy: its own manifest is stale, and it is not the folder's manifest
+    changed = tmp_path / "changed"
+    shutil.copytree(bundle_copy, changed)
+    (changed / "findings.json").write_text("[]\n")
+    _zip_of(changed, bundle_copy / "bundle.zip")
+    r = cli("verify", str(bundle_copy))
+    assert r.returncode == 1 and "bundle.zip: sha256 mismatch: findings.json" in r.stderr
+    (bundle_copy / "bundle.zip").write_bytes(b"not a zip")
+    r = cli("verify", str(bundle_copy))
+    assert r.returncode == 1 and "bundle.zip:" in r.stderr
+
+
+def test_symlinks_in_a_folder_bundle_are_refused(bundle_copy, cli):
+    (bundle_copy / "evidence" / "passwd.json").symlink_to("/etc/passwd")
+    r = cli("verify", str(bundle_copy))
+    assert r.returncode == 2 and "symbolic link" in r.stderr
+
+
+def test_recheck_refuses_a_tampered_bundle_instead_of_re_signing_it(bundle_copy, tmp_path, cli):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    kp = tmp_path / "sign.pem"
+    kp.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    inv = json.loads((bundle_copy / "inventory.json").read_text())
+    inv["assets"] = inv["assets"][1:]
+    (bundle_copy / "inventory.json").write_text(json.dumps(inv))
+    out = tmp_path / "resigned"
+    r = cli("check", str(bundle_copy), "--level", "3", "--out", str(out), "--sign-key", str(kp))
+    assert r.returncode == 2 and "fails verification" in r.stderr and "inventory.json" in r.stderr
+    assert not out.exists()
+    r = cli("merge", str(bundle_copy), str(bundle_copy), "--out", str(out))
+    assert r.returncode == 2 and "fails verification" in r.stderr
+    assert not out.exists()

@@ -131,6 +131,15 @@ def _load_private_key(path: Path):
 # --------------------------------------------------------------------------- reading and verifying
 
 
+def _check_member_name(zpath: Path, name: str) -> None:
+    """A member name must be a plain relative path: no absolute path, drive, backslash or `..`, so nothing
+    read from the zip can be written outside the folder it is extracted to."""
+    parts = name.split("/")
+    if (name.startswith("/") or "\\" in name or "\x00" in name or (len(name) > 1 and name[1] == ":")
+            or any(part in ("", ".", "..") for part in parts)):
+        raise InputError(f"{zpath}: unsafe member name in zip: {name!r}")
+
+
 class BundleReader:
     """A bundle as a folder or a zip, read the same way."""
 
@@ -142,14 +151,25 @@ class BundleReader:
         if self.path.is_file():
             if not zipfile.is_zipfile(self.path):
                 raise InputError(f"{self.path} is neither a bundle folder nor a zip")
-            self._zip = zipfile.ZipFile(self.path)
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError) as e:
+                raise InputError(f"{self.path}: unreadable zip ({e})") from None
             names = [n for n in self._zip.namelist() if not n.endswith("/")]
+            for n in names:
+                _check_member_name(self.path, n)
+            if len(set(names)) != len(names):
+                raise InputError(f"{self.path}: the zip holds two members of the same name")
             tops = {n.split("/", 1)[0] for n in names}
             self._prefix = (tops.pop() + "/") if len(tops) == 1 and all("/" in n for n in names) else ""
             self._names = sorted(n[len(self._prefix):] for n in names)
         else:
+            for p in self.path.rglob("*"):
+                if p.is_symlink():
+                    raise InputError(f"{self.path}: {p.relative_to(self.path).as_posix()} is a symbolic link; "
+                                     "a bundle holds only plain files")
             self._names = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file())
-            # the zip that sits beside the files is a copy of the folder, not part of it
+            # the zip that sits beside the files is a copy of the folder, checked on its own by verify
             self._names = [n for n in self._names if n != ZIP_NAME]
         if "manifest.json" not in self._names:
             raise InputError(f"{self.path} is not an mlps-scan bundle (no manifest.json)")
@@ -189,9 +209,23 @@ class BundleReader:
         except ValidationError as e:
             raise BundleError(f"{self.path}: inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
 
+    @property
+    def is_zip(self) -> bool:
+        return self._zip is not None
+
+    @property
+    def sibling_zip(self) -> Path | None:
+        """The bundle.zip written beside a folder bundle, if there is one."""
+        if self._zip is None and (self.path / ZIP_NAME).is_file():
+            return self.path / ZIP_NAME
+        return None
+
     def extract_to(self, dest: Path) -> None:
+        root = Path(dest).resolve()
         for n in self._names:
-            p = dest / n
+            p = (root / n).resolve()
+            if not p.is_relative_to(root):  # names are checked on open; this is the belt to those braces
+                raise InputError(f"{self.path}: member {n!r} would be written outside {root}")
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(self.read(n))
 
@@ -203,7 +237,8 @@ def verify_bundle(path: Path, public_key: Path | None = None) -> list[str]:
     m = b.manifest()
     listed = {f.path: f for f in m.files}
     for name in b.names():
-        if name in _NOT_LISTED:
+        # a zip never holds a bundle.zip of its own: one found there is an unlisted file like any other
+        if name in _NOT_LISTED and not (b.is_zip and name == ZIP_NAME):
             continue
         if name not in listed:
             problems.append(f"file not in manifest: {name}")
@@ -229,7 +264,30 @@ def verify_bundle(path: Path, public_key: Path | None = None) -> list[str]:
     sig_present = SIG_FILE in b.names()
     if m.signature or sig_present or public_key:
         problems.extend(_verify_signature(b, m, public_key))
+    if b.sibling_zip is not None:
+        problems.extend(_verify_sibling_zip(b, public_key))
     return problems
+
+
+def require_intact(path: Path) -> None:
+    """Refuse to re-evaluate (and re-sign) a bundle that does not verify: the new bundle would otherwise
+    lend a fresh manifest, and a fresh signature, to changed evidence."""
+    problems = verify_bundle(path)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"{path} fails verification: {problems[0]}{more}; run `mlps-scan verify {path}`")
+
+
+def _verify_sibling_zip(b: BundleReader, public_key: Path | None) -> list[str]:
+    """The bundle.zip beside a folder is what gets attached and sent on: it must be intact on its own and
+    carry the same manifest as the folder."""
+    try:
+        zb = BundleReader(b.sibling_zip)
+        if zb.read("manifest.json") != b.read("manifest.json"):
+            return [f"{ZIP_NAME}: its manifest.json differs from the folder's"]
+        return [f"{ZIP_NAME}: {p}" for p in verify_bundle(b.sibling_zip, public_key)]
+    except (InputError, BundleError) as e:
+        return [f"{ZIP_NAME}: {e}"]
 
 
 def _verify_signature(b: BundleReader, m: Manifest, public_key: Path | None) -> list[str]:

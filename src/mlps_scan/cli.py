@@ -276,10 +276,11 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
 
 
 def cmd_check(args) -> int:
-    from .bundle import BundleReader, staged_output
+    from .bundle import BundleReader, require_intact, staged_output
     from .catalogue import load as load_catalogue
     from .runner import aggregate, evaluate, exit_code
 
+    require_intact(args.bundle)
     b = BundleReader(args.bundle)
     m = b.manifest()
     scan_meta = b.json("scan.json") if "scan.json" in b.names() else {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .bundle import BundleReader
+from .bundle import BundleReader, require_intact
 from .errors import BundleError, InputError
 from .evidence import Recorder
 from .models import Asset, Coverage, EvidenceRecord, Inventory, Manifest
@@ -35,6 +35,7 @@ def merge_bundles(paths: list[Path], recorder: Recorder) -> Merged:
     manifests: list[Manifest] = []
     seen_sha: dict[str, str] = {}
     for p in paths:
+        require_intact(p)
         b = BundleReader(p)
         m = b.manifest()
         manifests.append(m)
