@@ -55,9 +55,26 @@ def test_last_assessment_resets_the_cycle_and_extends_the_certificate():
     c = r["certificate"]
     assert c["completed_assessments"] == 1 and c["expires"] == "2029-06-30"  # 3 years + 1 per assessment
     assert c["extension_window_opens"] == "2029-03-30"
-    r = renewal(level=3, filing_date=D("2025-06-30"), today=D("2026-01-10"),
+    r = renewal(level=3, filing_date=D("2025-06-30"), today=D("2027-01-10"),
                 assessments=[D("2025-12-31"), D("2026-12-20"), D("2025-12-31")])
     assert r["certificate"]["completed_assessments"] == 2 and r["certificate"]["expires"] == "2030-06-30"
+    assert r["assessment"]["due"] == "2027-12-20"
+
+
+def test_future_assessment_dates_neither_reset_the_cycle_nor_extend_the_certificate():
+    r = renewal(level=3, filing_date=D("2025-06-30"), today=D("2026-01-10"),
+                assessments=[D("2025-12-31"), D("2026-12-20")])
+    assert r["certificate"]["completed_assessments"] == 1 and r["certificate"]["expires"] == "2029-06-30"
+    assert r["assessment"]["due"] == "2026-12-31" and r["assessment"]["ignored_future_dates"] == ["2026-12-20"]
+
+
+def test_assessments_before_the_certificate_started_do_not_extend_it():
+    # filed 2023, assessed 2023 and 2024: the certificate counts from 2025-01-01 and neither assessment is in it
+    r = renewal(level=3, filing_date=D("2023-05-10"), today=D("2025-03-01"),
+                assessments=[D("2023-11-01"), D("2024-11-01")])
+    c = r["certificate"]
+    assert c["valid_from"] == "2025-01-01" and c["completed_assessments"] == 0 and c["expires"] == "2028-01-01"
+    assert r["assessment"]["due"] == "2025-11-01"
 
 
 def test_filings_before_2025_count_from_2025_01_01():

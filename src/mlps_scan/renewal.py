@@ -47,7 +47,11 @@ def _status(due: date, today: date, warn_days: int) -> tuple[str, int]:
 def renewal(*, level: int, filing_date: date | None, today: date, assessments: Iterable[date] = (),
             warn_days: int = 60, cycle_months: int | None = None) -> dict[str, Any]:
     """Next assessment due date and certificate expiry, with their status against `today`."""
-    assessed = sorted(set(assessments))
+    given = sorted(set(assessments))
+    # an assessment dated after `today` has not happened yet: it neither resets the cycle nor extends
+    # the certificate (it is listed so a typo in a date does not go unnoticed)
+    assessed = [d for d in given if d <= today]
+    future = [d for d in given if d > today]
     if filing_date is None and not assessed:
         raise ValueError("a filing date or an assessment date is needed")
     cycle = cycle_months or DEFAULT_CYCLE_MONTHS.get(level, 12)
@@ -63,10 +67,14 @@ def renewal(*, level: int, filing_date: date | None, today: date, assessments: I
                        "due": due.isoformat(), "days_left": days, "status": st},
         "certificate": None,
     }
+    if future:
+        out["assessment"]["ignored_future_dates"] = [d.isoformat() for d in future]
     worst = st
     if level >= 2 and filing_date is not None:
         start = max(filing_date, CERT_EPOCH)
-        completed = [d for d in assessed if d >= filing_date]
+        # only assessments completed while the certificate runs extend it: not those before it started
+        # (a pre-2025 filing's older assessments) and not future ones (filtered above)
+        completed = [d for d in assessed if d >= start]
         expires = add_years(start, 3 + len(completed))
         cst, cdays = _status(expires, today, warn_days)
         out["certificate"] = {"basis": CERT_BASIS, "valid_from": start.isoformat(),

@@ -341,6 +341,10 @@ def cmd_renewal(args) -> int:
     if any(r.get("certificate") for r in results):
         from .renewal import CERT_BASIS
         con.print(f"[dim]certificate: per {CERT_BASIS}; filings before 2025-01-01 count from 2025-01-01[/]")
+    for r in results:
+        future = (r.get("assessment") or {}).get("ignored_future_dates")
+        if future:
+            con.print(f"[yellow]{r['system'] or '-'}: assessment date(s) after today ignored: {', '.join(future)}[/]")
     con.print(f"exit {code}: 0 ok, 1 due within {args.warn_days} days, 5 overdue")
     return code
 
