@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .models import EvidenceRecord, EvidenceStatus, utcnow
-from .redact import redact
+from .redact import REDACTED, redact, redact_text
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -85,6 +85,7 @@ class Recorder:
         clean, n = redact(jsonable(answer))
         req, n2 = redact(jsonable(request or {}))
         err = redact(error)[0] if error else None
+        target, source = redact_text(target)[0], redact_text(source)[0]
         base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
             canonical_json([collector, target, source, req])).hexdigest()[:12]
         with self._lock:
@@ -99,9 +100,8 @@ class Recorder:
             collected_at=collected_at or utcnow(), status=status, error=err, answer=clean,
             sha256=answer_sha256(clean), redactions=n + n2,
         )
-        path = self.dir / f"{ev_id}.json"
-        path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
-        return Recorded(ev_id, clean, status, err)
+        rec = _write_record(self.dir / f"{ev_id}.json", rec)
+        return Recorded(ev_id, rec.answer, status, rec.error)
 
 
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
@@ -110,15 +110,36 @@ class Recorder:
         if not _SAFE_ID.match(rec.id):
             raise ValueError(f"evidence id {rec.id[:60]!r} is not a safe file name")
         clean, n = redact(rec.answer)
-        rec = rec.model_copy(update={"answer": clean, "sha256": answer_sha256(clean),
-                                     "redactions": rec.redactions + n})
+        req, n2 = redact(rec.request)
+        err = redact(rec.error)[0] if rec.error else rec.error
+        target, source = redact_text(rec.target)[0], redact_text(rec.source)[0]
+        rec = rec.model_copy(update={"answer": clean, "sha256": answer_sha256(clean), "request": req, "error": err,
+                                     "target": target, "source": source, "redactions": rec.redactions + n + n2})
         with self._lock:
             if rec.id in self._ids:
                 return rec
             self._ids.add(rec.id)
             self.index[rec.id] = (rec.collector, rec.source, rec.status.value)
-        (self.dir / f"{rec.id}.json").write_text(rec.model_dump_json(indent=1), encoding="utf-8")
-        return rec
+        return _write_record(self.dir / f"{rec.id}.json", rec)
+
+
+def _write_record(path: Path, rec: EvidenceRecord) -> EvidenceRecord:
+    """Write one record; its text passes the text redactor once more, like every other file of the bundle.
+    Should that pass still find something (a secret the structured pass could not see), the record is
+    rebuilt from the cleaned text and re-hashed, so the stored answer and its sha256 stay consistent."""
+    text = rec.model_dump_json(indent=1)
+    cleaned, n = redact_text(text)
+    if n:
+        try:
+            rec = EvidenceRecord.model_validate_json(cleaned)
+        except ValueError:  # the cleaned text no longer parses: keep nothing of the answer rather than a secret
+            rec = rec.model_copy(update={
+                "answer": {"withheld": REDACTED}, "status": EvidenceStatus.error,
+                "error": "answer withheld: it held text the redactor could not remove cleanly"})
+        rec = rec.model_copy(update={"sha256": answer_sha256(rec.answer), "redactions": rec.redactions + n})
+        text = rec.model_dump_json(indent=1)
+    path.write_text(text, encoding="utf-8")
+    return rec
 
 
 class EvidenceStore:

@@ -5,8 +5,12 @@ writes through `redact_text()` as a second line of defence. Both are pure functi
 
 What goes: values under secret-looking keys (passwords, secret keys, tokens, private keys, session
 credentials), Kubernetes Secret `data`/`stringData` (the key names are kept), the last-applied
-annotation of a Secret, PEM private keys, crypt(3) password hashes, JWTs, bearer tokens and AWS secret keys
-wherever they appear in text; AWS access key ids are masked to their last four characters.
+annotation of every object (it can embed a whole Secret or env values), PEM private keys, crypt(3),
+argon2, pbkdf2 and scrypt password hashes, JWTs, bearer tokens, AWS secret keys, `name=value` and
+`"name": "value"` pairs whose name says secret (config files, command lines: `--db-password=x`), the
+value after a secret-named flag in an argument list (`["--db-password", "x"]`) and the password in a
+URL's userinfo (`scheme://user:pw@host`), wherever they appear in text; AWS access key ids are masked to
+their last four characters.
 """
 from __future__ import annotations
 
@@ -23,8 +27,17 @@ _SECRET_KEYS = {
     "credentials", "passphrase", "keymaterial", "privatekeymaterial", "passwordhash", "hash",
 }
 # key fragments that mark a secret value (e.g. "db_password", "SecretString")
-_SECRET_FRAGMENTS = ("password", "secretaccesskey", "secretstring", "secretbinary", "privatekey",
-                     "sessiontoken", "bearertoken", "clientkeydata", "apitoken", "authtoken")
+_SECRET_FRAGMENTS = ("password", "passwd", "pwd", "secretaccesskey", "secretstring", "secretbinary", "privatekey",
+                     "secretkey", "apikey", "accesstoken", "sessiontoken", "bearertoken", "clientkeydata", "apitoken",
+                     "authtoken", "clientsecret", "dbpass", "passphrase")
+# names that end in "pass" are passwords too (DB_PASS, smtp_pass), but not these words
+_PASS_SUFFIX_NOT = ("bypass", "compass", "overpass", "underpass", "firstpass", "onepass", "multipass")
+# a name carrying a secret fragment but describing a setting, not holding a secret
+_SETTING_SUFFIXES = ("timeout", "tries", "retries", "retry", "length", "len", "minlen", "maxlen", "age", "days",
+                     "enabled", "enable", "disabled", "policy", "file", "path", "dir", "expiry", "expires",
+                     "expiration", "authentication", "algorithm", "algorithms", "rotation", "ref", "name",
+                     "arn", "id", "version", "source", "required", "type", "mode", "status", "lastused",
+                     "lastchanged", "prompt", "history", "complexity", "remember", "count", "seconds")
 # keys that look secret but are not (metadata about secrets)
 _NOT_SECRET = {"passwordlastused", "passwordenabled", "passwordlastchanged", "passwordnextrotation",
                "passwordpolicy", "passwordreuseprevention", "passwordauthentication", "permitemptypasswords",
@@ -35,10 +48,20 @@ _NOT_SECRET = {"passwordlastused", "passwordenabled", "passwordlastchanged", "pa
                "passwordlocked", "passwordstatus", "passwordminlen", "passwordmaxdays", "passwordmindays",
                "passwordwarnage", "tokensexpire", "sessiontokenexpiry", "hashalgorithm", "passwordhashalgorithm",
                "passwordauthenticationenabled", "passwordrequired", "passwordlastusedage", "credentialreport",
-               "hashes"}
+               "hashes", "pwd", "oldpwd", "pwdlastset", "secretkeyref", "apikeysource", "apikeyrequired"}
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|\Z)", re.S)
-_CRYPT = re.compile(r"\$(?:1|2[aby]|5|6|y|gy|7|sha1|md5)\$[./A-Za-z0-9$=,+-]{8,}")
+_CRYPT = re.compile(r"\$(?:1|2[aby]|5|6|y|gy|7|sha1|md5|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?|scrypt|bcrypt(?:-sha256)?)"
+                    r"\$[./A-Za-z0-9$=,+-]{8,}")
+# Django/werkzeug style: pbkdf2_sha256$260000$salt$hash, pbkdf2:sha256:600000$salt$hash, argon2$argon2id$...
+_HASH_PREFIXED = re.compile(r"\b(?:pbkdf2_sha(?:1|256|512)|pbkdf2:sha(?:1|256|512)(?::\d+)?|argon2|bcrypt_sha256|scrypt)"
+                            r"\$[./A-Za-z0-9$=,:+-]{16,}")
+# user:password@ in a URL (the user stays: it names the account)
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{1,20}://[^/\s:@'\"]{1,128}:)([^@\s/'\"]{1,256})(@)")
+# name=value / name: value / "name": "value" where the name says secret; the value may be quoted
+_NAMED_VALUE = re.compile(
+    r"""(?i)(?P<q>["']?)(?P<key>-{0,2}[a-z0-9_.\-]*(?:pass|pwd|secret|token|apikey|api_key|api-key|privatekey|private_key|credential)[a-z0-9_.\-]*)(?P=q)"""
+    r"""(?P<sep>[ \t]*[=:][ \t]*)(?P<val>"(?:[^"\\\n]|\\.){1,4096}"|'[^'\n]{1,4096}'|[^\s"',;&{}\]\[]{1,4096})""")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 _BEARER = re.compile(r"(?i)\b(bearer|token)(\s*[:=]?\s+|\s*[:=]\s*)([A-Za-z0-9._~+/=-]{16,})")
 _AWS_SECRET = re.compile(r"(?i)(aws.{0,20}secret.{0,20}?['\"=: ]+)([A-Za-z0-9/+]{40})\b")
@@ -53,9 +76,36 @@ def _norm(key: str) -> str:
 
 def is_secret_key(key: str) -> bool:
     k = _norm(key)
-    if k in _NOT_SECRET:
+    if not k or k in _NOT_SECRET:
         return False
-    return k in _SECRET_KEYS or any(f in k for f in _SECRET_FRAGMENTS)
+    if k in _SECRET_KEYS:
+        return True
+    if any(k.endswith(suf) for suf in _SETTING_SUFFIXES) and not k.endswith(("passwordhash", "privatekeyid")):
+        return False
+    if any(f in k for f in _SECRET_FRAGMENTS):
+        return True
+    return k.endswith("pass") and not k.endswith(_PASS_SUFFIX_NOT)
+
+
+def _named_value(m: re.Match) -> str:
+    key, raw = m.group("key"), m.group("val")
+    quote = raw[0] if raw[0] in "\"'" and len(raw) > 1 and raw[-1] == raw[0] else ""
+    val = raw[1:-1] if quote else raw
+    if m.start() > 0 and m.string[m.start() - 1] in ":/":
+        return m.group(0)  # a segment of an ARN or a path (arn:aws:secretsmanager:...:secret:name), not a setting
+    if key.lower() in ("passwd", "nopasswd", "shadow", "gshadow"):
+        return m.group(0)  # sudoers tags (NOPASSWD: ALL) and nsswitch.conf databases (passwd: files)
+    if val == REDACTED or val.startswith("[REDACTED") or not is_secret_key(key) or _is_placeholder(val):
+        return m.group(0)
+    return f"{m.group('q')}{key}{m.group('q')}{m.group('sep')}{quote}{REDACTED}{quote}"
+
+
+def _is_placeholder(val: str) -> bool:
+    """Values that name where a secret is, or say there is none, not the secret itself."""
+    v = val.lower()
+    return v in ("yes", "no", "true", "false", "none", "null", "required", "optional", "prohibit-password",
+                 "without-password", "forced-commands-only", "***", "****", "*****", "<redacted>") \
+        or v.startswith(("$", "/", "file:", "env:", "vault:", "arn:", "secretref", "{{", "${")) or v.isdigit()
 
 
 def redact_text(text: str) -> tuple[str, int]:
@@ -71,11 +121,25 @@ def redact_text(text: str) -> tuple[str, int]:
     text = sub(_PEM, "[REDACTED PRIVATE KEY]", text)
     text = sub(_SHADOW, lambda m: f"{m.group(1)}:{REDACTED}:", text)
     text = sub(_CRYPT, "[REDACTED HASH]", text)
+    text = sub(_HASH_PREFIXED, "[REDACTED HASH]", text)
+    text = sub(_URL_USERINFO, lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
     text = sub(_JWT, "[REDACTED JWT]", text)
     text = sub(_AWS_SECRET, lambda m: m.group(1) + REDACTED, text)
     text = sub(_BEARER, lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = sub(_AWS_KEY_ID, lambda m: f"{m.group(1)}{'*' * 12}{m.group(3)}", text)
+
+    def named(m: re.Match) -> str:
+        nonlocal n
+        new = _named_value(m)
+        n += new != m.group(0)
+        return new
+
+    text = _NAMED_VALUE.sub(named, text)
     return text, n
+
+
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_FLAG = re.compile(r"^-{1,2}[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def _is_secret_object(d: dict) -> bool:
@@ -117,13 +181,15 @@ def redact(obj: Any) -> tuple[Any, int]:
                         count += 1
                         out["redactedDataKeys"] = sorted(v) if isinstance(v, dict) else []
                     continue
-                if secret_obj and ks == "metadata" and isinstance(v, dict):
-                    v = dict(v)
-                    ann = dict(v.get("annotations") or {})
-                    if "kubectl.kubernetes.io/last-applied-configuration" in ann:
-                        ann["kubectl.kubernetes.io/last-applied-configuration"] = REDACTED
-                        count += 1
-                        v["annotations"] = ann
+                if ks == "annotations" and isinstance(v, dict) and v.get(_LAST_APPLIED) not in (None, "", REDACTED):
+                    # kubectl's copy of the applied manifest: a Secret's data, env values, anything at all
+                    v = {**v, _LAST_APPLIED: REDACTED}
+                    count += 1
+                if not isinstance(k, str):
+                    ks = str(k)
+                else:
+                    ks, kn = redact_text(ks)
+                    count += kn
                 if ks == "secret" and isinstance(v, dict) and ("secretName" in v or "name" in v) \
                         and not any(is_secret_key(str(k2)) for k2 in v):
                     # a Kubernetes volume/projection source naming a Secret (metadata, not a value): walk it
@@ -137,7 +203,15 @@ def redact(obj: Any) -> tuple[Any, int]:
                 out[ks] = walk(v, secret_list=(x.get("kind") == "SecretList" and ks == "items"))
             return out
         if isinstance(x, (list, tuple)):
-            return [walk(i, secret_list) for i in x]
+            items = [walk(i, secret_list) for i in x]
+            for i in range(len(items) - 1):
+                # ["--db-password", "x"]: a secret-named flag, then its value
+                if isinstance(items[i], str) and _FLAG.match(items[i]) and is_secret_key(items[i]) \
+                        and isinstance(items[i + 1], str) and not items[i + 1].startswith("-") \
+                        and items[i + 1] != REDACTED and not _is_placeholder(items[i + 1]):
+                    items[i + 1] = REDACTED
+                    count += 1
+            return items
         if isinstance(x, str):
             s, k = redact_text(x)
             count += k
