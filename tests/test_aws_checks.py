@@ -141,3 +141,24 @@ def test_nacl_rule_order_and_tls_policy_names():
     assert tls_policy_ok("ELBSecurityPolicy-TLS13-1-2-2021-06") and tls_policy_ok("ELBSecurityPolicy-FS-1-2-Res-2020-10")
     assert not tls_policy_ok("ELBSecurityPolicy-2016-08") and not tls_policy_ok("ELBSecurityPolicy-TLS-1-1-2017-01")
     assert not tls_policy_ok("ELBSecurityPolicy-TLS13-1-0-2021-06")
+
+
+def _db(ident, days):
+    return {"DBInstanceIdentifier": ident, "Engine": "mysql", "BackupRetentionPeriod": days, "StorageEncrypted": True}
+
+
+def test_rds_backup_needs_the_profile_retention_not_just_one_day():
+    records = base() + [rec("rds:DescribeDBInstances", {"DBInstances": [
+        _db("off", 0), _db("one-day", 1), _db("six", 6), _db("week", 7), _db("month", 30)]})]
+    inv, v = run(records)
+    assert {n: v[("aws.rds.backup", n)][0] for n in ("off", "one-day", "six", "week", "month")} == \
+        {"off": "fail", "one-day": "fail", "six": "fail", "week": "pass", "month": "pass"}
+    assert "kept 1 day, below the required 7" in v[("aws.rds.backup", "one-day")][1]
+    assert "at least 7 required" in v[("aws.rds.backup", "week")][1]
+    # a consultant's profile raises the bar
+    fs = evaluate(inv, 3, build_profile(3, {"rds_backup_retention_days": 14}), load_catalogue())
+    names = {a.id: a.name for a in inv.assets}
+    got = {names[f.resource_id]: (f.status.value, f.message) for f in fs if f.check_id == "aws.rds.backup"}
+    assert got["week"][0] == "fail" and "below the required 14" in got["week"][1]
+    assert got["month"] == ("pass", "automated backups kept 30 days (at least 14 required)")
+    assert build_profile(1).rds_backup_retention_days == 7
