@@ -162,3 +162,52 @@ def test_rds_backup_needs_the_profile_retention_not_just_one_day():
     assert got["week"][0] == "fail" and "below the required 14" in got["week"][1]
     assert got["month"] == ("pass", "automated backups kept 30 days (at least 14 required)")
     assert build_profile(1).rds_backup_retention_days == 7
+
+
+def _allow(cond=None, principal="*", **extra):
+    st = {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **extra}
+    if cond is not None:
+        st["Condition"] = cond
+    return {"Statement": [st]}
+
+
+def test_policy_public_only_conditions_that_pin_the_caller_make_it_private():
+    from mlps_scan.collectors.aws.derive import _policy_public
+    public = [
+        _allow(),
+        _allow(principal={"AWS": ["arn:aws:iam::111122223333:root", "*"]}),
+        _allow({"Bool": {"aws:SecureTransport": "true"}}),                       # how, not who
+        _allow({"StringLike": {"s3:prefix": ["home/"]}}),
+        _allow({"StringEquals": {"aws:SourceVpce": "vpce-*"}}),                 # a wildcard is no fixed value
+        _allow({"StringNotEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),          # negated: everyone else
+        _allow({"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),     # absent key passes
+        _allow({"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}}),                    # broader than /8
+        _allow({"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "0.0.0.0/0"]}}),
+        _allow({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        _allow(principal={"AWS": "arn:aws:iam::*:root"}),
+        {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+                        "Action": "s3:GetObject", "Resource": "*"}]},
+        '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", '
+        '"Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}',
+    ]
+    private = [
+        _allow(principal={"AWS": "arn:aws:iam::111122223333:root"}),
+        _allow(principal={"Service": "logging.s3.amazonaws.com"}),
+        _allow({"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
+        _allow({"StringEquals": {"aws:SourceVpc": ["vpc-1a2b3c4d"]}}),
+        _allow({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.1.0/24"]}}),
+        _allow({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+        _allow({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+        _allow({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
+        _allow({"StringEquals": {"aws:SourceAccount": "111122223333"}}),
+        _allow({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}),
+        _allow({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/r"}}),
+        _allow({"StringLike": {"aws:userid": "AROAEXAMPLEID:*"}}),
+        # a TLS condition beside a pinning one: conditions are ANDed, so still pinned
+        _allow({"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
+        # a Deny for non-TLS requests is not an Allow at all
+        {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+    ]
+    assert [i for i, d in enumerate(public) if not _policy_public(d)] == []
+    assert [i for i, d in enumerate(private) if _policy_public(d)] == []

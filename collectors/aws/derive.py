@@ -124,12 +124,91 @@ def _policy_tls_only(doc: Any) -> bool:
     return False
 
 
-def _policy_public(doc: Any) -> bool:
-    for st in _statements(doc):
-        if st.get("Effect") != "Allow" or st.get("Condition"):
+# Condition keys whose fixed (wildcard-free) values tie an `Allow` for Principal "*" to known callers, per
+# "The meaning of public" (Amazon S3 User Guide, Block Public Access): such a statement is not public.
+_RESTRICTING_KEYS = {
+    "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceowner", "aws:sourceaccount",
+    "aws:principalorgid", "aws:principalaccount", "aws:principalarn", "aws:userid",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+}
+# positive operators only: a negated operator (StringNotEquals, NotIpAddress...) or ...IfExists (absent key
+# passes) or ForAllValues: (an empty set passes) lets arbitrary callers through
+_RESTRICTING_OPS = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"}
+
+
+def _fixed(values: list) -> bool:
+    return bool(values) and all(isinstance(v, str) and v and "*" not in v and "?" not in v and "${" not in v
+                                for v in values)
+
+
+def _userid_fixed(values: list) -> bool:
+    """aws:userid values are fixed, or `<role id>:*` (any session of one role)."""
+    return bool(values) and all(isinstance(v, str) and _fixed([v[:-2] if v.endswith(":*") else v]) for v in values)
+
+
+def _cidr_restricts(values: list) -> bool:
+    """aws:SourceIp limits callers unless a range is broader than /8 (IPv4) or /32 (IPv6), private ranges
+    (RFC 1918, IPv6 unique-local fc00::/7) excepted: that is how S3 judges 'public'."""
+    import ipaddress
+    if not values:
+        return False
+    ula = ipaddress.ip_network("fc00::/7")
+    for v in values:
+        try:
+            net = ipaddress.ip_network(str(v), strict=False)
+        except ValueError:
+            return False
+        if net.version == 4 and net.prefixlen < 8:
+            return False
+        if net.version == 6 and net.prefixlen < 32 and not net.subnet_of(ula):
+            return False
+    return True
+
+
+def _condition_restricts(cond: Any) -> bool:
+    """True when one condition of the statement ties it to fixed callers (conditions are ANDed)."""
+    if not isinstance(cond, dict):
+        return False
+    for op, kv in cond.items():
+        if not isinstance(kv, dict):
             continue
-        p = st.get("Principal")
-        if p == "*" or (isinstance(p, dict) and (p.get("AWS") == "*" or p.get("AWS") == ["*"])):
+        o = str(op).lower()
+        if o.startswith("forallvalues:") or o.endswith("ifexists"):
+            continue
+        o = o.split(":", 1)[1] if o.startswith("foranyvalue:") else o
+        for key, val in kv.items():
+            k, vals = str(key).lower(), _as_list(val)
+            if k == "aws:sourceip":
+                if o == "ipaddress" and _cidr_restricts(vals):
+                    return True
+            elif k == "aws:userid":
+                if o in _RESTRICTING_OPS and _userid_fixed(vals):
+                    return True
+            elif k in _RESTRICTING_KEYS and o in _RESTRICTING_OPS and _fixed(vals):
+                return True
+    return False
+
+
+def _principal_public(st: dict) -> bool:
+    """Principal "*" / {"AWS": "*"} (or an ARN with a wildcard), or any NotPrincipal in an Allow."""
+    if "NotPrincipal" in st:
+        return True
+    p = st.get("Principal")
+    if p == "*":
+        return True
+    if isinstance(p, dict):
+        return any(isinstance(x, str) and "*" in x for x in _as_list(p.get("AWS")))
+    return False
+
+
+def _policy_public(doc: Any) -> bool:
+    """A bucket policy S3 would call public: an Allow to everyone that no condition ties to fixed callers
+    (a condition on aws:SecureTransport or s3:prefix, say, restricts *how*, not *who*). Deny statements
+    never make a policy public."""
+    for st in _statements(doc):
+        if st.get("Effect") != "Allow" or not _principal_public(st):
+            continue
+        if not _condition_restricts(st.get("Condition")):
             return True
     return False
 
