@@ -164,6 +164,78 @@ def test_rds_backup_needs_the_profile_retention_not_just_one_day():
     assert build_profile(1).rds_backup_retention_days == 7
 
 
+PUBLIC_READ = {"Owner": {"ID": "o"}, "Grants": [
+    {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]}
+PRIVATE = {"Owner": {"ID": "o"}, "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": "o"}, "Permission": "FULL_CONTROL"}]}
+ALLOW_ALL = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::b/*"}]}
+
+
+def bucket_records(name, *, acl=PRIVATE, policy=None, pab=None):
+    p = {"Bucket": name}
+    return [rec("s3:GetBucketAcl", acl, params=p),
+            rec("s3:GetBucketPolicy", {"Policy": __import__("json").dumps(policy)} if policy else {"Absent": "NoSuchBucketPolicy"},
+                params=p),
+            rec("s3:GetPublicAccessBlock", {"PublicAccessBlockConfiguration": pab} if pab else
+                {"Absent": "NoSuchPublicAccessBlockConfiguration"}, params=p)]
+
+
+def pab(**on):
+    return {k: k in on for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+
+
+def s3_estate(account_pab, buckets: dict):
+    acct = ([rec("s3control:GetPublicAccessBlock", {"PublicAccessBlockConfiguration": account_pab} if account_pab
+                 else {"Absent": "NoSuchPublicAccessBlockConfiguration"}, params={"AccountId": "123456789012"})]
+            if account_pab is not False else [])
+    records = base() + acct + [rec("s3:ListBuckets", {"Buckets": [{"Name": n, "BucketRegion": G} for n in buckets]})]
+    for n, kw in buckets.items():
+        records += bucket_records(n, **kw)
+    return run(records)
+
+
+def test_s3_public_acl_needs_ignore_public_acls_and_policy_needs_restrict_public_buckets():
+    inv, v = s3_estate(None, {
+        "acl-block-only": {"acl": PUBLIC_READ, "pab": pab(BlockPublicAcls=1)},          # old grant still works
+        "acl-ignored": {"acl": PUBLIC_READ, "pab": pab(IgnorePublicAcls=1)},
+        "policy-block-only": {"policy": ALLOW_ALL, "pab": pab(BlockPublicPolicy=1, BlockPublicAcls=1)},
+        "policy-restricted": {"policy": ALLOW_ALL, "pab": pab(RestrictPublicBuckets=1)},
+        "both-all-four": {"acl": PUBLIC_READ, "policy": ALLOW_ALL,
+                          "pab": pab(BlockPublicAcls=1, IgnorePublicAcls=1, BlockPublicPolicy=1, RestrictPublicBuckets=1)},
+        "private": {},
+    })
+    got = {n: v[("aws.s3.not_public", n)][0] for n in
+           ("acl-block-only", "acl-ignored", "policy-block-only", "policy-restricted", "both-all-four", "private")}
+    assert got == {"acl-block-only": "fail", "acl-ignored": "pass", "policy-block-only": "fail",
+                   "policy-restricted": "pass", "both-all-four": "pass", "private": "pass"}
+    assert "IgnorePublicAcls off" in v[("aws.s3.not_public", "acl-block-only")][1]
+    assert "RestrictPublicBuckets off" in v[("aws.s3.not_public", "policy-block-only")][1]
+    assert "ignored: IgnorePublicAcls" in v[("aws.s3.not_public", "acl-ignored")][1]
+    acct = next(a for a in inv.assets if a.type == "aws.account")
+    assert acct.attributes["public_access_block"] is None
+
+
+def test_s3_account_level_block_counts_and_unreadable_account_block_is_error_only_where_it_matters():
+    # the account's IgnorePublicAcls covers every bucket; its BlockPublicPolicy alone covers nothing existing
+    inv, v = s3_estate(pab(IgnorePublicAcls=1, BlockPublicPolicy=1), {
+        "acl": {"acl": PUBLIC_READ}, "policy": {"policy": ALLOW_ALL}, "private": {}})
+    assert v[("aws.s3.not_public", "acl")][0] == "pass"
+    assert v[("aws.s3.not_public", "policy")][0] == "fail"
+    acct = next(a for a in inv.assets if a.type == "aws.account")
+    assert acct.attributes["public_access_block"]["IgnorePublicAcls"] is True
+    # account setting denied: a bucket that is private anyway still passes; an exposed one cannot be judged
+    denied = rec("s3control:GetPublicAccessBlock", status="denied", error="AccessDenied: no",
+                 params={"AccountId": "123456789012"})
+    records = base() + [denied, rec("s3:ListBuckets", {"Buckets": [{"Name": n, "BucketRegion": G} for n in ("acl", "private")]})]
+    records += bucket_records("acl", acl=PUBLIC_READ) + bucket_records("private")
+    inv, v = run(records)
+    assert v[("aws.s3.not_public", "private")][0] == "pass"
+    status, msg = v[("aws.s3.not_public", "acl")]
+    assert status == "error" and "account-level public access block" in msg and "AccessDenied" in msg
+    # evidence recorded before the account setting was collected: the same, never a pass for an exposed bucket
+    inv, v = s3_estate(False, {"acl": {"acl": PUBLIC_READ}, "private": {}})
+    assert v[("aws.s3.not_public", "private")][0] == "pass" and v[("aws.s3.not_public", "acl")][0] == "error"
+
+
 def _allow(cond=None, principal="*", **extra):
     st = {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **extra}
     if cond is not None:

@@ -213,6 +213,24 @@ def _policy_public(doc: Any) -> bool:
     return False
 
 
+_UNKNOWN = object()  # a setting that could not be read (distinct from None: read, and not set)
+
+
+def _public_via(acl_public: bool, policy_public: bool, bucket_pab: dict | None, account_pab: Any) -> list[str]:
+    """How a bucket is public after Block Public Access. The bucket's and the account's settings both apply
+    (the stricter wins). Only IgnorePublicAcls neutralises existing public ACLs (BlockPublicAcls refuses new
+    ones) and only RestrictPublicBuckets neutralises an existing public policy (BlockPublicPolicy refuses
+    new ones). An unreadable account setting (`_UNKNOWN`) neutralises nothing here: the caller decides."""
+    def on(flag: str) -> bool:
+        return bool((bucket_pab or {}).get(flag)) or (isinstance(account_pab, dict) and bool(account_pab.get(flag)))
+    via = []
+    if acl_public and not on("IgnorePublicAcls"):
+        via.append("ACL grant to AllUsers/AuthenticatedUsers (IgnorePublicAcls off)")
+    if policy_public and not on("RestrictPublicBuckets"):
+        via.append("bucket policy allowing everyone (RestrictPublicBuckets off)")
+    return via
+
+
 _PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
                     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
 
@@ -332,9 +350,14 @@ class D:
             attrs["root_password_last_used_days"] = _days(root.get("password_last_used"), now)
         if _ok(vmfa):
             attrs["virtual_mfa_devices"] = len((vmfa.answer or {}).get("VirtualMFADevices", []))
+        pab_rec, pab = self.account_public_access_block()
+        if pab is _UNKNOWN:
+            errs["public_access_block"] = _why(pab_rec, "s3control:GetPublicAccessBlock")
+        else:
+            attrs["public_access_block"] = pab
         self.asset("aws.account", arn(self.part, "iam", "", self.acct, "root"), sc, name=self.acct, attrs=attrs,
                    errors=errs, ev=[scope_ev, summ.id if summ else None, pol.id if pol else None,
-                                    rep.id if rep else None])
+                                    rep.id if rep else None, pab_rec.id if pab_rec else None])
         self.s.coverage("aws.account", sc, EvidenceStatus.ok, None, [scope_ev])
         for region in self.regions:
             self.s.coverage("aws.region", self.rscope(region), EvidenceStatus.ok, None, [scope_ev])
@@ -416,6 +439,13 @@ class D:
 
     # ------------------------------------------------------------------ S3
 
+    def account_public_access_block(self) -> tuple[EvidenceRecord | None, Any]:
+        """(record, the account's PublicAccessBlockConfiguration, None when none is set, or _UNKNOWN)."""
+        rec = self.ix.get("s3control:GetPublicAccessBlock", self.greg, {"AccountId": self.acct})
+        if not _ok(rec):
+            return rec, _UNKNOWN
+        return rec, None if _absent(rec) else (rec.answer or {}).get("PublicAccessBlockConfiguration")
+
     def s3(self) -> None:
         g, sc = self.greg, self.gscope
         lst = self.listed(["aws.s3.bucket"], sc, "s3:ListBuckets", g)
@@ -431,6 +461,7 @@ class D:
                 tgt = ((rec.answer or {}).get("LoggingEnabled") or {}).get("TargetBucket")
                 if tgt:
                     logging_targets.add(tgt)
+        acct_pab_rec, acct_pab = self.account_public_access_block()
         for b in (lst.answer or {}).get("Buckets", []):
             name = b["Name"]
             region = b.get("BucketRegion")
@@ -473,11 +504,17 @@ class D:
             put("policy_public", "GetBucketPolicy", lambda a: _policy_public((a or {}).get("Policy")) if a else False)
             put("acl_public", "GetBucketAcl", lambda a: any(
                 (gr.get("Grantee") or {}).get("URI") in _PUBLIC_GRANTEES for gr in (a or {}).get("Grants", [])))
+            if acct_pab_rec is not None:
+                ev.append(acct_pab_rec.id)
             if not any(k in errs for k in ("public_access_block", "policy_public", "acl_public")):
-                pab = attrs["public_access_block"] or {}
-                acl_pub = attrs["acl_public"] and not (pab.get("IgnorePublicAcls") or pab.get("BlockPublicAcls"))
-                pol_pub = attrs["policy_public"] and not pab.get("RestrictPublicBuckets")
-                attrs["public"] = bool(acl_pub or pol_pub)
+                via = _public_via(attrs["acl_public"], attrs["policy_public"], attrs["public_access_block"], acct_pab)
+                if via and acct_pab is _UNKNOWN:
+                    # only the account-level block could still neutralise what the bucket exposes
+                    errs["public"] = ("public " + " and ".join(via) + " unless the account-level public access "
+                                      "block neutralises it: " + _why(acct_pab_rec, "s3control:GetPublicAccessBlock"))
+                else:
+                    attrs["public"] = bool(via)
+                    attrs["public_via"] = via
             else:
                 errs["public"] = "; ".join(errs[k] for k in ("public_access_block", "policy_public", "acl_public") if k in errs)
             self.asset("aws.s3.bucket", arn(self.part, "s3", "", "", name), sc, name=name, attrs=attrs, errors=errs, ev=ev)
