@@ -6,8 +6,9 @@ pool over resource kinds, the objects docs/asset-types.md names, records each ra
 from the recorded answers through `derive()`, the same code path the offline replay and the `kubectl`
 static format use.
 
-Secrets: only metadata is kept. `data`, `stringData` and the `last-applied-configuration` annotation (which
-holds the values too) are dropped from every item *before* the answer reaches the recorder; the recorder's
+Secrets: only metadata is kept. `data` and `stringData` are dropped from every Secret, and the
+`last-applied-configuration` annotation (a copy of the applied object: Secret values, literal env values,
+ConfigMap data) from every object of every kind, *before* the answer reaches the recorder; the recorder's
 redaction is the second line of defence.
 
 Errors: 403 -> the kind is `denied` in the cluster's scope (its checks say `error`); 5xx -> one retry, then
@@ -127,8 +128,25 @@ def _mask_env(x: Any) -> Any:
     return x
 
 
+def _strip_metadata(item: dict) -> dict:
+    """managedFields (noise) and the last-applied annotation dropped from an object's metadata. `kubectl apply`
+    copies the whole object it applied into that annotation: a Deployment's literal env values, a ConfigMap's
+    data, a Secret's stringData. Whatever the kind, it is never recorded."""
+    md = item.get("metadata")
+    if not isinstance(md, dict):
+        return item
+    ann = md.get("annotations")
+    if "managedFields" not in md and not (isinstance(ann, dict) and any(k in ann for k in _SECRET_ANNOTATIONS)):
+        return item
+    md = {k: v for k, v in md.items() if k != "managedFields"}
+    if isinstance(ann, dict):
+        md["annotations"] = {k: v for k, v in ann.items() if k not in _SECRET_ANNOTATIONS}
+    return {**item, "metadata": md}
+
+
 def sanitize_list(kind_key: str, doc: dict) -> dict:
-    """Drop what must never be recorded (secret values) and noise (managedFields) from a list answer."""
+    """Drop what must never be recorded (secret values, the last-applied annotation of every object) and
+    noise (managedFields) from a list answer."""
     items = []
     for it in doc.get("items") or []:
         if not isinstance(it, dict):
@@ -136,9 +154,7 @@ def sanitize_list(kind_key: str, doc: dict) -> dict:
         if kind_key == "secrets" or it.get("kind") == "Secret":
             it = strip_secret(it)
         else:
-            if isinstance(it.get("metadata"), dict) and "managedFields" in it["metadata"]:
-                it = {**it, "metadata": {k: v for k, v in it["metadata"].items() if k != "managedFields"}}
-            it = _mask_env(it)
+            it = _mask_env(_strip_metadata(it))
         items.append(it)
     return {**doc, "items": items}
 

@@ -474,3 +474,62 @@ def test_literal_secret_env_values_never_reach_evidence_and_fail_the_check(tmp_p
     v = verdicts(tmp_path / "out")
     assert v[("k8s.workload.secret_env", "Deployment/web")] == "fail"
     assert v[("k8s.workload.secret_env", "StatefulSet/db")] == "pass"
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied(obj: dict, marker: str) -> dict:
+    """What `kubectl apply` leaves on an object: the whole applied manifest, values included."""
+    applied = {"apiVersion": "v1", "kind": "Whatever", "metadata": {"name": obj["metadata"]["name"]},
+               "spec": {"template": {"spec": {"containers": [{"name": "app", "env": [
+                   {"name": "FEATURE_FLAGS", "value": marker}]}]}}},
+               "data": {"app.properties": f"db.url=jdbc:mysql://db/{marker}"}}
+    obj["metadata"].setdefault("annotations", {})[LAST_APPLIED] = json.dumps(applied)
+    return obj
+
+
+def test_last_applied_annotation_never_reaches_evidence_for_any_kind(tmp_path):
+    """Deployment, StatefulSet, Pod, Service, ServiceAccount and Secret items carrying kubectl's last-applied copy
+    (with values in it) through the real client: the collector drops the annotation from every kind."""
+    from k8s_apiserver import FakeApiServer
+    srv = FakeApiServer("weak")
+    markers = {}
+    for res in ("deployments", "statefulsets", "pods", "services", "serviceaccounts", "secrets", "namespaces"):
+        markers[res] = f"applied-{res}-value-7a1c"
+        for item in srv.lists[res]["items"]:
+            _last_applied(item, markers[res])
+    srv.start(tmp_path / "api")
+    try:
+        r, out = scan(tmp_path, srv)
+    finally:
+        srv.stop()
+    assert r.returncode == 1, r.stderr + r.stdout
+    text = evidence_text(out)
+    for res, m in markers.items():
+        assert m not in text, f"{res}: last-applied value in the evidence"
+        assert m not in (out / "inventory.json").read_text()
+    assert LAST_APPLIED not in text  # dropped by the collector, not merely masked by the recorder
+    assert verdicts(out) == WEAK_EXPECTED
+
+
+def test_last_applied_annotation_of_a_kubectl_dump_is_redacted(tmp_path):
+    """A client's `kubectl get -o json` dump: the recorder masks last-applied on every object (a ConfigMap
+    with its data, a Deployment with literal env values), not only on Secrets."""
+    dump = kubectl_dump("hardened")
+    dep = next(i for i in dump["items"] if i["kind"] == "Deployment" and i["metadata"]["name"] == "web")
+    _last_applied(dep, "dep-applied-value-91bf")
+    dump["items"].append(_last_applied({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"},
+                                        "metadata": {"name": "app-config", "namespace": "shop"}}, "cm-applied-value-3d2e"))
+    f = tmp_path / "hardened.json"
+    f.write_text(json.dumps(dump))
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: hardened, path: {f}, format: kubectl}}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode in (0, 1, 3), r.stderr
+    text = evidence_text(tmp_path / "out")
+    for m in ("dep-applied-value-91bf", "cm-applied-value-3d2e"):
+        assert m not in text and m not in (tmp_path / "out" / "inventory.json").read_text()
+    recorded = json.loads(next((tmp_path / "out" / "evidence").glob("static.*.json")).read_text())["answer"]
+    cm = next(i for i in recorded["items"] if i["kind"] == "ConfigMap")
+    assert cm["metadata"]["annotations"][LAST_APPLIED] == "[REDACTED]"

@@ -5,7 +5,7 @@ writes through `redact_text()` as a second line of defence. Both are pure functi
 
 What goes: values under secret-looking keys (passwords, secret keys, tokens, private keys, session
 credentials), Kubernetes Secret `data`/`stringData` (the key names are kept), the last-applied
-annotation of a Secret, PEM private keys, crypt(3) password hashes, JWTs, bearer tokens and AWS secret keys
+annotation of any Kubernetes object, PEM private keys, crypt(3) password hashes, JWTs, bearer tokens and AWS secret keys
 wherever they appear in text; AWS access key ids are masked to their last four characters.
 """
 from __future__ import annotations
@@ -117,10 +117,11 @@ def redact(obj: Any) -> tuple[Any, int]:
                         count += 1
                         out["redactedDataKeys"] = sorted(v) if isinstance(v, dict) else []
                     continue
-                if secret_obj and ks == "metadata" and isinstance(v, dict):
+                if ks == "metadata" and isinstance(v, dict) and isinstance(v.get("annotations"), dict):
+                    # any Kubernetes object: kubectl's copy of what it applied holds the object's values too
                     v = dict(v)
-                    ann = dict(v.get("annotations") or {})
-                    if "kubectl.kubernetes.io/last-applied-configuration" in ann:
+                    ann = dict(v["annotations"])
+                    if ann.get("kubectl.kubernetes.io/last-applied-configuration") not in (None, REDACTED):
                         ann["kubectl.kubernetes.io/last-applied-configuration"] = REDACTED
                         count += 1
                         v["annotations"] = ann
