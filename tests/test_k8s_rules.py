@@ -25,3 +25,39 @@ def test_service_exposure(attrs, status):
     spec = checks()["k8s.service.exposure"]
     ctx = CheckContext([], [], build_profile(3), 3)
     assert spec.func(svc(**attrs), ctx).status == status
+
+
+def cluster(api_server: dict | None = None, errors: dict | None = None, **attrs):
+    a = {"platform": None, **attrs}
+    if api_server is not None:
+        a["api_server"] = api_server
+    return Asset(type="k8s.cluster", id="kubernetes/c", name="c", scope="kubernetes/c", attributes=a,
+                 errors=errors or {}, evidence=["ev"])
+
+
+def verdict(check_id: str, asset):
+    spec = checks()[check_id]
+    ctx = CheckContext([asset], [], build_profile(3), 3)
+    return spec.func(asset, ctx)
+
+
+@pytest.mark.parametrize("api,status,says", [
+    ({"audit_webhook_config_file": "/etc/k/wh.yaml"}, "error", "retention is held by its backend"),
+    ({"audit_log_path": "/var/log/a.log", "audit_log_maxage": 30, "audit_webhook_config_file": "/etc/k/wh.yaml"},
+     "error", "--audit-log-maxage=30"),
+    ({"audit_log_path": "/var/log/a.log", "audit_log_maxage": 180, "audit_webhook_config_file": "/etc/k/wh.yaml"},
+     "pass", "--audit-log-maxage=180"),
+    ({"audit_log_path": "/var/log/a.log", "audit_log_maxage": 200}, "pass", ">= 180 days"),
+    ({"audit_log_path": "/var/log/a.log", "audit_log_maxage": 30}, "fail", "below 180 days"),
+    ({"audit_log_path": "/var/log/a.log"}, "fail", "not set"),
+    ({"audit_log_path": "-", "audit_log_maxage": 365}, "fail", "stdout"),
+    ({}, "fail", "no audit log to retain"),
+])
+def test_audit_retention_webhook_is_not_retention(api, status, says):
+    v = verdict("k8s.apiserver.audit_retention", cluster(api))
+    assert v.status == status and says in v.message, v.message
+
+
+def test_audit_shipped_by_webhook_still_passes():
+    v = verdict("k8s.audit.shipped", cluster({"audit_webhook_config_file": "/etc/k/wh.yaml"}))
+    assert v.status == "pass"
