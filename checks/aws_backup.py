@@ -7,13 +7,17 @@ BACKUP = {1: ["L1-CES1-11"], 2: ["L2-CES1-19", "L2-CES2-08"], 3: ["L3-CES1-29", 
 
 
 @check(id="aws.rds.backup", title_en="RDS automated backups are on", title_zh="RDS开启自动备份",
-       controls=BACKUP, asset_type="aws.rds.instance",
-       remediation="Set BackupRetentionPeriod to at least 7 days.", severity="high")
+       controls=BACKUP, asset_type="aws.rds.instance", params=["rds_backup_retention_days"],
+       remediation="Set BackupRetentionPeriod to at least the profile's rds_backup_retention_days (default 7).",
+       severity="high")
 def rds_backup(asset, ctx: CheckContext):
     days = int(ctx.need(asset, "backup_retention_days"))
+    want = ctx.profile.rds_backup_retention_days
     if days < 1:
-        return failed("automated backups off (retention 0 days)")
-    return passed(f"automated backups kept {days} days")
+        return failed(f"automated backups off (retention 0 days; at least {want} required)")
+    if days < want:
+        return failed(f"automated backups kept {days} day{'s' if days != 1 else ''}, below the required {want}")
+    return passed(f"automated backups kept {days} days (at least {want} required)")
 
 
 @check(id="aws.rds.multi_az", title_en="RDS instances are Multi-AZ (hot standby)",

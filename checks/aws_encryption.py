@@ -118,11 +118,17 @@ def elb_tls(asset, ctx: CheckContext):
 @check(id="aws.s3.not_public", title_en="S3 buckets are not public", title_zh="S3存储桶不可公开访问",
        controls={1: ["L1-CES1-03"], 2: ["L2-CES1-04", "L2-CNS1-02"], 3: ["L3-CES1-05", "L3-CNS1-04"]},
        asset_type="aws.s3.bucket",
-       remediation="Turn on all four Block Public Access settings and remove AllUsers/AuthenticatedUsers grants "
-                   "and Principal '*' statements.", severity="critical")
+       remediation="Turn on all four Block Public Access settings (IgnorePublicAcls and RestrictPublicBuckets "
+                   "neutralise what exists; BlockPublicAcls/BlockPublicPolicy only refuse new grants) and remove "
+                   "AllUsers/AuthenticatedUsers grants and Principal '*' statements.", severity="critical")
 def s3_not_public(asset, ctx: CheckContext):
     if ctx.need(asset, "public"):
-        why = [w for w, k in (("public ACL grant", "acl_public"), ("public bucket policy", "policy_public"))
-               if asset.attributes.get(k)]
-        return failed("public: " + ", ".join(why))
-    return passed("not public")
+        via = asset.attributes.get("public_via")
+        if via is None:  # inventories derived before `public_via` existed
+            via = [w for w, k in (("public ACL grant", "acl_public"), ("public bucket policy", "policy_public"))
+                   if asset.attributes.get(k)]
+        return failed("public: " + "; ".join(via), details={"public_via": via})
+    neutralised = [w for w, k in (("public ACL grant (ignored: IgnorePublicAcls)", "acl_public"),
+                                  ("public bucket policy (restricted: RestrictPublicBuckets)", "policy_public"))
+                   if asset.attributes.get(k)]
+    return passed("not public" + (f"; {', '.join(neutralised)}" if neutralised else ""))

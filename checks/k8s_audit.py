@@ -5,7 +5,7 @@ with the reason: an assessor must supply the provider's control-plane logging ev
 """
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext, check, failed, passed
+from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
 # images of well-known log shippers (a DaemonSet running one is evidence that node logs leave the cluster)
 SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtail", "logstash", "splunk",
@@ -73,16 +73,23 @@ def audit_retention(asset, ctx: CheckContext):
         if keep >= days:
             return passed(f"{api['audit_log_group']} kept {keep} days >= {days}")
         return failed(f"{api['audit_log_group']} kept {keep} days, below {days}")
-    if not api.get("audit_log_path") and not api.get("audit_webhook_config_file"):
-        return failed("no audit log to retain")
+    log_file = api.get("audit_log_path") if api.get("audit_log_path") not in (None, "", "-") else None
+    webhook = api.get("audit_webhook_config_file")
+    if not log_file and not webhook:
+        return failed("no audit log to retain" + (" (--audit-log-path=- writes to stdout only)"
+                                                  if api.get("audit_log_path") == "-" else ""))
     age = api.get("audit_log_maxage")
-    if api.get("audit_log_path") and age is not None and age >= days:
+    if log_file and age is not None and age >= days:
         return passed(f"--audit-log-maxage={age} >= {days} days")
-    if api.get("audit_webhook_config_file"):
-        return passed(f"audit events shipped by webhook ({api['audit_webhook_config_file']}); local maxage "
-                      f"{age if age is not None else 'unset'}: retention at the receiving store (assessor to confirm)")
-    return failed(f"--audit-log-maxage is {age if age is not None else 'not set (files kept by count only)'}, "
-                  f"below {days} days, and no webhook ships the log out")
+    local = (f"--audit-log-maxage={age}" if age is not None else "--audit-log-maxage not set") if log_file \
+        else "no local audit log file"
+    if webhook:
+        # the webhook ships events out; how long they are kept is the backend's setting, which the cluster
+        # does not show: evidence missing, not a pass
+        return error(f"{local}; audit events go to the webhook in {webhook}, so retention is held by its "
+                     f"backend: supply that store's retention setting (at least {days} days)")
+    return failed((f"{local} (files kept by count only)" if age is None else f"{local} is below {days} days")
+                  + ", and no webhook ships the log out")
 
 
 @check(

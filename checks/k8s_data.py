@@ -3,8 +3,10 @@ minimum TLS version), Secrets mounted as files rather than exposed through envir
 from __future__ import annotations
 
 from mlps_scan.checks.k8s_audit import control_plane
-from mlps_scan.plugins import CheckContext, check, failed, passed
+from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
+# EncryptionConfiguration providers that encrypt what they write (identity writes plain text)
+ENCRYPTING_PROVIDERS = ("aescbc", "aesgcm", "secretbox", "kms")
 _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionTLS13": 1.3}
 
 
@@ -13,8 +15,9 @@ _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionT
     title_en="Secrets are encrypted at rest (encryption provider configured)", title_zh="Secret 在 etcd 中加密存储",
     controls={3: ["L3-CES1-28"]},
     asset_type="k8s.cluster",
-    remediation="Start kube-apiserver with --encryption-provider-config using a KMS (or aescbc/secretbox) provider "
-                "for secrets, then rewrite existing Secrets.",
+    remediation="Start kube-apiserver with --encryption-provider-config whose first provider for secrets is kms "
+                "(or aescbc/aesgcm/secretbox), not identity, then rewrite existing Secrets "
+                "(kubectl get secrets -A -o json | kubectl replace -f -).",
     severity="high",
 )
 def encryption_at_rest(asset, ctx: CheckContext):
@@ -23,11 +26,30 @@ def encryption_at_rest(asset, ctx: CheckContext):
         if api.get("secrets_encryption"):
             return passed(f"EKS envelope encryption of secrets with KMS key {api.get('kms_key')}")
         return failed("EKS cluster without envelope encryption of secrets (encryptionConfig)")
-    cfg = api.get("encryption_provider_config")
-    if cfg:
-        return passed(f"--encryption-provider-config={cfg} (its providers are not readable through the API: "
-                      "assessor to confirm secrets use kms/aescbc/secretbox, not identity)")
-    return failed("no --encryption-provider-config: Secrets are stored in etcd as plain base64")
+    flag = api.get("encryption_provider_config")
+    if not flag:
+        return failed("no --encryption-provider-config: Secrets are stored in etcd as plain base64")
+    if "encryption_config" in asset.errors:
+        return error(f"--encryption-provider-config={flag}; the supplied copy could not be read: "
+                     f"{asset.errors['encryption_config']}")
+    cfg = asset.attributes.get("encryption_config")
+    if cfg is None:
+        # the flag says a file is used, not what it says: `identity` first would still write Secrets in clear
+        return error(f"--encryption-provider-config={flag} is set, but the file's providers are not readable "
+                     "through the API: supply a copy (kubernetes target `encryption_config`) or an assessor "
+                     "confirms the first provider for secrets is kms/aescbc/aesgcm/secretbox, not identity")
+    provs = cfg.get("secrets_providers") or []
+    where = f"--encryption-provider-config={flag} (copy {cfg.get('file')})"
+    if not provs:
+        return failed(f"{where} has no entry for secrets: they are stored unencrypted")
+    first = provs[0]
+    if first == "identity":
+        return failed(f"{where}: the first provider for secrets is identity, so new Secrets are written "
+                      f"unencrypted (later providers {', '.join(provs[1:]) or 'none'} only read old data)",
+                      details={"secrets_providers": provs})
+    if first in ENCRYPTING_PROVIDERS:
+        return passed(f"{where}: secrets written with {first}", details={"secrets_providers": provs})
+    return failed(f"{where}: unrecognised first provider {first!r} for secrets", details={"secrets_providers": provs})
 
 
 @check(

@@ -6,8 +6,9 @@ pool over resource kinds, the objects docs/asset-types.md names, records each ra
 from the recorded answers through `derive()`, the same code path the offline replay and the `kubectl`
 static format use.
 
-Secrets: only metadata is kept. `data`, `stringData` and the `last-applied-configuration` annotation (which
-holds the values too) are dropped from every item *before* the answer reaches the recorder; the recorder's
+Secrets: only metadata is kept. `data` and `stringData` are dropped from every Secret, and the
+`last-applied-configuration` annotation (a copy of the applied object: Secret values, literal env values,
+ConfigMap data) from every object of every kind, *before* the answer reaches the recorder; the recorder's
 redaction is the second line of defence.
 
 Errors: 403 -> the kind is `denied` in the cluster's scope (its checks say `error`); 5xx -> one retry, then
@@ -88,6 +89,10 @@ class KubeTarget(Strict):
     kubeconfig: str | None = Field(None, description="path to a kubeconfig; default $KUBECONFIG or ~/.kube/config")
     context: str | None = Field(None, description="kubeconfig context; default the current context")
     eks: EksTarget | None = Field(None, description="EKS control-plane logging and secrets encryption (via AWS)")
+    encryption_config: str | None = Field(
+        None, description="a copy of the kube-apiserver's EncryptionConfiguration file (the one "
+                          "--encryption-provider-config names; not readable through the API). Its provider order "
+                          "decides whether Secrets are encrypted; key material is dropped before it is recorded")
     page_size: int = Field(DEFAULT_PAGE, ge=1, le=5000, description="items per list page (limit)")
     timeout_seconds: float = Field(20, gt=0, le=600)
 
@@ -127,8 +132,25 @@ def _mask_env(x: Any) -> Any:
     return x
 
 
+def _strip_metadata(item: dict) -> dict:
+    """managedFields (noise) and the last-applied annotation dropped from an object's metadata. `kubectl apply`
+    copies the whole object it applied into that annotation: a Deployment's literal env values, a ConfigMap's
+    data, a Secret's stringData. Whatever the kind, it is never recorded."""
+    md = item.get("metadata")
+    if not isinstance(md, dict):
+        return item
+    ann = md.get("annotations")
+    if "managedFields" not in md and not (isinstance(ann, dict) and any(k in ann for k in _SECRET_ANNOTATIONS)):
+        return item
+    md = {k: v for k, v in md.items() if k != "managedFields"}
+    if isinstance(ann, dict):
+        md["annotations"] = {k: v for k, v in ann.items() if k not in _SECRET_ANNOTATIONS}
+    return {**item, "metadata": md}
+
+
 def sanitize_list(kind_key: str, doc: dict) -> dict:
-    """Drop what must never be recorded (secret values) and noise (managedFields) from a list answer."""
+    """Drop what must never be recorded (secret values, the last-applied annotation of every object) and
+    noise (managedFields) from a list answer."""
     items = []
     for it in doc.get("items") or []:
         if not isinstance(it, dict):
@@ -136,11 +158,52 @@ def sanitize_list(kind_key: str, doc: dict) -> dict:
         if kind_key == "secrets" or it.get("kind") == "Secret":
             it = strip_secret(it)
         else:
-            if isinstance(it.get("metadata"), dict) and "managedFields" in it["metadata"]:
-                it = {**it, "metadata": {k: v for k, v in it["metadata"].items() if k != "managedFields"}}
-            it = _mask_env(it)
+            it = _mask_env(_strip_metadata(it))
         items.append(it)
     return {**doc, "items": items}
+
+
+ENCRYPTING_PROVIDERS = ("aescbc", "aesgcm", "secretbox", "kms")
+
+
+def sanitize_encryption_config(doc: Any) -> Any:
+    """An EncryptionConfiguration with its key material removed: resources, provider order, key names and
+    KMS plugin names stay (what the check reads); `secret` values never reach the recorder."""
+    if not isinstance(doc, dict):
+        return doc
+    out = {k: v for k, v in doc.items() if k != "resources"}
+    res = []
+    for entry in doc.get("resources") or []:
+        if not isinstance(entry, dict):
+            continue
+        provs = []
+        for p in entry.get("providers") or []:
+            if not isinstance(p, dict):
+                continue
+            clean = {}
+            for ptype, conf in p.items():
+                if isinstance(conf, dict):
+                    conf = {k: ([{"name": key.get("name")} for key in v if isinstance(key, dict)] if k == "keys" else v)
+                            for k, v in conf.items() if k != "secret"}
+                clean[ptype] = conf
+            provs.append(clean)
+        res.append({**{k: v for k, v in entry.items() if k != "providers"}, "providers": provs})
+    out["resources"] = res
+    return out
+
+
+def secrets_providers(doc: Any) -> list[str] | None:
+    """Provider types, in order, of the first `resources` entry that covers Secrets (`secrets`, `*.` for the
+    core group, `*.*`); [] when none covers them (they stay unencrypted); None when `doc` is not an
+    EncryptionConfiguration."""
+    if not isinstance(doc, dict) or doc.get("kind") != "EncryptionConfiguration":
+        return None
+    for entry in doc.get("resources") or []:
+        if not isinstance(entry, dict):
+            continue
+        if any(str(r) in ("secrets", "secrets.", "*.", "*.*") for r in entry.get("resources") or []):
+            return [next(iter(p)) for p in entry.get("providers") or [] if isinstance(p, dict) and p]
+    return []
 
 
 # --------------------------------------------------------------------------- collector
@@ -183,6 +246,11 @@ class KubernetesCollector(Collector):
             raise InputError(f"kubernetes target {target.name}: no context given and {path} has no current-context")
         if ctx not in contexts:
             raise InputError(f"kubernetes target {target.name}: context {ctx!r} not in {path}")
+        if target.encryption_config:
+            enc = Path(target.encryption_config).expanduser()
+            enc = enc if enc.is_absolute() else base_dir / enc
+            if not enc.is_file():
+                raise InputError(f"kubernetes target {target.name}: encryption_config not found: {enc}")
 
     # ---- live collection
 
@@ -210,6 +278,8 @@ class KubernetesCollector(Collector):
                 list(pool.map(run, RESOURCES))
             if target.eks:
                 self._eks(target.eks, s)
+            if target.encryption_config:
+                self._encryption_config(s.resolve_path(target.encryption_config), s)
         finally:
             api.close()
         self.derive(self._own_records(s, before), s)
@@ -240,6 +310,23 @@ class KubernetesCollector(Collector):
                      status=EvidenceStatus.denied if denied else EvidenceStatus.error, error=f"{code}: {e}")
         except (BotoCoreError, ValueError) as e:
             s.record("eks:DescribeCluster", None, request=req, status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
+
+    @staticmethod
+    def _encryption_config(path: Path, s: CollectSession) -> None:
+        """The EncryptionConfiguration the user copied from a control-plane node, keys removed."""
+        import yaml
+        req = {"path": path.name}
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            s.record("encryption-config", None, request=req, status=EvidenceStatus.error,
+                     error=f"{path.name}: {type(e).__name__}: {str(e)[:200]}")
+            return
+        if secrets_providers(doc) is None:
+            s.record("encryption-config", None, request=req, status=EvidenceStatus.error,
+                     error=f"{path.name} is not an EncryptionConfiguration (kind: EncryptionConfiguration)")
+            return
+        s.record("encryption-config", sanitize_encryption_config(doc), request=req)
 
     # every record this session wrote, read back from the recorder (the redacted form)
     def _own_records(self, s: CollectSession, before: set[str]) -> list[EvidenceRecord]:
@@ -341,6 +428,7 @@ class KubernetesCollector(Collector):
             eks = None
             eks_error = None
             eks_info: dict[str, tuple[str, Any]] = {}
+            enc_cfg: EvidenceRecord | None = None
             gen: dict[str, int] = {}
             for r in recs:
                 if r.source.startswith("list:"):
@@ -352,6 +440,8 @@ class KubernetesCollector(Collector):
                     pages.setdefault(r.source[5:], {})[int(r.request.get("page", 1))] = r  # last attempt wins
                 elif r.source == "version":
                     version = KindResult([r.answer] if r.status == EvidenceStatus.ok else [], [r.id], r.status, r.error)
+                elif r.source == "encryption-config":
+                    enc_cfg = r
                 elif r.source == "target" and isinstance(r.answer, dict):
                     server = r.answer.get("server")
                     eks = r.answer.get("eks")
@@ -383,7 +473,7 @@ class KubernetesCollector(Collector):
             if when is not None and when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)
             build_assets(s, tname, lists, version=version, server=server, eks=eks, eks_error=eks_error,
-                         eks_info=eks_info, source="api", now=when)
+                         eks_info=eks_info, source="api", now=when, encryption_config=enc_cfg)
 
 
 @dataclass
@@ -538,7 +628,8 @@ def _is_default_deny(np: dict) -> bool:
 def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *, version: KindResult | None,
                  server: str | None = None, eks: dict | None = None, eks_error: tuple[str, str] | None = None,
                  eks_info: dict[str, tuple[str, Any]] | None = None,
-                 source: str = "api", now: datetime | None = None) -> None:
+                 source: str = "api", now: datetime | None = None,
+                 encryption_config: EvidenceRecord | None = None) -> None:
     """The one place assets are made, from list answers (live, replayed evidence or a kubectl dump)."""
     now = now or datetime.now(timezone.utc)
     scope = f"kubernetes/{tname}"
@@ -785,6 +876,13 @@ def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
                 info["audit_log_group_exists"] = bool(groups)
                 info["audit_log_retention_days"] = groups[0].get("retentionInDays") if groups else None
             cattrs["eks"] = info
+    if encryption_config is not None:  # only when the user supplied the file
+        cev.append(encryption_config.id)
+        if encryption_config.status == EvidenceStatus.ok:
+            cattrs["encryption_config"] = {"file": (encryption_config.request or {}).get("path"),
+                                           "secrets_providers": secrets_providers(encryption_config.answer) or []}
+        else:
+            cerr["encryption_config"] = encryption_config.error or encryption_config.status.value
     if why("nodes"):
         cerr["node_count"] = why("nodes")  # type: ignore[assignment]
     else:

@@ -141,3 +141,145 @@ def test_nacl_rule_order_and_tls_policy_names():
     assert tls_policy_ok("ELBSecurityPolicy-TLS13-1-2-2021-06") and tls_policy_ok("ELBSecurityPolicy-FS-1-2-Res-2020-10")
     assert not tls_policy_ok("ELBSecurityPolicy-2016-08") and not tls_policy_ok("ELBSecurityPolicy-TLS-1-1-2017-01")
     assert not tls_policy_ok("ELBSecurityPolicy-TLS13-1-0-2021-06")
+
+
+def _db(ident, days):
+    return {"DBInstanceIdentifier": ident, "Engine": "mysql", "BackupRetentionPeriod": days, "StorageEncrypted": True}
+
+
+def test_rds_backup_needs_the_profile_retention_not_just_one_day():
+    records = base() + [rec("rds:DescribeDBInstances", {"DBInstances": [
+        _db("off", 0), _db("one-day", 1), _db("six", 6), _db("week", 7), _db("month", 30)]})]
+    inv, v = run(records)
+    assert {n: v[("aws.rds.backup", n)][0] for n in ("off", "one-day", "six", "week", "month")} == \
+        {"off": "fail", "one-day": "fail", "six": "fail", "week": "pass", "month": "pass"}
+    assert "kept 1 day, below the required 7" in v[("aws.rds.backup", "one-day")][1]
+    assert "at least 7 required" in v[("aws.rds.backup", "week")][1]
+    # a consultant's profile raises the bar
+    fs = evaluate(inv, 3, build_profile(3, {"rds_backup_retention_days": 14}), load_catalogue())
+    names = {a.id: a.name for a in inv.assets}
+    got = {names[f.resource_id]: (f.status.value, f.message) for f in fs if f.check_id == "aws.rds.backup"}
+    assert got["week"][0] == "fail" and "below the required 14" in got["week"][1]
+    assert got["month"] == ("pass", "automated backups kept 30 days (at least 14 required)")
+    assert build_profile(1).rds_backup_retention_days == 7
+
+
+PUBLIC_READ = {"Owner": {"ID": "o"}, "Grants": [
+    {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]}
+PRIVATE = {"Owner": {"ID": "o"}, "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": "o"}, "Permission": "FULL_CONTROL"}]}
+ALLOW_ALL = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::b/*"}]}
+
+
+def bucket_records(name, *, acl=PRIVATE, policy=None, pab=None):
+    p = {"Bucket": name}
+    return [rec("s3:GetBucketAcl", acl, params=p),
+            rec("s3:GetBucketPolicy", {"Policy": __import__("json").dumps(policy)} if policy else {"Absent": "NoSuchBucketPolicy"},
+                params=p),
+            rec("s3:GetPublicAccessBlock", {"PublicAccessBlockConfiguration": pab} if pab else
+                {"Absent": "NoSuchPublicAccessBlockConfiguration"}, params=p)]
+
+
+def pab(**on):
+    return {k: k in on for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+
+
+def s3_estate(account_pab, buckets: dict):
+    acct = ([rec("s3control:GetPublicAccessBlock", {"PublicAccessBlockConfiguration": account_pab} if account_pab
+                 else {"Absent": "NoSuchPublicAccessBlockConfiguration"}, params={"AccountId": "123456789012"})]
+            if account_pab is not False else [])
+    records = base() + acct + [rec("s3:ListBuckets", {"Buckets": [{"Name": n, "BucketRegion": G} for n in buckets]})]
+    for n, kw in buckets.items():
+        records += bucket_records(n, **kw)
+    return run(records)
+
+
+def test_s3_public_acl_needs_ignore_public_acls_and_policy_needs_restrict_public_buckets():
+    inv, v = s3_estate(None, {
+        "acl-block-only": {"acl": PUBLIC_READ, "pab": pab(BlockPublicAcls=1)},          # old grant still works
+        "acl-ignored": {"acl": PUBLIC_READ, "pab": pab(IgnorePublicAcls=1)},
+        "policy-block-only": {"policy": ALLOW_ALL, "pab": pab(BlockPublicPolicy=1, BlockPublicAcls=1)},
+        "policy-restricted": {"policy": ALLOW_ALL, "pab": pab(RestrictPublicBuckets=1)},
+        "both-all-four": {"acl": PUBLIC_READ, "policy": ALLOW_ALL,
+                          "pab": pab(BlockPublicAcls=1, IgnorePublicAcls=1, BlockPublicPolicy=1, RestrictPublicBuckets=1)},
+        "private": {},
+    })
+    got = {n: v[("aws.s3.not_public", n)][0] for n in
+           ("acl-block-only", "acl-ignored", "policy-block-only", "policy-restricted", "both-all-four", "private")}
+    assert got == {"acl-block-only": "fail", "acl-ignored": "pass", "policy-block-only": "fail",
+                   "policy-restricted": "pass", "both-all-four": "pass", "private": "pass"}
+    assert "IgnorePublicAcls off" in v[("aws.s3.not_public", "acl-block-only")][1]
+    assert "RestrictPublicBuckets off" in v[("aws.s3.not_public", "policy-block-only")][1]
+    assert "ignored: IgnorePublicAcls" in v[("aws.s3.not_public", "acl-ignored")][1]
+    acct = next(a for a in inv.assets if a.type == "aws.account")
+    assert acct.attributes["public_access_block"] is None
+
+
+def test_s3_account_level_block_counts_and_unreadable_account_block_is_error_only_where_it_matters():
+    # the account's IgnorePublicAcls covers every bucket; its BlockPublicPolicy alone covers nothing existing
+    inv, v = s3_estate(pab(IgnorePublicAcls=1, BlockPublicPolicy=1), {
+        "acl": {"acl": PUBLIC_READ}, "policy": {"policy": ALLOW_ALL}, "private": {}})
+    assert v[("aws.s3.not_public", "acl")][0] == "pass"
+    assert v[("aws.s3.not_public", "policy")][0] == "fail"
+    acct = next(a for a in inv.assets if a.type == "aws.account")
+    assert acct.attributes["public_access_block"]["IgnorePublicAcls"] is True
+    # account setting denied: a bucket that is private anyway still passes; an exposed one cannot be judged
+    denied = rec("s3control:GetPublicAccessBlock", status="denied", error="AccessDenied: no",
+                 params={"AccountId": "123456789012"})
+    records = base() + [denied, rec("s3:ListBuckets", {"Buckets": [{"Name": n, "BucketRegion": G} for n in ("acl", "private")]})]
+    records += bucket_records("acl", acl=PUBLIC_READ) + bucket_records("private")
+    inv, v = run(records)
+    assert v[("aws.s3.not_public", "private")][0] == "pass"
+    status, msg = v[("aws.s3.not_public", "acl")]
+    assert status == "error" and "account-level public access block" in msg and "AccessDenied" in msg
+    # evidence recorded before the account setting was collected: the same, never a pass for an exposed bucket
+    inv, v = s3_estate(False, {"acl": {"acl": PUBLIC_READ}, "private": {}})
+    assert v[("aws.s3.not_public", "private")][0] == "pass" and v[("aws.s3.not_public", "acl")][0] == "error"
+
+
+def _allow(cond=None, principal="*", **extra):
+    st = {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **extra}
+    if cond is not None:
+        st["Condition"] = cond
+    return {"Statement": [st]}
+
+
+def test_policy_public_only_conditions_that_pin_the_caller_make_it_private():
+    from mlps_scan.collectors.aws.derive import _policy_public
+    public = [
+        _allow(),
+        _allow(principal={"AWS": ["arn:aws:iam::111122223333:root", "*"]}),
+        _allow({"Bool": {"aws:SecureTransport": "true"}}),                       # how, not who
+        _allow({"StringLike": {"s3:prefix": ["home/"]}}),
+        _allow({"StringEquals": {"aws:SourceVpce": "vpce-*"}}),                 # a wildcard is no fixed value
+        _allow({"StringNotEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),          # negated: everyone else
+        _allow({"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),     # absent key passes
+        _allow({"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}}),                    # broader than /8
+        _allow({"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "0.0.0.0/0"]}}),
+        _allow({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        _allow(principal={"AWS": "arn:aws:iam::*:root"}),
+        {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+                        "Action": "s3:GetObject", "Resource": "*"}]},
+        '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", '
+        '"Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}',
+    ]
+    private = [
+        _allow(principal={"AWS": "arn:aws:iam::111122223333:root"}),
+        _allow(principal={"Service": "logging.s3.amazonaws.com"}),
+        _allow({"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
+        _allow({"StringEquals": {"aws:SourceVpc": ["vpc-1a2b3c4d"]}}),
+        _allow({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.1.0/24"]}}),
+        _allow({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+        _allow({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+        _allow({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
+        _allow({"StringEquals": {"aws:SourceAccount": "111122223333"}}),
+        _allow({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}),
+        _allow({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/r"}}),
+        _allow({"StringLike": {"aws:userid": "AROAEXAMPLEID:*"}}),
+        # a TLS condition beside a pinning one: conditions are ANDed, so still pinned
+        _allow({"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
+        # a Deny for non-TLS requests is not an Allow at all
+        {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+    ]
+    assert [i for i, d in enumerate(public) if not _policy_public(d)] == []
+    assert [i for i, d in enumerate(private) if _policy_public(d)] == []

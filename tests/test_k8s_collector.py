@@ -28,11 +28,12 @@ def check_bundle(path: Path):
     return conftest.check_bundle(path)  # skips with its reason
 
 
-def scan(tmp_path: Path, srv, name: str | None = None, level: int = 3, extra: str = "", out: str = "out"):
+def scan(tmp_path: Path, srv, name: str | None = None, level: int = 3, extra: str = "", out: str = "out",
+         target: str = ""):
     name = name or srv.cluster
     cfg = tmp_path / f"scan-{name}-{out}.yaml"
     cfg.write_text(f"system: {{name: k8s test, level: {level}}}\n"
-                   f"kubernetes:\n  - {{name: {name}, kubeconfig: {srv.kubeconfig}, page_size: 3}}\n{extra}")
+                   f"kubernetes:\n  - {{name: {name}, kubeconfig: {srv.kubeconfig}, page_size: 3{target}}}\n{extra}")
     r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / out), "--quiet")
     return r, tmp_path / out
 
@@ -84,9 +85,13 @@ SECRET_VALUES = ("aHVudGVyMg==", "cm9vdA==", "dG9rLTEyMzQ1Njc4OTA=", "S3cr3t-in-
 
 # --------------------------------------------------------------------------- hardened cluster
 
+ENC_KEY = "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcyEhIQ=="
+
+
 def test_hardened_cluster_passes_every_check(k8s_api, tmp_path):
     srv = k8s_api("hardened")
-    r, out = scan(tmp_path, srv)
+    # the EncryptionConfiguration is not readable through the API: the client supplies a copy
+    r, out = scan(tmp_path, srv, target=f", encryption_config: {DATA / 'hardened' / 'encryption-config.yaml'}")
     assert r.returncode == 0, r.stderr + r.stdout
     v = verdicts(out)
     not_pass = {k: s for k, s in v.items() if s != "pass"}
@@ -110,6 +115,11 @@ def test_hardened_cluster_passes_every_check(k8s_api, tmp_path):
     # pagination: pods (6) at page size 3 took two requests, the second with the continue token
     pod_reqs = [q for m, p, q in srv.log if p == "/api/v1/pods"]
     assert len(pod_reqs) == 2 and "continue=" in pod_reqs[1]
+    cluster = next(a for a in load(out, "inventory.json")["assets"] if a["type"] == "k8s.cluster")
+    assert cluster["attributes"]["encryption_config"] == {"file": "encryption-config.yaml",
+                                                          "secrets_providers": ["kms", "aescbc", "identity"]}
+    assert ENC_KEY not in evidence_text(out)  # key material never recorded, key names kept
+    assert "key-2025" in evidence_text(out)
     cb = check_bundle(out)
     assert cb.returncode == 0, cb.stdout + cb.stderr
 
@@ -474,3 +484,95 @@ def test_literal_secret_env_values_never_reach_evidence_and_fail_the_check(tmp_p
     v = verdicts(tmp_path / "out")
     assert v[("k8s.workload.secret_env", "Deployment/web")] == "fail"
     assert v[("k8s.workload.secret_env", "StatefulSet/db")] == "pass"
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied(obj: dict, marker: str) -> dict:
+    """What `kubectl apply` leaves on an object: the whole applied manifest, values included."""
+    applied = {"apiVersion": "v1", "kind": "Whatever", "metadata": {"name": obj["metadata"]["name"]},
+               "spec": {"template": {"spec": {"containers": [{"name": "app", "env": [
+                   {"name": "FEATURE_FLAGS", "value": marker}]}]}}},
+               "data": {"app.properties": f"db.url=jdbc:mysql://db/{marker}"}}
+    obj["metadata"].setdefault("annotations", {})[LAST_APPLIED] = json.dumps(applied)
+    return obj
+
+
+def test_last_applied_annotation_never_reaches_evidence_for_any_kind(tmp_path):
+    """Deployment, StatefulSet, Pod, Service, ServiceAccount and Secret items carrying kubectl's last-applied copy
+    (with values in it) through the real client: the collector drops the annotation from every kind."""
+    from k8s_apiserver import FakeApiServer
+    srv = FakeApiServer("weak")
+    markers = {}
+    for res in ("deployments", "statefulsets", "pods", "services", "serviceaccounts", "secrets", "namespaces"):
+        markers[res] = f"applied-{res}-value-7a1c"
+        for item in srv.lists[res]["items"]:
+            _last_applied(item, markers[res])
+    srv.start(tmp_path / "api")
+    try:
+        r, out = scan(tmp_path, srv)
+    finally:
+        srv.stop()
+    assert r.returncode == 1, r.stderr + r.stdout
+    text = evidence_text(out)
+    for res, m in markers.items():
+        assert m not in text, f"{res}: last-applied value in the evidence"
+        assert m not in (out / "inventory.json").read_text()
+    assert LAST_APPLIED not in text  # dropped by the collector, not merely masked by the recorder
+    assert verdicts(out) == WEAK_EXPECTED
+
+
+def test_last_applied_annotation_of_a_kubectl_dump_is_redacted(tmp_path):
+    """A client's `kubectl get -o json` dump: the recorder masks last-applied on every object (a ConfigMap
+    with its data, a Deployment with literal env values), not only on Secrets."""
+    dump = kubectl_dump("hardened")
+    dep = next(i for i in dump["items"] if i["kind"] == "Deployment" and i["metadata"]["name"] == "web")
+    _last_applied(dep, "dep-applied-value-91bf")
+    dump["items"].append(_last_applied({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"},
+                                        "metadata": {"name": "app-config", "namespace": "shop"}}, "cm-applied-value-3d2e"))
+    f = tmp_path / "hardened.json"
+    f.write_text(json.dumps(dump))
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: hardened, path: {f}, format: kubectl}}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode in (0, 1, 3), r.stderr
+    text = evidence_text(tmp_path / "out")
+    for m in ("dep-applied-value-91bf", "cm-applied-value-3d2e"):
+        assert m not in text and m not in (tmp_path / "out" / "inventory.json").read_text()
+    recorded = json.loads(next((tmp_path / "out" / "evidence").glob("static.*.json")).read_text())["answer"]
+    cm = next(i for i in recorded["items"] if i["kind"] == "ConfigMap")
+    assert cm["metadata"]["annotations"][LAST_APPLIED] == "[REDACTED]"
+
+
+def test_encryption_config_copy_decides_encryption_at_rest(k8s_api, tmp_path):
+    """Through the real client against the hardened cluster (its kube-apiserver sets the flag): without a
+    copy of the file the check cannot know the providers (error, partial scan); with `identity` first it
+    fails; a file that is not an EncryptionConfiguration is an error, and the replay agrees."""
+    srv = k8s_api("hardened")
+    identity_first = tmp_path / "enc-identity.yaml"
+    identity_first.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+                              "  - resources: [secrets]\n    providers:\n      - identity: {}\n"
+                              f"      - aescbc:\n          keys:\n            - {{name: old, secret: {ENC_KEY}}}\n")
+    not_enc = tmp_path / "not-enc.yaml"
+    not_enc.write_text("kind: ConfigMap\ndata: {a: b}\n")
+    want = {"": ("error", 3, "not readable through the API"),
+            f", encryption_config: {identity_first}": ("fail", 1, "first provider for secrets is identity"),
+            f", encryption_config: {not_enc}": ("error", 3, "not an EncryptionConfiguration")}
+    for i, (target, (status, rc, says)) in enumerate(want.items()):
+        r, out = scan(tmp_path, srv, target=target, out=f"out{i}")
+        assert r.returncode == rc, (target, r.stderr + r.stdout)
+        f = next(f for f in load(out, "findings.json") if f["check_id"] == "k8s.secrets.encryption_at_rest")
+        assert f["status"] == status and says in f["message"], (target, f["message"])
+        assert ENC_KEY not in evidence_text(out)
+        others = {k: s for k, s in verdicts(out).items() if k[0] != "k8s.secrets.encryption_at_rest"}
+        assert "fail" not in others.values() and "error" not in others.values()
+    # replayed evidence derives the same cluster facts (the copy is evidence like any answer)
+    cfg = tmp_path / "replay.yaml"
+    cfg.write_text(f"system: {{name: k8s test, level: 3}}\nstatic:\n  - {{name: rec, path: {tmp_path / 'out1'}, format: evidence}}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "replay"), "--quiet")
+    assert r.returncode == 1, r.stderr
+    assert inventory_key(tmp_path / "replay", {"k8s.cluster"}) == inventory_key(tmp_path / "out1", {"k8s.cluster"})
+    # a missing copy is an input error before anything is collected
+    r, _ = scan(tmp_path, srv, target=f", encryption_config: {tmp_path / 'nope.yaml'}", out="out-missing")
+    assert r.returncode == 2 and "encryption_config not found" in r.stderr

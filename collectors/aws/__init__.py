@@ -39,6 +39,7 @@ ACTION_OVERRIDES = {
     "s3:ListBuckets": "s3:ListAllMyBuckets",
     "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
 }
 
 

@@ -124,14 +124,111 @@ def _policy_tls_only(doc: Any) -> bool:
     return False
 
 
-def _policy_public(doc: Any) -> bool:
-    for st in _statements(doc):
-        if st.get("Effect") != "Allow" or st.get("Condition"):
+# Condition keys whose fixed (wildcard-free) values tie an `Allow` for Principal "*" to known callers, per
+# "The meaning of public" (Amazon S3 User Guide, Block Public Access): such a statement is not public.
+_RESTRICTING_KEYS = {
+    "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceowner", "aws:sourceaccount",
+    "aws:principalorgid", "aws:principalaccount", "aws:principalarn", "aws:userid",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+}
+# positive operators only: a negated operator (StringNotEquals, NotIpAddress...) or ...IfExists (absent key
+# passes) or ForAllValues: (an empty set passes) lets arbitrary callers through
+_RESTRICTING_OPS = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"}
+
+
+def _fixed(values: list) -> bool:
+    return bool(values) and all(isinstance(v, str) and v and "*" not in v and "?" not in v and "${" not in v
+                                for v in values)
+
+
+def _userid_fixed(values: list) -> bool:
+    """aws:userid values are fixed, or `<role id>:*` (any session of one role)."""
+    return bool(values) and all(isinstance(v, str) and _fixed([v[:-2] if v.endswith(":*") else v]) for v in values)
+
+
+def _cidr_restricts(values: list) -> bool:
+    """aws:SourceIp limits callers unless a range is broader than /8 (IPv4) or /32 (IPv6), private ranges
+    (RFC 1918, IPv6 unique-local fc00::/7) excepted: that is how S3 judges 'public'."""
+    import ipaddress
+    if not values:
+        return False
+    ula = ipaddress.ip_network("fc00::/7")
+    for v in values:
+        try:
+            net = ipaddress.ip_network(str(v), strict=False)
+        except ValueError:
+            return False
+        if net.version == 4 and net.prefixlen < 8:
+            return False
+        if net.version == 6 and net.prefixlen < 32 and not net.subnet_of(ula):
+            return False
+    return True
+
+
+def _condition_restricts(cond: Any) -> bool:
+    """True when one condition of the statement ties it to fixed callers (conditions are ANDed)."""
+    if not isinstance(cond, dict):
+        return False
+    for op, kv in cond.items():
+        if not isinstance(kv, dict):
             continue
-        p = st.get("Principal")
-        if p == "*" or (isinstance(p, dict) and (p.get("AWS") == "*" or p.get("AWS") == ["*"])):
+        o = str(op).lower()
+        if o.startswith("forallvalues:") or o.endswith("ifexists"):
+            continue
+        o = o.split(":", 1)[1] if o.startswith("foranyvalue:") else o
+        for key, val in kv.items():
+            k, vals = str(key).lower(), _as_list(val)
+            if k == "aws:sourceip":
+                if o == "ipaddress" and _cidr_restricts(vals):
+                    return True
+            elif k == "aws:userid":
+                if o in _RESTRICTING_OPS and _userid_fixed(vals):
+                    return True
+            elif k in _RESTRICTING_KEYS and o in _RESTRICTING_OPS and _fixed(vals):
+                return True
+    return False
+
+
+def _principal_public(st: dict) -> bool:
+    """Principal "*" / {"AWS": "*"} (or an ARN with a wildcard), or any NotPrincipal in an Allow."""
+    if "NotPrincipal" in st:
+        return True
+    p = st.get("Principal")
+    if p == "*":
+        return True
+    if isinstance(p, dict):
+        return any(isinstance(x, str) and "*" in x for x in _as_list(p.get("AWS")))
+    return False
+
+
+def _policy_public(doc: Any) -> bool:
+    """A bucket policy S3 would call public: an Allow to everyone that no condition ties to fixed callers
+    (a condition on aws:SecureTransport or s3:prefix, say, restricts *how*, not *who*). Deny statements
+    never make a policy public."""
+    for st in _statements(doc):
+        if st.get("Effect") != "Allow" or not _principal_public(st):
+            continue
+        if not _condition_restricts(st.get("Condition")):
             return True
     return False
+
+
+_UNKNOWN = object()  # a setting that could not be read (distinct from None: read, and not set)
+
+
+def _public_via(acl_public: bool, policy_public: bool, bucket_pab: dict | None, account_pab: Any) -> list[str]:
+    """How a bucket is public after Block Public Access. The bucket's and the account's settings both apply
+    (the stricter wins). Only IgnorePublicAcls neutralises existing public ACLs (BlockPublicAcls refuses new
+    ones) and only RestrictPublicBuckets neutralises an existing public policy (BlockPublicPolicy refuses
+    new ones). An unreadable account setting (`_UNKNOWN`) neutralises nothing here: the caller decides."""
+    def on(flag: str) -> bool:
+        return bool((bucket_pab or {}).get(flag)) or (isinstance(account_pab, dict) and bool(account_pab.get(flag)))
+    via = []
+    if acl_public and not on("IgnorePublicAcls"):
+        via.append("ACL grant to AllUsers/AuthenticatedUsers (IgnorePublicAcls off)")
+    if policy_public and not on("RestrictPublicBuckets"):
+        via.append("bucket policy allowing everyone (RestrictPublicBuckets off)")
+    return via
 
 
 _PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
@@ -253,9 +350,14 @@ class D:
             attrs["root_password_last_used_days"] = _days(root.get("password_last_used"), now)
         if _ok(vmfa):
             attrs["virtual_mfa_devices"] = len((vmfa.answer or {}).get("VirtualMFADevices", []))
+        pab_rec, pab = self.account_public_access_block()
+        if pab is _UNKNOWN:
+            errs["public_access_block"] = _why(pab_rec, "s3control:GetPublicAccessBlock")
+        else:
+            attrs["public_access_block"] = pab
         self.asset("aws.account", arn(self.part, "iam", "", self.acct, "root"), sc, name=self.acct, attrs=attrs,
                    errors=errs, ev=[scope_ev, summ.id if summ else None, pol.id if pol else None,
-                                    rep.id if rep else None])
+                                    rep.id if rep else None, pab_rec.id if pab_rec else None])
         self.s.coverage("aws.account", sc, EvidenceStatus.ok, None, [scope_ev])
         for region in self.regions:
             self.s.coverage("aws.region", self.rscope(region), EvidenceStatus.ok, None, [scope_ev])
@@ -337,6 +439,13 @@ class D:
 
     # ------------------------------------------------------------------ S3
 
+    def account_public_access_block(self) -> tuple[EvidenceRecord | None, Any]:
+        """(record, the account's PublicAccessBlockConfiguration, None when none is set, or _UNKNOWN)."""
+        rec = self.ix.get("s3control:GetPublicAccessBlock", self.greg, {"AccountId": self.acct})
+        if not _ok(rec):
+            return rec, _UNKNOWN
+        return rec, None if _absent(rec) else (rec.answer or {}).get("PublicAccessBlockConfiguration")
+
     def s3(self) -> None:
         g, sc = self.greg, self.gscope
         lst = self.listed(["aws.s3.bucket"], sc, "s3:ListBuckets", g)
@@ -352,6 +461,7 @@ class D:
                 tgt = ((rec.answer or {}).get("LoggingEnabled") or {}).get("TargetBucket")
                 if tgt:
                     logging_targets.add(tgt)
+        acct_pab_rec, acct_pab = self.account_public_access_block()
         for b in (lst.answer or {}).get("Buckets", []):
             name = b["Name"]
             region = b.get("BucketRegion")
@@ -394,11 +504,17 @@ class D:
             put("policy_public", "GetBucketPolicy", lambda a: _policy_public((a or {}).get("Policy")) if a else False)
             put("acl_public", "GetBucketAcl", lambda a: any(
                 (gr.get("Grantee") or {}).get("URI") in _PUBLIC_GRANTEES for gr in (a or {}).get("Grants", [])))
+            if acct_pab_rec is not None:
+                ev.append(acct_pab_rec.id)
             if not any(k in errs for k in ("public_access_block", "policy_public", "acl_public")):
-                pab = attrs["public_access_block"] or {}
-                acl_pub = attrs["acl_public"] and not (pab.get("IgnorePublicAcls") or pab.get("BlockPublicAcls"))
-                pol_pub = attrs["policy_public"] and not pab.get("RestrictPublicBuckets")
-                attrs["public"] = bool(acl_pub or pol_pub)
+                via = _public_via(attrs["acl_public"], attrs["policy_public"], attrs["public_access_block"], acct_pab)
+                if via and acct_pab is _UNKNOWN:
+                    # only the account-level block could still neutralise what the bucket exposes
+                    errs["public"] = ("public " + " and ".join(via) + " unless the account-level public access "
+                                      "block neutralises it: " + _why(acct_pab_rec, "s3control:GetPublicAccessBlock"))
+                else:
+                    attrs["public"] = bool(via)
+                    attrs["public_via"] = via
             else:
                 errs["public"] = "; ".join(errs[k] for k in ("public_access_block", "policy_public", "acl_public") if k in errs)
             self.asset("aws.s3.bucket", arn(self.part, "s3", "", "", name), sc, name=name, attrs=attrs, errors=errs, ev=ev)

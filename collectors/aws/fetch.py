@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import time
 from collections import Counter
@@ -100,6 +101,7 @@ class Fetcher:
         self.default_region = first or base.region_name or "us-east-1"
         # the hook sees every API call of this session (all pages, all services), and only this session's
         self.boto.events.register("before-call", self._on_call)
+        self.boto.events.register("before-send.s3-control", _ip_endpoint_without_account_prefix)
 
     def _ep(self) -> dict:
         return {"endpoint_url": self.t.endpoint_url} if self.t.endpoint_url else {}
@@ -108,8 +110,10 @@ class Fetcher:
         sm = model.service_model
         prefix = sm.signing_name or sm.endpoint_prefix
         action = f"{prefix}:{model.name}"
+        # keyed by service name first: s3control signs as `s3` and shares operation names with s3
+        action = ACTION_OVERRIDES.get(f"{sm.service_name}:{model.name}") or ACTION_OVERRIDES.get(action, action)
         with self._lock:
-            self.calls[ACTION_OVERRIDES.get(action, action)] += 1
+            self.calls[action] += 1
         self.s.count_call()
 
     def client(self, service: str, region: str):
@@ -339,11 +343,16 @@ class Fetcher:
                 return None
             return bucket_calls(name, bucket_region(rec.answer, self.partition))
 
+        def account_block():
+            # the account-level Block Public Access settings apply to every bucket beside the bucket's own
+            if self._offered("s3control", region, "get_public_access_block"):
+                self.call("s3control", region, "get_public_access_block", {"AccountId": self.account})
+
         def task():
             rec = self.call("s3", region, "list_buckets", {}, paginate=True)
             if not rec.ok:
-                return None
-            out = []
+                return [account_block]
+            out = [account_block]
             for b in rec.answer.get("Buckets", []):
                 if b.get("BucketRegion"):  # newer ListBuckets answers carry the region: no GetBucketLocation
                     out += bucket_calls(b["Name"], b["BucketRegion"])
@@ -351,6 +360,16 @@ class Fetcher:
                     out.append(lambda n=b["Name"]: locate(n))
             return out
         return task
+
+
+_ACCOUNT_PREFIXED_IP = re.compile(r"^(https?://)\d{12}\.((?:\d{1,3}\.){3}\d{1,3}|localhost|\[[0-9A-Fa-f:.]+\])(?=[:/]|$)")
+
+
+def _ip_endpoint_without_account_prefix(request, **_kw) -> None:
+    """S3 Control puts the account id in front of the endpoint's host (`123456789012.s3-control...`). On a
+    custom endpoint given as an IP address or `localhost` (a test server, a local emulator) that name can
+    never resolve, so the prefix is dropped there; real endpoints are left alone."""
+    request.url = _ACCOUNT_PREFIXED_IP.sub(r"\1\2", request.url, count=1)
 
 
 def bucket_region(location_answer: dict, partition: str) -> str:
