@@ -43,8 +43,9 @@ def unneeded_services(asset, ctx: CheckContext):
        remediation="Install the pending security updates after testing (apt/yum/dnf) and keep a patch schedule.")
 def security_updates(asset, ctx: CheckContext):
     u = ctx.need(asset, "updates")
-    if u.get("manager") in (None, "none") or u.get("security_pending") is None:
-        return error(f"patch state unknown: package manager {u.get('manager') or 'not found'}")
+    if u.get("manager") in (None, "none") or u.get("security_pending") is None or u.get("listing_ok") is False:
+        why = u.get("problem") or f"package manager {u.get('manager') or 'not found'}"
+        return error(f"patch state unknown: {why}", details={"updates": u})
     n = u["security_pending"]
     if n:
         return failed(f"{n} pending security update(s): {', '.join(u.get('packages') or [])[:300]}", details=u)

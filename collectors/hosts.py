@@ -1097,12 +1097,29 @@ def parse_disk(text: str) -> dict[str, Any]:
             "encrypted": bool(crypttab or crypt_dev or luks), "mounts": mounts}
 
 
+# exit statuses of the update listings that mean "listed" (zypper: 100 updates / 101 security updates needed)
+_UPDATES_OK_RC = {"apt": {0}, "dnf": {0}, "yum": {0}, "zypper": {0, 100, 101}}
+
+
 def parse_updates(text: str) -> dict[str, Any]:
+    """The update listing. `security_pending` is None (patch state unknown) unless the listing ran and its
+    exit status was recorded and says it worked: a failed package manager is never "0 pending"."""
     kv = _kv(text)
     pkgs = [l.split("=", 1)[1] for l in text.splitlines() if l.startswith("pkg=")]
     mgr = kv.get("manager")
+    rc = _int(kv.get("rc"))
     n = _int(kv.get("security"))
-    return {"manager": mgr, "security_pending": n if mgr not in (None, "none") else None, "packages": pkgs[:50]}
+    problem = None
+    if mgr in (None, "none"):
+        problem = "no supported package manager found" if mgr == "none" else "no update listing in the facts"
+    elif rc is None:
+        problem = f"{mgr}: the exit status of the update listing was not recorded"
+    elif rc not in _UPDATES_OK_RC.get(mgr, {0}):
+        problem = f"{mgr}: the update listing failed (exit status {rc})" + (f": {kv['error']}" if kv.get("error") else "")
+    elif n is None:
+        problem = f"{mgr}: the update listing gave no count"
+    return {"manager": mgr, "listing_rc": rc, "listing_ok": problem is None, "problem": problem,
+            "security_pending": n if problem is None else None, "packages": pkgs[:50] if problem is None else []}
 
 
 def parse_listening(text: str) -> list[dict[str, Any]]:

@@ -32,11 +32,13 @@ s os_release
 cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
 
 s updates
+# every listing prints "rc=<exit status>": a failed or missing listing is "patch state unknown", never "0 pending"
 if have apt-get; then
   echo "manager=apt"
-  n=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep '^Inst ' | grep -ci 'securi')
-  echo "security=$n"
-  apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep '^Inst ' | grep -i 'securi' | awk '{print "pkg=" $2}' | head -n 50
+  out=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>&1); echo "rc=$?"
+  printf '%s\n' "$out" | grep '^E:' | head -n 1 | sed 's/^/error=/'
+  echo "security=$(printf '%s\n' "$out" | grep '^Inst ' | grep -ci 'securi')"
+  printf '%s\n' "$out" | grep '^Inst ' | grep -i 'securi' | awk '{print "pkg=" $2}' | head -n 50
 elif have dnf; then
   echo "manager=dnf"
   out=$(dnf -q -C updateinfo list --security 2>/dev/null); echo "rc=$?"
@@ -49,7 +51,10 @@ elif have yum; then
   printf '%s\n' "$out" | awk 'NF>=3 {print "pkg=" $3}' | head -n 50
 elif have zypper; then
   echo "manager=zypper"
-  echo "security=$(zypper -q lp --category security 2>/dev/null | grep -c '|')"
+  # --no-refresh: read the local repository cache only (no network, no metadata written)
+  out=$(zypper --non-interactive --no-refresh -q list-patches --category security 2>/dev/null); echo "rc=$?"
+  echo "security=$(printf '%s\n' "$out" | grep -cE '\|[[:space:]]*security[[:space:]]*\|')"
+  printf '%s\n' "$out" | grep -E '\|[[:space:]]*security[[:space:]]*\|' | awk -F'|' '{gsub(/ /, "", $2); print "pkg=" $2}' | head -n 50
 else
   echo "manager=none"
 fi

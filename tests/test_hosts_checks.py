@@ -3,13 +3,14 @@ test bed (sample_inventories/acme-shop/recorded/hosts) is replayed through the h
 evaluated with different profiles; parsers are fed script sections directly."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from mlps_scan.catalogue import load
-from mlps_scan.collectors.hosts import (HostsCollector, parse_audit, parse_facts, parse_logging, parse_password,
-                                        parse_sshd, split_sections)
+from mlps_scan.collectors.hosts import (SCRIPT_PATH, HostsCollector, parse_audit, parse_facts, parse_logging,
+                                        parse_password, parse_sshd, split_sections)
 from mlps_scan.evidence import Recorder
 from mlps_scan.models import Asset, EvidenceRecord
 from mlps_scan.plugins import CollectSession
@@ -118,3 +119,89 @@ def test_cut_off_script_output_is_incomplete():
     assert "end" not in sec
     f = parse_facts(sec)
     assert f["hostname"] == "x" and f["os"]["id"] == "debian"
+
+
+# --------------------------------------------------------------------------- fact fixtures -> one host's verdicts
+
+
+def host_verdicts(level=3, profile=None, **sections) -> dict:
+    """The host checks' verdicts on one host whose facts are the given script sections (parsed as collected)."""
+    from mlps_scan.models import Inventory
+    facts = parse_facts(sections)
+    errors = facts.pop("_errors", {})
+    a = Asset(type="host", id="10.9.9.9", scope="hosts/t/10.9.9.9", attributes={"address": "10.9.9.9", **facts},
+              errors=errors)
+    fs = evaluate(Inventory(assets=[a]), level, build_profile(level, profile), load())
+    return {f.check_id: f for f in fs if f.resource_id == "10.9.9.9"}
+
+
+def run_script_section(name: str, tmp_path: Path, stubs: dict[str, str]) -> str:
+    """Run one section of the real hosts_facts.sh with stub commands (executables first on PATH; `have` sees only
+    the stubs, so the branch taken is the stubbed package manager's). Returns the section's output."""
+    text = SCRIPT_PATH.read_text()
+    body = text[text.index(f"\ns {name}\n") + 1:]
+    body = body[:body.index("\ns ", 1)]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for cmd, code in stubs.items():
+        (bindir / cmd).write_text("#!/bin/sh\n" + code)
+        (bindir / cmd).chmod(0o755)
+    prelude = (f'PATH={bindir}:/usr/bin:/bin; export PATH\n'
+               's() { echo "@@MLPS@@ $1"; }\n'
+               f'have() {{ [ -x "{bindir}/$1" ]; }}\n')
+    r = subprocess.run(["/bin/sh", "-c", prelude + body], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return split_sections(r.stdout)[name]
+
+
+@pytest.mark.parametrize("updates,status", [
+    ("manager=apt\nrc=100\nerror=E: Could not get lock /var/lib/dpkg/lock-frontend\nsecurity=0", "error"),
+    ("manager=apt\nsecurity=0", "error"),  # exit status not recorded: the listing may have failed
+    ("manager=apt\nrc=0", "error"),  # no count
+    ("", "error"),  # no listing at all
+    ("manager=none", "error"),
+    ("manager=zypper\nrc=4\nsecurity=0", "error"),
+    ("manager=dnf\nrc=1\nsecurity=0", "error"),
+    ("manager=apt\nrc=0\nsecurity=0", "pass"),
+    ("manager=zypper\nrc=0\nsecurity=0", "pass"),
+    ("manager=zypper\nrc=101\nsecurity=1\npkg=SUSE-2024-1", "fail"),  # 101: security patches needed
+    ("manager=yum\nrc=0\nsecurity=2\npkg=openssl\npkg=bash", "fail"),
+])
+def test_security_updates_pass_only_on_a_listing_that_worked(updates, status):
+    f = host_verdicts(updates=updates)["host.security_updates"]
+    assert f.status.value == status, f.message
+    if status == "error":
+        assert f.message.startswith("patch state unknown")
+    if "rc=100" in updates:
+        assert "exit status 100" in f.message and "Could not get lock" in f.message
+
+
+def test_script_records_the_exit_status_of_a_failing_apt(tmp_path):
+    out = run_script_section("updates", tmp_path, {
+        "apt-get": "echo 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242' >&2\n"
+                   "echo 'Inst openssl [1.0] (1.1 Debian-Security:12/stable-security [amd64])'\nexit 100\n"})
+    assert "rc=100" in out.splitlines() and "error=E: Could not get lock" in out
+    f = host_verdicts(updates=out)["host.security_updates"]
+    assert f.status.value == "error" and "exit status 100" in f.message
+
+
+def test_script_lists_apt_security_updates_with_their_exit_status(tmp_path):
+    out = run_script_section("updates", tmp_path, {
+        "apt-get": "echo 'Inst openssl [1.0] (1.1 Debian-Security:12/stable-security [amd64])'\n"
+                   "echo 'Inst vim [9.0] (9.1 Debian:12/stable [amd64])'\n"})
+    assert out.splitlines() == ["manager=apt", "rc=0", "security=1", "pkg=openssl"]
+    assert host_verdicts(updates=out)["host.security_updates"].status.value == "fail"
+
+
+def test_script_asks_zypper_without_refresh(tmp_path):
+    args = tmp_path / "zypper-args"
+    table = ("Repository | Name | Category | Severity | Interactive | Status | Summary\n"
+             "-----------+------+----------+----------+-------------+--------+--------\n"
+             "SLE-Updates | SUSE-SLE-2024-101 | security | important | --- | needed | openssl\n"
+             "SLE-Updates | SUSE-SLE-2024-102 | security | moderate | --- | needed | curl\n")
+    out = run_script_section("updates", tmp_path, {
+        "zypper": f'echo "$*" > {args}\ncat <<"EOT"\n{table}EOT\nexit 101\n'})
+    used = args.read_text().split()
+    assert "--no-refresh" in used and used.index("--no-refresh") < used.index("list-patches")  # a global option
+    assert out.splitlines() == ["manager=zypper", "rc=101", "security=2", "pkg=SUSE-SLE-2024-101", "pkg=SUSE-SLE-2024-102"]
+    assert host_verdicts(updates=out)["host.security_updates"].status.value == "fail"

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import CHECK_BUNDLE, run_cli
+from fixtures.hosts import COMPLIANT
 
 pytestmark = pytest.mark.hosts
 
 WEB, DB, HANG = "127.0.213.11", "127.0.213.12", "127.0.213.14"
+WEB2 = "127.0.213.16"  # web02: web01's configuration, but its package manager fails (fixture `web02`)
 
 # exact verdict per check and host at level 3 (default profile)
 EXPECTED = {
@@ -284,3 +286,30 @@ def test_cidr_range_discovers_only_hosts_with_open_ports(host_bed, tmp_path):
     inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
     assert [a["id"] for a in inv["assets"] if a["type"] == "host"] == [WEB]
     assert _facts(tmp_path / "out", WEB)["status"] == "ok"
+
+
+# --------------------------------------------------------------------------- web02: degraded tools
+
+
+WEB02 = {**COMPLIANT, "hostname": "web02", "stub_text": {
+    "apt-get": "#!/bin/sh\necho 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt)' >&2\n"
+               "exit 100\n"}}
+
+
+@pytest.fixture(scope="module")
+def web02(host_bed):
+    """A fourth sshd on 127.0.213.16 (debug log: its sessions and channels can be counted)."""
+    h = host_bed.add_sshd(WEB02, WEB2, log_level="DEBUG1")
+    host_bed.wait_ready()
+    return h
+
+
+def test_failing_package_manager_is_an_error_not_a_pass(host_bed, web02, tmp_path):
+    kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False, targets=(WEB2,))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 3, r.stderr  # an error verdict: the result is partial
+    assert "rc=100" in _facts(tmp_path / "out", WEB2)["answer"]["sections"]["updates"].splitlines()
+    f = next(f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+             if f["check_id"] == "host.security_updates" and f["resource_id"] == WEB2)
+    assert f["status"] == "error" and "exit status 100" in f["message"] and "Could not get lock" in f["message"]
