@@ -205,3 +205,39 @@ def test_script_asks_zypper_without_refresh(tmp_path):
     assert "--no-refresh" in used and used.index("--no-refresh") < used.index("list-patches")  # a global option
     assert out.splitlines() == ["manager=zypper", "rc=101", "security=2", "pkg=SUSE-SLE-2024-101", "pkg=SUSE-SLE-2024-102"]
     assert host_verdicts(updates=out)["host.security_updates"].status.value == "fail"
+
+
+# --------------------------------------------------------------------------- known_hosts: every name and the address
+
+
+def test_known_hosts_patterns_cover_names_and_address():
+    from mlps_scan.collectors.hosts import known_hosts_patterns
+    assert known_hosts_patterns(["web01.corp", "web01"], "10.0.0.5", 22) == ["web01.corp", "web01", "10.0.0.5"]
+    assert known_hosts_patterns(["web01"], "10.0.0.5", 2222) == ["[web01]:2222", "[10.0.0.5]:2222"]
+    assert known_hosts_patterns([], "10.0.0.5", 22) == ["10.0.0.5"]
+
+
+@pytest.mark.parametrize("lines,port,verdict", [
+    (["web01 {good}"], 22, "known"),  # listed under the configured name only
+    (["10.0.0.5 {good}"], 22, "known"),
+    (["web01,10.0.0.5 {good}"], 22, "known"),
+    (["web01 {other}"], 22, "changed"),  # changed under the name, the address unlisted: refused, not TOFU
+    (["web01 {good}", "10.0.0.5 {other}"], 22, "changed"),  # the address disagrees with the name
+    (["web01 {other}", "10.0.0.5 {good}"], 22, "changed"),
+    (["[web01]:2222 {good}"], 2222, "known"),
+    (["[web01]:2222 {other}"], 2222, "changed"),
+    (["web01 {other}"], 2222, "unknown"),  # port 22's entry says nothing about port 2222
+    (["db01 {other}"], 22, "unknown"),
+])
+def test_host_key_is_verified_under_every_name_and_the_address(tmp_path, lines, port, verdict):
+    import paramiko
+    from mlps_scan.collectors.hosts import known_hosts_patterns, verify_host_key
+    good, other = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+    fmt = {"good": f"{good.get_name()} {good.get_base64()}", "other": f"{other.get_name()} {other.get_base64()}"}
+    kh = tmp_path / "known_hosts"
+    kh.write_text("".join(line.format(**fmt) + "\n" for line in lines))
+    keys = paramiko.HostKeys(str(kh))
+    got, why = verify_host_key(keys, known_hosts_patterns(["web01"], "10.0.0.5", port), good)
+    assert got == verdict
+    if verdict == "changed":
+        assert "CHANGED" in why and ("web01" in why or "10.0.0.5" in why)

@@ -313,3 +313,44 @@ def test_failing_package_manager_is_an_error_not_a_pass(host_bed, web02, tmp_pat
     f = next(f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
              if f["check_id"] == "host.security_updates" and f["resource_id"] == WEB2)
     assert f["status"] == "error" and "exit status 100" in f["message"] and "Could not get lock" in f["message"]
+
+
+# web02 configured by name: ~/.ssh/config maps web02-lab to its address; known_hosts is checked under both
+
+
+def _by_name(host_bed, tmp_path, kh_lines: list[str], tofu: bool = False) -> dict:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host web02-lab\n  HostName {WEB2}\n")
+    kh = tmp_path / "kh"
+    kh.write_text("".join(line + "\n" for line in kh_lines))
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False,
+                       targets=("web02-lab",), tofu=tofu)
+    doc = json.loads(cfg.read_text())
+    doc["hosts"][0]["ssh"]["use_ssh_config"] = True
+    cfg.write_text(json.dumps(doc))
+    run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
+    return _facts(tmp_path / "out", WEB2)
+
+
+def _key(h) -> str:
+    return " ".join(h.host_pub.split()[:2])
+
+
+def test_key_known_under_the_configured_name_is_verified(host_bed, web02, tmp_path):
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(web02)}"])
+    assert rec["status"] == "ok", rec["error"]
+    assert rec["answer"]["host_key"]["trusted_by"] == "known_hosts"
+    assert rec["request"]["known_hosts_names"] == ["web02-lab", WEB2]
+
+
+def test_key_changed_under_the_name_is_refused_even_with_tofu(host_bed, web02, tmp_path):
+    """The address has no entry; the name lists another host's key: a MITM, not a first use."""
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(host_bed.compliant)}"], tofu=True)
+    assert rec["status"] == "error" and "CHANGED" in rec["error"] and "web02-lab" in rec["error"], rec["error"]
+    assert rec["answer"]["offered_key"]["sha256"].startswith("SHA256:")
+
+
+def test_name_and_address_must_agree(host_bed, web02, tmp_path):
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(web02)}", f"{WEB2} {_key(host_bed.compliant)}"], tofu=True)
+    assert rec["status"] == "error" and "CHANGED" in rec["error"] and WEB2 in rec["error"], rec["error"]
