@@ -160,7 +160,7 @@ class HostsCollector(Collector):
         hosts: list[tuple[str, str]] = []  # (address, label as configured)
         names: dict[str, list[str]] = {}  # address -> the host names it was configured under (known_hosts lookup)
         nets: list[str] = []
-        for t in target.targets:
+        for t in dict.fromkeys(target.targets):
             kind, val = parse_target(t)
             if kind == "ip":
                 hosts.append((str(val), t))
@@ -178,7 +178,13 @@ class HostsCollector(Collector):
                             names[a].append(n)
         if target.transport == "local":
             hosts = [("localhost", "localhost")]
-        hosts = list(dict.fromkeys(hosts))
+        # one entry (one SSH session) per address, however many times and ways (name, address) it was given;
+        # the label is the first name it was given, else the address
+        labels: dict[str, str] = {}
+        for a, lbl in hosts:
+            if a not in labels or (labels[a] == a and lbl != a and _is_name(lbl)):
+                labels[a] = lbl
+        hosts = list(labels.items())
         scan_addrs = [a for a, _ in hosts if a != "localhost"] + (["127.0.0.1"] if target.transport == "local" else [])
         nmap_recs = []
         if target.discover and (scan_addrs or nets):
@@ -201,6 +207,7 @@ class HostsCollector(Collector):
         if nets and not target.discover:
             for n in nets:
                 ssh_hosts.extend(str(a) for a in ipaddress.ip_network(n).hosts())
+        ssh_hosts = list(dict.fromkeys(ssh_hosts))  # a range overlapping a listed address: still one session
         script = SCRIPT_PATH.read_text(encoding="utf-8")
         s.progress(f"collecting facts from {len(ssh_hosts)} host(s)")
         s.record("target", {"targets": target.targets, "hosts": [a for a in ssh_hosts],
