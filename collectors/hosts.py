@@ -834,17 +834,29 @@ def parse_password(login_defs: str, pam: str) -> tuple[dict, dict, dict]:
 
 
 def parse_tmout(text: str) -> dict[str, Any]:
-    val, ro, files = None, False, []
+    """TMOUT in the shell profile files: its smallest value, and whether it is made readonly (users cannot
+    unset it) and exported. /etc/environment is read by pam_env into the environment: exported."""
+    val, ro, exported, files = None, False, False, []
     for line in text.splitlines():
         p, c = _strip_path(line)
-        m = re.search(r"\bTMOUT=(\d+)", c)
-        if m:
-            v = int(m.group(1))
-            val = v if val is None else min(val, v)
-            files.append(p)
-        if re.search(r"(readonly|declare\s+-r\w*|typeset\s+-r)\s+(\w+=\S+\s+)*TMOUT\b", c):
-            ro = True
-    return {"tmout": val, "readonly": ro, "files": sorted(set(files))}
+        for stmt in re.split(r"[;&|]+", c):
+            stmt = stmt.strip()
+            if not re.search(r"\bTMOUT\b", stmt):
+                continue
+            m = re.search(r"\bTMOUT=[\"']?(\d+)", stmt)
+            if m:
+                v = int(m.group(1))
+                val = v if val is None else min(val, v)
+                files.append(p)
+                if p == "/etc/environment":
+                    exported = True
+            flags = "".join(re.findall(r"(?:^|\s)-(\w+)", stmt.split("TMOUT")[0]))
+            head = stmt.split()[0] if stmt.split() else ""
+            if head == "readonly" or (head in ("declare", "typeset") and "r" in flags):
+                ro = True
+            if head == "export" or (head in ("declare", "typeset") and "x" in flags):
+                exported = True
+    return {"tmout": val, "readonly": ro, "exported": exported, "files": sorted(set(files))}
 
 
 NOLOGIN = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "/bin/sync", "/sbin/shutdown", "/sbin/halt", "")

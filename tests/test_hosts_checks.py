@@ -56,7 +56,10 @@ def test_profile_thresholds_change_verdicts(inventory):
                       log_retention_days=365, require_disk_encryption=True, require_mfa=False)
     assert strict[("host.password_complexity", WEB)].status.value == "fail"  # minlen 10 < 12
     assert strict[("host.login_lockout", WEB)].status.value == "fail"  # deny 5 > 3
-    assert strict[("host.idle_timeout", WEB)].status.value == "pass"  # ClientAliveInterval 300 x max(0,1) <= 300
+    # TMOUT 600 > 300; sshd's ClientAliveInterval 300 is a keepalive, not an idle timeout
+    assert strict[("host.idle_timeout", WEB)].status.value == "fail"
+    assert "TMOUT=600s" in strict[("host.idle_timeout", WEB)].message
+    assert "ClientAliveInterval 300" in strict[("host.idle_timeout", WEB)].message
     assert strict[("host.log_retention", WEB)].status.value == "fail"  # 189 < 365
     assert strict[("host.disk_encryption", WEB)].status.value == "pass"  # crypttab + LUKS
     assert strict[("host.disk_encryption", DB)].status.value == "fail"
@@ -241,3 +244,33 @@ def test_host_key_is_verified_under_every_name_and_the_address(tmp_path, lines, 
     assert got == verdict
     if verdict == "changed":
         assert "CHANGED" in why and ("web01" in why or "10.0.0.5" in why)
+
+
+# --------------------------------------------------------------------------- idle timeout: the shell's TMOUT
+
+KEEPALIVE = "source=sshd-T\nclientaliveinterval 300\nclientalivecountmax 0"
+
+
+@pytest.mark.parametrize("tmout,status,needle", [
+    ("", "fail", "keepalive"),  # ClientAlive* alone: dead-connection detection, not an idle logout
+    ("/etc/profile.d/tmout.sh: TMOUT=600\n/etc/profile.d/tmout.sh: readonly TMOUT\n/etc/profile.d/tmout.sh: export TMOUT",
+     "pass", "readonly and exported"),
+    ("/etc/profile: TMOUT=300; readonly TMOUT; export TMOUT", "pass", "TMOUT=300s"),
+    ("/etc/profile: declare -rx TMOUT=600", "pass", "readonly"),
+    ("/etc/profile: export TMOUT=600", "pass", "not readonly"),
+    ("/etc/profile: readonly TMOUT=600", "pass", "readonly"),
+    ("/etc/profile: TMOUT=600", "fail", "neither readonly nor exported"),
+    ("/etc/profile: TMOUT=900\n/etc/profile: readonly TMOUT", "fail", "> 600s"),
+    ("/etc/profile: TMOUT=0\n/etc/profile: export TMOUT", "fail", "disabled"),
+])
+def test_idle_timeout_needs_the_shell_tmout(tmout, status, needle):
+    f = host_verdicts(sshd=KEEPALIVE, tmout=tmout)["host.idle_timeout"]
+    assert f.status.value == status, f.message
+    assert needle in f.message, f.message
+    if status == "fail":
+        assert "ClientAliveInterval 300" in f.message  # mentioned, but not accepted
+
+
+def test_idle_timeout_without_keepalive_does_not_mention_it():
+    f = host_verdicts(sshd="source=sshd-T\nclientaliveinterval 0", tmout="")["host.idle_timeout"]
+    assert f.status.value == "fail" and "ClientAlive" not in f.message and "TMOUT unset" in f.message
