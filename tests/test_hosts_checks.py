@@ -274,3 +274,21 @@ def test_idle_timeout_needs_the_shell_tmout(tmout, status, needle):
 def test_idle_timeout_without_keepalive_does_not_mention_it():
     f = host_verdicts(sshd="source=sshd-T\nclientaliveinterval 0", tmout="")["host.idle_timeout"]
     assert f.status.value == "fail" and "ClientAlive" not in f.message and "TMOUT unset" in f.message
+
+
+# --------------------------------------------------------------------------- control mapping
+
+
+def test_uid0_accounts_maps_to_access_control_surplus_accounts_and_least_privilege():
+    """A second uid-0 account is a surplus/hidden superuser (访问控制 c) and breaks least privilege (访问控制 d,
+    levels 2-3 only). It was mapped to L1-CES1-03 (accounts and permissions assigned to users: item a)."""
+    from mlps_scan.plugins import checks
+    spec = checks()["host.uid0_accounts"]
+    assert spec.controls == {1: ["L1-CES1-05"], 2: ["L2-CES1-06", "L2-CES1-07"], 3: ["L3-CES1-07", "L3-CES1-08"]}
+    cat = load()
+    items = {level: {cat.get(c).clause for c in ids} for level, ids in spec.controls.items()}
+    assert items == {1: {"6.1.4.2 c)"}, 2: {"7.1.4.2 c)", "7.1.4.2 d)"}, 3: {"8.1.4.2 c)", "8.1.4.2 d)"}}
+    for ids in spec.controls.values():
+        assert {cat.get(c).control_point.en for c in ids} == {"Access control"}
+    # the same requirement at every level: the level-3 surplus-account item is the one the level-1 id maps to
+    assert cat.get("L1-CES1-05").title.zh == cat.get("L3-CES1-07").title.zh
