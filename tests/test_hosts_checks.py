@@ -292,3 +292,35 @@ def test_uid0_accounts_maps_to_access_control_surplus_accounts_and_least_privile
         assert {cat.get(c).control_point.en for c in ids} == {"Access control"}
     # the same requirement at every level: the level-3 surplus-account item is the one the level-1 id maps to
     assert cat.get("L1-CES1-05").title.zh == cat.get("L3-CES1-07").title.zh
+
+
+# --------------------------------------------------------------------------- anti-malware signature age: a profile parameter
+
+DAY = 86400
+
+
+def _malware(age_days: float) -> str:
+    now = 1_800_000_000
+    return f"cmd=clamscan\nclamav-daemon active\nsignatures=/var/lib/clamav/daily.cld {now - int(age_days * DAY)}\nnow={now}"
+
+
+@pytest.mark.parametrize("age,profile,status", [
+    (10, None, "pass"),
+    (31, None, "fail"),  # default maximum: 30 days
+    (10, {"malware_signature_max_age_days": 7}, "fail"),  # a stricter assessor (some ask for one week)
+    (45, {"malware_signature_max_age_days": 60}, "pass"),
+])
+def test_signature_age_limit_comes_from_the_profile(age, profile, status):
+    f = host_verdicts(profile=profile, malware=_malware(age))["host.anti_malware"]
+    assert f.status.value == status, f.message
+    if status == "fail":
+        limit = (profile or {}).get("malware_signature_max_age_days", 30)
+        assert f.message == f"signatures are {age:g} days old (> {limit})"
+
+
+def test_signature_age_parameter_is_declared_and_defaults_to_30():
+    from mlps_scan.models import Profile
+    from mlps_scan.plugins import checks
+    assert "malware_signature_max_age_days" in checks()["host.anti_malware"].params
+    assert Profile().malware_signature_max_age_days == 30
+    assert {build_profile(level).malware_signature_max_age_days for level in (1, 2, 3)} == {30}

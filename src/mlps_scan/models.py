@@ -198,6 +198,7 @@ class Profile(Strict):
     idle_timeout_seconds: int = Field(600, ge=1)
     log_retention_days: int = Field(180, ge=1)
     unused_credential_days: int = Field(90, ge=1)
+    malware_signature_max_age_days: int = Field(30, ge=1, le=3650)
     min_tls_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
     high_risk_ports: list[int] = Field(
         default_factory=lambda: [21, 23, 69, 111, 135, 137, 138, 139, 445, 512, 513, 514, 515, 873, 2049,
