@@ -921,25 +921,45 @@ _WATCH_PRIV = re.compile(r"(/etc/sudoers|euid=0|privileged|execve|/usr/bin/sudo|
 _WATCH_CHANGE = re.compile(r"(/etc/(passwd|shadow|group|gshadow|security/opasswd)|identity|/etc/ssh/sshd_config|/etc/audit|time-change|adjtimex|settimeofday|MAC-policy|system-locale)")
 
 
+_AUDIT_RULE = re.compile(r"^-{1,2}[A-Za-z]")  # what `auditctl -l` and rules files hold: -a/-w/-e/... options
+
+
 def parse_audit(text: str) -> dict[str, Any]:
+    """auditd state, the loaded rules and what they cover. A line of `auditctl -l` that is not a rule ("You must
+    be root to run this program.", "Error sending rule list data request (Operation not permitted)") or a
+    non-zero exit status means the rules are unreadable (`rules_readable` False, `rules_error` says why), not
+    that they are absent; "No rules" means none are loaded."""
     state = {}
     rules, status = [], {}
     auditctl = True
     conf = {}
     remote = {}
+    kv: dict[str, str] = {}
+    rule_noise: list[str] = []
+    status_noise: list[str] = []
     for line in text.splitlines():
         if line.startswith("rule: "):
             r = line[6:].strip()
-            if r and r != "No rules":
+            if not r or r == "No rules":
+                continue
+            if _AUDIT_RULE.match(r):
                 rules.append(r)
+            else:
+                rule_noise.append(r)
         elif line.startswith("file-rule: "):
             _, c = _strip_path(line[11:])
             rules.append(c)
         elif line.startswith("status: "):
             k, _, v = line[8:].partition(" ")
-            status[k] = v.strip()
+            if re.match(r"^[a-z_]+$", k):
+                status[k] = v.strip()
+            else:
+                status_noise.append(line[8:].strip())
         elif line == "auditctl=missing":
             auditctl = False
+        elif re.match(r"^(status|rules)_rc=", line):
+            k, _, v = line.partition("=")
+            kv[k] = v
         elif line.startswith("/etc/audit/auditd.conf: "):
             k, _, v = line.split(": ", 1)[1].partition("=")
             conf[k.strip()] = v.strip()
@@ -948,14 +968,24 @@ def parse_audit(text: str) -> dict[str, Any]:
             remote[k.strip()] = v.strip()
         elif " " in line and line.split(" ")[0] == "auditd":
             state["auditd"] = line.split(" ", 1)[1]
+    rules_rc, status_rc = _int(kv.get("rules_rc")), _int(kv.get("status_rc"))
+    rules_error = None
+    if auditctl and (rule_noise or rules_rc not in (None, 0)):
+        rules_error = (f"auditctl -l failed (exit status {rules_rc})" if rules_rc not in (None, 0) else "auditctl -l") + \
+            (f": {rule_noise[0][:200]}" if rule_noise else "")
+    status_readable = not auditctl or (status_rc in (None, 0) and "enabled" in status)
     rules = [r for r in rules if not r.startswith(("-D", "-b", "-f", "--backlog", "-r"))]
     content = [r for r in rules if not re.match(r"^-e\s", r)]
-    enabled = status.get("enabled")
+    enabled = status.get("enabled") if status_readable else None
     return {
         "service": state.get("auditd"),
         "active": state.get("auditd") == "active",
         "enabled": _int(enabled) if enabled is not None else None,
         "rules_source": "auditctl" if auditctl else "files",
+        "rules_readable": rules_error is None,
+        "rules_error": rules_error,
+        "status_readable": status_readable,
+        "status_error": None if status_readable else (status_noise[0][:200] if status_noise else "auditctl -s gave no status"),
         "rules": content[:200], "rule_count": len(content),
         "immutable": enabled == "2" or any(re.match(r"^-e\s+2", r) for r in rules),
         "covers": {"logins": any(_WATCH_LOGIN.search(r) for r in content),

@@ -105,8 +105,10 @@ cfg /etc/sudoers /etc/sudoers.d/*
 s audit
 svc auditd
 if have auditctl; then
-  auditctl -s 2>&1 | sed 's/^/status: /'
-  auditctl -l 2>&1 | sed 's/^/rule: /'
+  # without privilege auditctl prints "You must be root to run this program." (exit 4): the exit status is
+  # recorded so that message is never read as a rule
+  out=$(auditctl -s 2>&1); echo "status_rc=$?"; printf '%s\n' "$out" | sed 's/^/status: /'
+  out=$(auditctl -l 2>&1); echo "rules_rc=$?"; printf '%s\n' "$out" | sed 's/^/rule: /'
 else
   echo "auditctl=missing"
   cfg /etc/audit/audit.rules /etc/audit/rules.d/*.rules | sed 's/^/file-rule: /'

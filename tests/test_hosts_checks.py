@@ -149,11 +149,11 @@ def run_script_section(name: str, tmp_path: Path, stubs: dict[str, str]) -> str:
     for cmd, code in stubs.items():
         (bindir / cmd).write_text("#!/bin/sh\n" + code)
         (bindir / cmd).chmod(0o755)
-    prelude = (f'PATH={bindir}:/usr/bin:/bin; export PATH\n'
-               's() { echo "@@MLPS@@ $1"; }\n'
-               f'have() {{ [ -x "{bindir}/$1" ]; }}\n')
+    header = text[:text.index("\ns meta\n") + 1]  # the script's helpers: s, have, cfg, svc
+    prelude = header + (f'PATH={bindir}:/usr/bin:/bin; export PATH\n'
+                        f'have() {{ [ -x "{bindir}/$1" ]; }}\n')
     r = subprocess.run(["/bin/sh", "-c", prelude + body], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
+    assert not r.stderr.strip(), r.stderr  # the section ran without shell errors (its exit status is a grep's)
     return split_sections(r.stdout)[name]
 
 
@@ -324,3 +324,39 @@ def test_signature_age_parameter_is_declared_and_defaults_to_30():
     assert "malware_signature_max_age_days" in checks()["host.anti_malware"].params
     assert Profile().malware_signature_max_age_days == 30
     assert {build_profile(level).malware_signature_max_age_days for level in (1, 2, 3)} == {30}
+
+
+# --------------------------------------------------------------------------- auditctl without privilege
+
+NOT_ROOT = "You must be root to run this program."
+
+
+@pytest.mark.parametrize("audit,auditd,protected,needle", [
+    # as recorded before the exit status was (no rc lines): the message must not count as a rule
+    (f"auditd active\nstatus: {NOT_ROOT}\nrule: {NOT_ROOT}", "error", "error", "unreadable"),
+    (f"auditd active\nstatus_rc=4\nstatus: {NOT_ROOT}\nrules_rc=4\nrule: {NOT_ROOT}", "error", "error", "exit status 4"),
+    ("auditd active\nstatus_rc=255\nstatus: Error sending status request (Operation not permitted)\n"
+     "rules_rc=255\nrule: Error sending rule list data request (Operation not permitted)", "error", "error", "Operation not permitted"),
+    ("auditd active\nstatus_rc=0\nstatus: enabled 1\nrules_rc=0\nrule: No rules", "fail", "fail", "no rules loaded"),
+    ("auditd active\nstatus_rc=0\nstatus: enabled 2\nrules_rc=0\nrule: -w /etc/passwd -p wa -k identity\n"
+     "rule: -w /var/log/lastlog -p wa -k logins\nrule: -a always,exit -F arch=b64 -S execve -F euid=0 -k privileged",
+     "pass", "pass", "3 rules"),
+    (f"auditd inactive\nstatus_rc=4\nstatus: {NOT_ROOT}\nrules_rc=4\nrule: {NOT_ROOT}", "fail", "fail", "not running"),
+])
+def test_unprivileged_auditctl_is_unreadable_not_a_rule(audit, auditd, protected, needle):
+    v = host_verdicts(audit=audit)
+    assert (v["host.auditd"].status.value, v["host.audit_protected"].status.value) == (auditd, protected), \
+        (v["host.auditd"].message, v["host.audit_protected"].message)
+    assert needle in v["host.auditd"].message
+    a = parse_audit(audit)
+    assert NOT_ROOT not in a["rules"] and not any("Operation not permitted" in r for r in a["rules"])
+
+
+def test_script_records_auditctl_refusing_a_non_root_user(tmp_path):
+    out = run_script_section("audit", tmp_path, {
+        "systemctl": 'for u in "$@"; do :; done\n[ "$1" = is-active ] && echo active\n',
+        "auditctl": f"echo '{NOT_ROOT}' >&2\nexit 4\n"})
+    assert "rules_rc=4" in out.splitlines() and "status_rc=4" in out.splitlines()
+    a = parse_audit(out)
+    assert a["active"] and not a["rules_readable"] and a["rule_count"] == 0 and NOT_ROOT in a["rules_error"]
+    assert host_verdicts(audit=out)["host.auditd"].status.value == "error"

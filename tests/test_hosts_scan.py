@@ -17,7 +17,7 @@ from fixtures.hosts import COMPLIANT
 pytestmark = pytest.mark.hosts
 
 WEB, DB, HANG = "127.0.213.11", "127.0.213.12", "127.0.213.14"
-WEB2 = "127.0.213.16"  # web02: web01's configuration, but its package manager fails (fixture `web02`)
+WEB2 = "127.0.213.16"  # web02: web01's configuration, but apt-get fails and auditctl refuses (fixture `web02`)
 
 # exact verdict per check and host at level 3 (default profile)
 EXPECTED = {
@@ -295,7 +295,9 @@ def test_cidr_range_discovers_only_hosts_with_open_ports(host_bed, tmp_path):
 
 WEB02 = {**COMPLIANT, "hostname": "web02", "stub_text": {
     "apt-get": "#!/bin/sh\necho 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt)' >&2\n"
-               "exit 100\n"}}
+               "exit 100\n",
+    # what auditctl says to a login without privilege (exit 4), as when sudo -n is not allowed
+    "auditctl": "#!/bin/sh\necho 'You must be root to run this program.' >&2\nexit 4\n"}}
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +317,18 @@ def test_failing_package_manager_is_an_error_not_a_pass(host_bed, web02, tmp_pat
     f = next(f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
              if f["check_id"] == "host.security_updates" and f["resource_id"] == WEB2)
     assert f["status"] == "error" and "exit status 100" in f["message"] and "Could not get lock" in f["message"]
+
+
+def test_auditctl_refusal_is_an_error_not_a_rule(host_bed, web02, tmp_path):
+    kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False, targets=(WEB2,))
+    run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    audit = _facts(tmp_path / "out", WEB2)["answer"]["sections"]["audit"]
+    assert "rules_rc=4" in audit.splitlines() and "rule: You must be root to run this program." in audit.splitlines()
+    got = {(f["check_id"]): f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+           if f["resource_id"] == WEB2}
+    assert got["host.auditd"]["status"] == "error" and "unreadable" in got["host.auditd"]["message"]
+    assert got["host.audit_protected"]["status"] == "error"
 
 
 # web02 configured by name: ~/.ssh/config maps web02-lab to its address; known_hosts is checked under both
