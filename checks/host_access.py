@@ -9,8 +9,12 @@ DEFAULT_ACCOUNTS = {"guest", "test", "demo", "admin", "administrator", "user", "
 SHARED_ACCOUNTS = {"shared", "share", "common", "public", "ops", "team", "dev", "support", "operator"}
 
 
+# An account with uid 0 besides root is a second, hidden superuser: a surplus (often shared or backdoor) account
+# (访问控制 c: 多余、共享账户) and a breach of least privilege for administrators (访问控制 d: 最小权限). Level 1
+# has no least-privilege item (its access-control items are a-c), so there it evidences the surplus-account item.
 @check(id="host.uid0_accounts", title_en="Only root has uid 0", title_zh="不存在root以外的超级用户",
-       controls={1: ["L1-CES1-03"], 2: ["L2-CES1-07"], 3: ["L3-CES1-08"]}, asset_type="host", severity="critical",
+       controls={1: ["L1-CES1-05"], 2: ["L2-CES1-06", "L2-CES1-07"], 3: ["L3-CES1-07", "L3-CES1-08"]},
+       asset_type="host", severity="critical",
        remediation="Remove or re-number every account with uid 0 other than root; give administrators sudo rules instead.")
 def uid0_accounts(asset, ctx: CheckContext):
     extra = ctx.need(asset, "accounts").get("uid0") or []

@@ -2,7 +2,7 @@
 to a central collector; local retention; time synchronisation; the audit process protected (level 3)."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext, check, failed, passed
+from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
 
 @check(id="host.auditd", title_en="auditd runs with rules for logins, privilege use and changes",
@@ -16,6 +16,9 @@ def auditd(asset, ctx: CheckContext):
         return failed(f"auditd is not running (state: {a.get('service') or 'not installed'})")
     if a.get("enabled") == 0:
         return failed("auditd runs but auditing is disabled (enabled 0)")
+    if a.get("rules_readable") is False:
+        return error(f"audit rules unreadable: {a.get('rules_error') or 'auditctl -l failed'} "
+                     "(collect as root or allow `sudo -n`)")
     missing = [k for k, v in (a.get("covers") or {}).items() if not v]
     if not a.get("rule_count"):
         return failed("auditd runs with no rules loaded")
@@ -31,6 +34,9 @@ def audit_protected(asset, ctx: CheckContext):
     a = ctx.need(asset, "audit")
     if a.get("active") and a.get("immutable"):
         return passed("audit rules locked (-e 2)")
+    if a.get("active") and a.get("status_readable") is False:  # the lock (enabled 2) shows in `auditctl -s`
+        return error(f"audit lock state unknown: auditctl -s unreadable ({a.get('status_error')}); "
+                     "collect as root or allow `sudo -n`")
     return failed("audit rules are not locked (-e 2 missing)" if a.get("active") else "auditd is not running")
 
 

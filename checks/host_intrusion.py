@@ -43,8 +43,9 @@ def unneeded_services(asset, ctx: CheckContext):
        remediation="Install the pending security updates after testing (apt/yum/dnf) and keep a patch schedule.")
 def security_updates(asset, ctx: CheckContext):
     u = ctx.need(asset, "updates")
-    if u.get("manager") in (None, "none") or u.get("security_pending") is None:
-        return error(f"patch state unknown: package manager {u.get('manager') or 'not found'}")
+    if u.get("manager") in (None, "none") or u.get("security_pending") is None or u.get("listing_ok") is False:
+        why = u.get("problem") or f"package manager {u.get('manager') or 'not found'}"
+        return error(f"patch state unknown: {why}", details={"updates": u})
     n = u["security_pending"]
     if n:
         return failed(f"{n} pending security update(s): {', '.join(u.get('packages') or [])[:300]}", details=u)
@@ -53,13 +54,16 @@ def security_updates(asset, ctx: CheckContext):
 
 @check(id="host.anti_malware", title_en="Anti-malware installed with current signatures", title_zh="恶意代码防范",
        controls={1: ["L1-CES1-08"], 2: ["L2-CES1-16"], 3: ["L3-CES1-23"]}, asset_type="host",
-       remediation="Install an anti-malware product (ClamAV, a vendor EDR or HIDS) and keep signatures under a month old.")
+       params=["malware_signature_max_age_days"],
+       remediation="Install an anti-malware product (ClamAV, a vendor EDR or HIDS) and keep its signatures younger "
+                   "than the profile's maximum age (default 30 days).")
 def anti_malware(asset, ctx: CheckContext):
     m = ctx.need(asset, "malware")
     if not m.get("installed"):
         return failed("no anti-malware product found")
     age = m.get("signature_age_days")
-    if age is not None and age > 30:
-        return failed(f"signatures are {age:g} days old (> 30)")
+    limit = ctx.profile.malware_signature_max_age_days
+    if age is not None and age > limit:
+        return failed(f"signatures are {age:g} days old (> {limit})", details={"signature_age_days": age})
     return passed(f"anti-malware: {', '.join(m.get('products') or m.get('active_services') or [])}"
                   + (f", signatures {age:g} days old" if age is not None else ""))

@@ -158,8 +158,9 @@ class HostsCollector(Collector):
     def collect(self, target: HostsTarget, s: CollectSession) -> None:
         tofu = bool(target.ssh.trust_on_first_use or s.options.get("tofu"))
         hosts: list[tuple[str, str]] = []  # (address, label as configured)
+        names: dict[str, list[str]] = {}  # address -> the host names it was configured under (known_hosts lookup)
         nets: list[str] = []
-        for t in target.targets:
+        for t in dict.fromkeys(target.targets):
             kind, val = parse_target(t)
             if kind == "ip":
                 hosts.append((str(val), t))
@@ -167,10 +168,23 @@ class HostsCollector(Collector):
                 nets.append(str(val))
             else:
                 alias = _ssh_config(val).get("hostname") if target.ssh.use_ssh_config else None
-                hosts.extend(self._resolve(val, s, alias if alias and alias != val else None))
+                alias = alias if alias and alias != val else None
+                got = self._resolve(val, s, alias)
+                hosts.extend(got)
+                alias_name = alias if alias and _is_name(alias) else None
+                for a, _ in got:
+                    for n in (val, alias_name):
+                        if n and n not in names.setdefault(a, []):
+                            names[a].append(n)
         if target.transport == "local":
             hosts = [("localhost", "localhost")]
-        hosts = list(dict.fromkeys(hosts))
+        # one entry (one SSH session) per address, however many times and ways (name, address) it was given;
+        # the label is the first name it was given, else the address
+        labels: dict[str, str] = {}
+        for a, lbl in hosts:
+            if a not in labels or (labels[a] == a and lbl != a and _is_name(lbl)):
+                labels[a] = lbl
+        hosts = list(labels.items())
         scan_addrs = [a for a, _ in hosts if a != "localhost"] + (["127.0.0.1"] if target.transport == "local" else [])
         nmap_recs = []
         if target.discover and (scan_addrs or nets):
@@ -193,17 +207,18 @@ class HostsCollector(Collector):
         if nets and not target.discover:
             for n in nets:
                 ssh_hosts.extend(str(a) for a in ipaddress.ip_network(n).hosts())
+        ssh_hosts = list(dict.fromkeys(ssh_hosts))  # a range overlapping a listed address: still one session
         script = SCRIPT_PATH.read_text(encoding="utf-8")
         s.progress(f"collecting facts from {len(ssh_hosts)} host(s)")
         s.record("target", {"targets": target.targets, "hosts": [a for a in ssh_hosts],
-                            "labels": {a: lbl for a, lbl in hosts}, "transport": target.transport,
+                            "labels": {a: lbl for a, lbl in hosts}, "names": names, "transport": target.transport,
                             "discover": target.discover}, request={"kind": "plan"})
 
         def one(addr: str) -> None:
             if target.transport == "local":
                 self._local(script, target, s)
             else:
-                self._ssh(addr, script, target, s, tofu)
+                self._ssh(addr, script, target, s, tofu, names.get(addr, []))
 
         with ThreadPoolExecutor(max_workers=max(1, min(target.parallel, len(ssh_hosts) or 1))) as pool:
             list(pool.map(one, ssh_hosts))
@@ -282,7 +297,8 @@ class HostsCollector(Collector):
             return
         self._record_output("localhost", p.stdout, p.returncode, req, s, {"transport": "local"})
 
-    def _ssh(self, addr: str, script: str, target: HostsTarget, s: CollectSession, tofu: bool) -> None:
+    def _ssh(self, addr: str, script: str, target: HostsTarget, s: CollectSession, tofu: bool,
+             names: list[str] | tuple[str, ...] = ()) -> None:
         import paramiko
 
         st = target.ssh
@@ -294,7 +310,7 @@ class HostsCollector(Collector):
             Path(cfg["userknownhostsfile"].split()[0]).expanduser() if cfg.get("userknownhostsfile") else Path("~/.ssh/known_hosts").expanduser())
         jump = st.jump_host or (cfg.get("proxyjump") if cfg.get("proxyjump", "none") != "none" else None)
         req = {"address": addr, "port": port, "user": user, "transport": "ssh", "known_hosts": str(known),
-               "jump_host": jump, "tofu": tofu, "sessions": 1, "channels": 1}
+               "known_hosts_names": [*names, addr], "jump_host": jump, "tofu": tofu, "sessions": 1, "channels": 1}
         source = f"facts:{addr}"
         opened: list[Any] = []
 
@@ -310,9 +326,9 @@ class HostsCollector(Collector):
                             "(add the host keys, or opt into trust_on_first_use / --tofu)")
             if jump:
                 ju, jh, jp = _jump(jump)
-                jt = self._transport(paramiko, jh, jp or 22, None, hostkeys, False, st, opened)
-                if isinstance(jt, str):
-                    return fail(f"jump host {jh}: {jt}")
+                jt, why, _ = self._transport(paramiko, jh, jp or 22, None, hostkeys, False, st, opened)
+                if jt is None:
+                    return fail(f"jump host {jh}: {why}")
                 err = self._auth(paramiko, jt, ju or user, keyfile)
                 if err:
                     return fail(f"jump host {jh}: {err}", EvidenceStatus.denied)
@@ -320,9 +336,9 @@ class HostsCollector(Collector):
             else:
                 sock = None
             s.count_call()
-            t = self._transport(paramiko, addr, port, sock, hostkeys, tofu, st, opened)
-            if isinstance(t, str):
-                return fail(t, answer=getattr(self, "_offered", {}).pop(addr, None))
+            t, why, offered = self._transport(paramiko, addr, port, sock, hostkeys, tofu, st, opened, names)
+            if t is None:
+                return fail(why, answer=offered)
             err = self._auth(paramiko, t, user, keyfile)
             if err:
                 return fail(f"authentication failed for {user}@{addr}:{port}: {err}", EvidenceStatus.denied)
@@ -359,25 +375,35 @@ class HostsCollector(Collector):
             for o in reversed(opened):
                 o.close()
 
-    def _transport(self, paramiko, addr: str, port: int, sock, hostkeys, tofu: bool, st: SshSettings, opened: list):
-        """A started SSH transport whose host key was verified; or a string saying why not."""
+    def _transport(self, paramiko, addr: str, port: int, sock, hostkeys, tofu: bool, st: SshSettings, opened: list,
+                   names: list[str] | tuple[str, ...] = ()):
+        """(transport, None, None) for a started SSH transport whose host key was verified, else
+        (None, why, answer) where answer names the offered key when there was one.
+
+        The key is checked against the known_hosts entries of every name the host was configured under and of
+        its address (`host`, or `[host]:port` for other ports), as OpenSSH checks the name and the address: a
+        key listed under any of them and different from the offered one refuses the host (CHANGED), also with
+        trust-on-first-use; one listing of the offered key and no conflicting one verifies it; no entry at all
+        is unknown (refused unless trust-on-first-use)."""
         if sock is None:
             try:
                 sock = socket.create_connection((addr, port), timeout=st.timeout)
             except socket.timeout:
-                return f"timeout: no TCP connection to {addr}:{port} within {st.timeout:g}s"
+                return None, f"timeout: no TCP connection to {addr}:{port} within {st.timeout:g}s", None
             except OSError as e:
-                return f"unreachable {addr}:{port}: {e.strerror or e}"
+                return None, f"unreachable {addr}:{port}: {e.strerror or e}", None
         sock.settimeout(st.timeout)
         t = paramiko.Transport(sock)
         opened.append(t)
         t.banner_timeout = st.timeout
         t.handshake_timeout = st.timeout
-        pattern = addr if port == 22 else f"[{addr}]:{port}"
-        entry = hostkeys.lookup(pattern)
-        if entry:  # negotiate a key type known_hosts lists, as OpenSSH does
-            types = [k for k in t.get_security_options().key_types if k in entry or
-                     (k.startswith("rsa-sha2-") and "ssh-rsa" in entry) or k.replace("-cert-v01@openssh.com", "") in entry]
+        patterns = known_hosts_patterns(names, addr, port)
+        entries = {p: e for p in patterns if (e := hostkeys.lookup(p))}
+        known_types = {k for e in entries.values() for k in e.keys()}
+        if known_types:  # negotiate a key type known_hosts lists, as OpenSSH does
+            types = [k for k in t.get_security_options().key_types if k in known_types or
+                     (k.startswith("rsa-sha2-") and "ssh-rsa" in known_types) or
+                     k.replace("-cert-v01@openssh.com", "") in known_types]
             if types:
                 t.get_security_options().key_types = types
         try:
@@ -385,33 +411,27 @@ class HostsCollector(Collector):
         except (paramiko.SSHException, EOFError, OSError) as e:
             msg = str(e) or type(e).__name__
             if "banner" in msg.lower() or "timed out" in msg.lower() or "timeout" in msg.lower():
-                return f"timeout: {addr}:{port} accepted the connection but did not complete the SSH handshake within {st.timeout:g}s ({msg})"
-            return f"ssh handshake with {addr}:{port} failed: {msg}"
+                return None, (f"timeout: {addr}:{port} accepted the connection but did not complete the SSH "
+                              f"handshake within {st.timeout:g}s ({msg})"), None
+            return None, f"ssh handshake with {addr}:{port} failed: {msg}", None
         try:
             hk = t.get_remote_server_key()
         except paramiko.SSHException:  # start_client gave up waiting without an exception
-            return (f"timeout: {addr}:{port} accepted the connection but did not complete the SSH handshake "
-                    f"within {st.timeout:g}s")
+            return None, (f"timeout: {addr}:{port} accepted the connection but did not complete the SSH handshake "
+                          f"within {st.timeout:g}s"), None
         name = hk.get_name()
-        known_key = None
-        if entry:
-            known_key = entry.get(name) or (entry.get("ssh-rsa") if name.startswith("rsa-sha2-") else None)
-        if entry and known_key is not None and known_key.asbytes() == hk.asbytes():
+        offered = {"offered_key": {"type": name, "sha256": _fp(hk)}}
+        verdict, why = verify_host_key(hostkeys, patterns, hk)
+        if verdict == "known":
             t._mlps_trusted_by = "known_hosts"
-            return t
-        if entry:
-            listed = ", ".join(f"{k} {_fp(v)}" for k, v in entry.items())
-            self._offered = getattr(self, "_offered", {})
-            self._offered[addr] = {"offered_key": {"type": name, "sha256": _fp(hk)}}
-            return (f"host key refused: the host key of {pattern} CHANGED (offered {name} {_fp(hk)}; known_hosts lists "
-                    f"{listed}); possible man-in-the-middle. Nothing was sent to the host")
+            return t, None, None
+        if verdict == "changed":
+            return None, why, offered
         if not tofu:
-            self._offered = getattr(self, "_offered", {})
-            self._offered[addr] = {"offered_key": {"type": name, "sha256": _fp(hk)}}
-            return (f"host key refused: {pattern} is not in known_hosts (unknown host key {name} {_fp(hk)}); "
-                    "add it to known_hosts or opt into trust_on_first_use / --tofu")
+            return None, (f"host key refused: {' / '.join(patterns)} not in known_hosts (unknown host key {name} "
+                          f"{_fp(hk)}); add it to known_hosts or opt into trust_on_first_use / --tofu"), offered
         t._mlps_trusted_by = "trust-on-first-use"
-        return t
+        return t, None, None
 
     @staticmethod
     def _auth(paramiko, t, user: str, keyfile: str | None) -> str | None:
@@ -536,6 +556,39 @@ class HostsCollector(Collector):
             s.asset("host", addr, scope=f"{base}/{addr}", name=name, attributes=attrs,
                     errors=errors.get(addr, {}), evidence=ev.get(addr, []))
         s.coverage("host", base, EvidenceStatus.ok, evidence=[r.id for r in records if r.source in ("target", "nmap", "nmap6")])
+
+
+def known_hosts_patterns(names, addr: str, port: int) -> list[str]:
+    """The known_hosts host patterns a host is looked up under: every name it was configured under and its
+    address, as `host` on port 22 and `[host]:port` otherwise (OpenSSH's form)."""
+    return list(dict.fromkeys(h if port == 22 else f"[{h}]:{port}" for h in [*names, addr]))
+
+
+def verify_host_key(hostkeys, patterns: list[str], hk) -> tuple[str, str | None]:
+    """('known' | 'changed' | 'unknown', why) for the offered key `hk` against the known_hosts entries of all
+    `patterns`. Any pattern whose entries do not hold the offered key makes it 'changed' (refused, also with
+    trust-on-first-use), as OpenSSH refuses a key that differs under the name or under the address; 'known'
+    needs at least one listing of the key and no conflicting one; no entry under any pattern is 'unknown'."""
+    name = hk.get_name()
+    entries = {p: e for p in patterns if (e := hostkeys.lookup(p))}
+
+    def listed_key(entry):
+        return entry.get(name) or (entry.get("ssh-rsa") if name.startswith("rsa-sha2-") else None)
+
+    matched = [p for p, e in entries.items() if (k := listed_key(e)) is not None and k.asbytes() == hk.asbytes()]
+    changed = [p for p in entries if p not in matched]
+    if changed:
+        listed = "; ".join(f"{p}: " + ", ".join(f"{k} {_fp(v)}" for k, v in entries[p].items()) for p in changed)
+        return "changed", (f"host key refused: the host key of {', '.join(changed)} CHANGED (offered {name} {_fp(hk)}; "
+                           f"known_hosts lists {listed}); possible man-in-the-middle. Nothing was sent to the host")
+    return ("known", None) if matched else ("unknown", None)
+
+
+def _is_name(t: str) -> bool:
+    try:
+        return parse_target(t)[0] == "name"
+    except InputError:
+        return False
 
 
 def _fp(key) -> str:
@@ -781,17 +834,29 @@ def parse_password(login_defs: str, pam: str) -> tuple[dict, dict, dict]:
 
 
 def parse_tmout(text: str) -> dict[str, Any]:
-    val, ro, files = None, False, []
+    """TMOUT in the shell profile files: its smallest value, and whether it is made readonly (users cannot
+    unset it) and exported. /etc/environment is read by pam_env into the environment: exported."""
+    val, ro, exported, files = None, False, False, []
     for line in text.splitlines():
         p, c = _strip_path(line)
-        m = re.search(r"\bTMOUT=(\d+)", c)
-        if m:
-            v = int(m.group(1))
-            val = v if val is None else min(val, v)
-            files.append(p)
-        if re.search(r"(readonly|declare\s+-r\w*|typeset\s+-r)\s+(\w+=\S+\s+)*TMOUT\b", c):
-            ro = True
-    return {"tmout": val, "readonly": ro, "files": sorted(set(files))}
+        for stmt in re.split(r"[;&|]+", c):
+            stmt = stmt.strip()
+            if not re.search(r"\bTMOUT\b", stmt):
+                continue
+            m = re.search(r"\bTMOUT=[\"']?(\d+)", stmt)
+            if m:
+                v = int(m.group(1))
+                val = v if val is None else min(val, v)
+                files.append(p)
+                if p == "/etc/environment":
+                    exported = True
+            flags = "".join(re.findall(r"(?:^|\s)-(\w+)", stmt.split("TMOUT")[0]))
+            head = stmt.split()[0] if stmt.split() else ""
+            if head == "readonly" or (head in ("declare", "typeset") and "r" in flags):
+                ro = True
+            if head == "export" or (head in ("declare", "typeset") and "x" in flags):
+                exported = True
+    return {"tmout": val, "readonly": ro, "exported": exported, "files": sorted(set(files))}
 
 
 NOLOGIN = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "/bin/sync", "/sbin/shutdown", "/sbin/halt", "")
@@ -856,25 +921,45 @@ _WATCH_PRIV = re.compile(r"(/etc/sudoers|euid=0|privileged|execve|/usr/bin/sudo|
 _WATCH_CHANGE = re.compile(r"(/etc/(passwd|shadow|group|gshadow|security/opasswd)|identity|/etc/ssh/sshd_config|/etc/audit|time-change|adjtimex|settimeofday|MAC-policy|system-locale)")
 
 
+_AUDIT_RULE = re.compile(r"^-{1,2}[A-Za-z]")  # what `auditctl -l` and rules files hold: -a/-w/-e/... options
+
+
 def parse_audit(text: str) -> dict[str, Any]:
+    """auditd state, the loaded rules and what they cover. A line of `auditctl -l` that is not a rule ("You must
+    be root to run this program.", "Error sending rule list data request (Operation not permitted)") or a
+    non-zero exit status means the rules are unreadable (`rules_readable` False, `rules_error` says why), not
+    that they are absent; "No rules" means none are loaded."""
     state = {}
     rules, status = [], {}
     auditctl = True
     conf = {}
     remote = {}
+    kv: dict[str, str] = {}
+    rule_noise: list[str] = []
+    status_noise: list[str] = []
     for line in text.splitlines():
         if line.startswith("rule: "):
             r = line[6:].strip()
-            if r and r != "No rules":
+            if not r or r == "No rules":
+                continue
+            if _AUDIT_RULE.match(r):
                 rules.append(r)
+            else:
+                rule_noise.append(r)
         elif line.startswith("file-rule: "):
             _, c = _strip_path(line[11:])
             rules.append(c)
         elif line.startswith("status: "):
             k, _, v = line[8:].partition(" ")
-            status[k] = v.strip()
+            if re.match(r"^[a-z_]+$", k):
+                status[k] = v.strip()
+            else:
+                status_noise.append(line[8:].strip())
         elif line == "auditctl=missing":
             auditctl = False
+        elif re.match(r"^(status|rules)_rc=", line):
+            k, _, v = line.partition("=")
+            kv[k] = v
         elif line.startswith("/etc/audit/auditd.conf: "):
             k, _, v = line.split(": ", 1)[1].partition("=")
             conf[k.strip()] = v.strip()
@@ -883,14 +968,24 @@ def parse_audit(text: str) -> dict[str, Any]:
             remote[k.strip()] = v.strip()
         elif " " in line and line.split(" ")[0] == "auditd":
             state["auditd"] = line.split(" ", 1)[1]
+    rules_rc, status_rc = _int(kv.get("rules_rc")), _int(kv.get("status_rc"))
+    rules_error = None
+    if auditctl and (rule_noise or rules_rc not in (None, 0)):
+        rules_error = (f"auditctl -l failed (exit status {rules_rc})" if rules_rc not in (None, 0) else "auditctl -l") + \
+            (f": {rule_noise[0][:200]}" if rule_noise else "")
+    status_readable = not auditctl or (status_rc in (None, 0) and "enabled" in status)
     rules = [r for r in rules if not r.startswith(("-D", "-b", "-f", "--backlog", "-r"))]
     content = [r for r in rules if not re.match(r"^-e\s", r)]
-    enabled = status.get("enabled")
+    enabled = status.get("enabled") if status_readable else None
     return {
         "service": state.get("auditd"),
         "active": state.get("auditd") == "active",
         "enabled": _int(enabled) if enabled is not None else None,
         "rules_source": "auditctl" if auditctl else "files",
+        "rules_readable": rules_error is None,
+        "rules_error": rules_error,
+        "status_readable": status_readable,
+        "status_error": None if status_readable else (status_noise[0][:200] if status_noise else "auditctl -s gave no status"),
         "rules": content[:200], "rule_count": len(content),
         "immutable": enabled == "2" or any(re.match(r"^-e\s+2", r) for r in rules),
         "covers": {"logins": any(_WATCH_LOGIN.search(r) for r in content),
@@ -1097,12 +1192,29 @@ def parse_disk(text: str) -> dict[str, Any]:
             "encrypted": bool(crypttab or crypt_dev or luks), "mounts": mounts}
 
 
+# exit statuses of the update listings that mean "listed" (zypper: 100 updates / 101 security updates needed)
+_UPDATES_OK_RC = {"apt": {0}, "dnf": {0}, "yum": {0}, "zypper": {0, 100, 101}}
+
+
 def parse_updates(text: str) -> dict[str, Any]:
+    """The update listing. `security_pending` is None (patch state unknown) unless the listing ran and its
+    exit status was recorded and says it worked: a failed package manager is never "0 pending"."""
     kv = _kv(text)
     pkgs = [l.split("=", 1)[1] for l in text.splitlines() if l.startswith("pkg=")]
     mgr = kv.get("manager")
+    rc = _int(kv.get("rc"))
     n = _int(kv.get("security"))
-    return {"manager": mgr, "security_pending": n if mgr not in (None, "none") else None, "packages": pkgs[:50]}
+    problem = None
+    if mgr in (None, "none"):
+        problem = "no supported package manager found" if mgr == "none" else "no update listing in the facts"
+    elif rc is None:
+        problem = f"{mgr}: the exit status of the update listing was not recorded"
+    elif rc not in _UPDATES_OK_RC.get(mgr, {0}):
+        problem = f"{mgr}: the update listing failed (exit status {rc})" + (f": {kv['error']}" if kv.get("error") else "")
+    elif n is None:
+        problem = f"{mgr}: the update listing gave no count"
+    return {"manager": mgr, "listing_rc": rc, "listing_ok": problem is None, "problem": problem,
+            "security_pending": n if problem is None else None, "packages": pkgs[:50] if problem is None else []}
 
 
 def parse_listening(text: str) -> list[dict[str, Any]]:

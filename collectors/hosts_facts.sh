@@ -32,11 +32,13 @@ s os_release
 cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
 
 s updates
+# every listing prints "rc=<exit status>": a failed or missing listing is "patch state unknown", never "0 pending"
 if have apt-get; then
   echo "manager=apt"
-  n=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep '^Inst ' | grep -ci 'securi')
-  echo "security=$n"
-  apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep '^Inst ' | grep -i 'securi' | awk '{print "pkg=" $2}' | head -n 50
+  out=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>&1); echo "rc=$?"
+  printf '%s\n' "$out" | grep '^E:' | head -n 1 | sed 's/^/error=/'
+  echo "security=$(printf '%s\n' "$out" | grep '^Inst ' | grep -ci 'securi')"
+  printf '%s\n' "$out" | grep '^Inst ' | grep -i 'securi' | awk '{print "pkg=" $2}' | head -n 50
 elif have dnf; then
   echo "manager=dnf"
   out=$(dnf -q -C updateinfo list --security 2>/dev/null); echo "rc=$?"
@@ -49,7 +51,10 @@ elif have yum; then
   printf '%s\n' "$out" | awk 'NF>=3 {print "pkg=" $3}' | head -n 50
 elif have zypper; then
   echo "manager=zypper"
-  echo "security=$(zypper -q lp --category security 2>/dev/null | grep -c '|')"
+  # --no-refresh: read the local repository cache only (no network, no metadata written)
+  out=$(zypper --non-interactive --no-refresh -q list-patches --category security 2>/dev/null); echo "rc=$?"
+  echo "security=$(printf '%s\n' "$out" | grep -cE '\|[[:space:]]*security[[:space:]]*\|')"
+  printf '%s\n' "$out" | grep -E '\|[[:space:]]*security[[:space:]]*\|' | awk -F'|' '{gsub(/ /, "", $2); print "pkg=" $2}' | head -n 50
 else
   echo "manager=none"
 fi
@@ -100,8 +105,10 @@ cfg /etc/sudoers /etc/sudoers.d/*
 s audit
 svc auditd
 if have auditctl; then
-  auditctl -s 2>&1 | sed 's/^/status: /'
-  auditctl -l 2>&1 | sed 's/^/rule: /'
+  # without privilege auditctl prints "You must be root to run this program." (exit 4): the exit status is
+  # recorded so that message is never read as a rule
+  out=$(auditctl -s 2>&1); echo "status_rc=$?"; printf '%s\n' "$out" | sed 's/^/status: /'
+  out=$(auditctl -l 2>&1); echo "rules_rc=$?"; printf '%s\n' "$out" | sed 's/^/rule: /'
 else
   echo "auditctl=missing"
   cfg /etc/audit/audit.rules /etc/audit/rules.d/*.rules | sed 's/^/file-rule: /'

@@ -3,13 +3,14 @@ test bed (sample_inventories/acme-shop/recorded/hosts) is replayed through the h
 evaluated with different profiles; parsers are fed script sections directly."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from mlps_scan.catalogue import load
-from mlps_scan.collectors.hosts import (HostsCollector, parse_audit, parse_facts, parse_logging, parse_password,
-                                        parse_sshd, split_sections)
+from mlps_scan.collectors.hosts import (SCRIPT_PATH, HostsCollector, parse_audit, parse_facts, parse_logging,
+                                        parse_password, parse_sshd, split_sections)
 from mlps_scan.evidence import Recorder
 from mlps_scan.models import Asset, EvidenceRecord
 from mlps_scan.plugins import CollectSession
@@ -55,7 +56,10 @@ def test_profile_thresholds_change_verdicts(inventory):
                       log_retention_days=365, require_disk_encryption=True, require_mfa=False)
     assert strict[("host.password_complexity", WEB)].status.value == "fail"  # minlen 10 < 12
     assert strict[("host.login_lockout", WEB)].status.value == "fail"  # deny 5 > 3
-    assert strict[("host.idle_timeout", WEB)].status.value == "pass"  # ClientAliveInterval 300 x max(0,1) <= 300
+    # TMOUT 600 > 300; sshd's ClientAliveInterval 300 is a keepalive, not an idle timeout
+    assert strict[("host.idle_timeout", WEB)].status.value == "fail"
+    assert "TMOUT=600s" in strict[("host.idle_timeout", WEB)].message
+    assert "ClientAliveInterval 300" in strict[("host.idle_timeout", WEB)].message
     assert strict[("host.log_retention", WEB)].status.value == "fail"  # 189 < 365
     assert strict[("host.disk_encryption", WEB)].status.value == "pass"  # crypttab + LUKS
     assert strict[("host.disk_encryption", DB)].status.value == "fail"
@@ -118,3 +122,241 @@ def test_cut_off_script_output_is_incomplete():
     assert "end" not in sec
     f = parse_facts(sec)
     assert f["hostname"] == "x" and f["os"]["id"] == "debian"
+
+
+# --------------------------------------------------------------------------- fact fixtures -> one host's verdicts
+
+
+def host_verdicts(level=3, profile=None, **sections) -> dict:
+    """The host checks' verdicts on one host whose facts are the given script sections (parsed as collected)."""
+    from mlps_scan.models import Inventory
+    facts = parse_facts(sections)
+    errors = facts.pop("_errors", {})
+    a = Asset(type="host", id="10.9.9.9", scope="hosts/t/10.9.9.9", attributes={"address": "10.9.9.9", **facts},
+              errors=errors)
+    fs = evaluate(Inventory(assets=[a]), level, build_profile(level, profile), load())
+    return {f.check_id: f for f in fs if f.resource_id == "10.9.9.9"}
+
+
+def run_script_section(name: str, tmp_path: Path, stubs: dict[str, str]) -> str:
+    """Run one section of the real hosts_facts.sh with stub commands (executables first on PATH; `have` sees only
+    the stubs, so the branch taken is the stubbed package manager's). Returns the section's output."""
+    text = SCRIPT_PATH.read_text()
+    body = text[text.index(f"\ns {name}\n") + 1:]
+    body = body[:body.index("\ns ", 1)]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for cmd, code in stubs.items():
+        (bindir / cmd).write_text("#!/bin/sh\n" + code)
+        (bindir / cmd).chmod(0o755)
+    header = text[:text.index("\ns meta\n") + 1]  # the script's helpers: s, have, cfg, svc
+    prelude = header + (f'PATH={bindir}:/usr/bin:/bin; export PATH\n'
+                        f'have() {{ [ -x "{bindir}/$1" ]; }}\n')
+    r = subprocess.run(["/bin/sh", "-c", prelude + body], capture_output=True, text=True, timeout=30)
+    assert not r.stderr.strip(), r.stderr  # the section ran without shell errors (its exit status is a grep's)
+    return split_sections(r.stdout)[name]
+
+
+@pytest.mark.parametrize("updates,status", [
+    ("manager=apt\nrc=100\nerror=E: Could not get lock /var/lib/dpkg/lock-frontend\nsecurity=0", "error"),
+    ("manager=apt\nsecurity=0", "error"),  # exit status not recorded: the listing may have failed
+    ("manager=apt\nrc=0", "error"),  # no count
+    ("", "error"),  # no listing at all
+    ("manager=none", "error"),
+    ("manager=zypper\nrc=4\nsecurity=0", "error"),
+    ("manager=dnf\nrc=1\nsecurity=0", "error"),
+    ("manager=apt\nrc=0\nsecurity=0", "pass"),
+    ("manager=zypper\nrc=0\nsecurity=0", "pass"),
+    ("manager=zypper\nrc=101\nsecurity=1\npkg=SUSE-2024-1", "fail"),  # 101: security patches needed
+    ("manager=yum\nrc=0\nsecurity=2\npkg=openssl\npkg=bash", "fail"),
+])
+def test_security_updates_pass_only_on_a_listing_that_worked(updates, status):
+    f = host_verdicts(updates=updates)["host.security_updates"]
+    assert f.status.value == status, f.message
+    if status == "error":
+        assert f.message.startswith("patch state unknown")
+    if "rc=100" in updates:
+        assert "exit status 100" in f.message and "Could not get lock" in f.message
+
+
+def test_script_records_the_exit_status_of_a_failing_apt(tmp_path):
+    out = run_script_section("updates", tmp_path, {
+        "apt-get": "echo 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242' >&2\n"
+                   "echo 'Inst openssl [1.0] (1.1 Debian-Security:12/stable-security [amd64])'\nexit 100\n"})
+    assert "rc=100" in out.splitlines() and "error=E: Could not get lock" in out
+    f = host_verdicts(updates=out)["host.security_updates"]
+    assert f.status.value == "error" and "exit status 100" in f.message
+
+
+def test_script_lists_apt_security_updates_with_their_exit_status(tmp_path):
+    out = run_script_section("updates", tmp_path, {
+        "apt-get": "echo 'Inst openssl [1.0] (1.1 Debian-Security:12/stable-security [amd64])'\n"
+                   "echo 'Inst vim [9.0] (9.1 Debian:12/stable [amd64])'\n"})
+    assert out.splitlines() == ["manager=apt", "rc=0", "security=1", "pkg=openssl"]
+    assert host_verdicts(updates=out)["host.security_updates"].status.value == "fail"
+
+
+def test_script_asks_zypper_without_refresh(tmp_path):
+    args = tmp_path / "zypper-args"
+    table = ("Repository | Name | Category | Severity | Interactive | Status | Summary\n"
+             "-----------+------+----------+----------+-------------+--------+--------\n"
+             "SLE-Updates | SUSE-SLE-2024-101 | security | important | --- | needed | openssl\n"
+             "SLE-Updates | SUSE-SLE-2024-102 | security | moderate | --- | needed | curl\n")
+    out = run_script_section("updates", tmp_path, {
+        "zypper": f'echo "$*" > {args}\ncat <<"EOT"\n{table}EOT\nexit 101\n'})
+    used = args.read_text().split()
+    assert "--no-refresh" in used and used.index("--no-refresh") < used.index("list-patches")  # a global option
+    assert out.splitlines() == ["manager=zypper", "rc=101", "security=2", "pkg=SUSE-SLE-2024-101", "pkg=SUSE-SLE-2024-102"]
+    assert host_verdicts(updates=out)["host.security_updates"].status.value == "fail"
+
+
+# --------------------------------------------------------------------------- known_hosts: every name and the address
+
+
+def test_known_hosts_patterns_cover_names_and_address():
+    from mlps_scan.collectors.hosts import known_hosts_patterns
+    assert known_hosts_patterns(["web01.corp", "web01"], "10.0.0.5", 22) == ["web01.corp", "web01", "10.0.0.5"]
+    assert known_hosts_patterns(["web01"], "10.0.0.5", 2222) == ["[web01]:2222", "[10.0.0.5]:2222"]
+    assert known_hosts_patterns([], "10.0.0.5", 22) == ["10.0.0.5"]
+
+
+@pytest.mark.parametrize("lines,port,verdict", [
+    (["web01 {good}"], 22, "known"),  # listed under the configured name only
+    (["10.0.0.5 {good}"], 22, "known"),
+    (["web01,10.0.0.5 {good}"], 22, "known"),
+    (["web01 {other}"], 22, "changed"),  # changed under the name, the address unlisted: refused, not TOFU
+    (["web01 {good}", "10.0.0.5 {other}"], 22, "changed"),  # the address disagrees with the name
+    (["web01 {other}", "10.0.0.5 {good}"], 22, "changed"),
+    (["[web01]:2222 {good}"], 2222, "known"),
+    (["[web01]:2222 {other}"], 2222, "changed"),
+    (["web01 {other}"], 2222, "unknown"),  # port 22's entry says nothing about port 2222
+    (["db01 {other}"], 22, "unknown"),
+])
+def test_host_key_is_verified_under_every_name_and_the_address(tmp_path, lines, port, verdict):
+    import paramiko
+    from mlps_scan.collectors.hosts import known_hosts_patterns, verify_host_key
+    good, other = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+    fmt = {"good": f"{good.get_name()} {good.get_base64()}", "other": f"{other.get_name()} {other.get_base64()}"}
+    kh = tmp_path / "known_hosts"
+    kh.write_text("".join(line.format(**fmt) + "\n" for line in lines))
+    keys = paramiko.HostKeys(str(kh))
+    got, why = verify_host_key(keys, known_hosts_patterns(["web01"], "10.0.0.5", port), good)
+    assert got == verdict
+    if verdict == "changed":
+        assert "CHANGED" in why and ("web01" in why or "10.0.0.5" in why)
+
+
+# --------------------------------------------------------------------------- idle timeout: the shell's TMOUT
+
+KEEPALIVE = "source=sshd-T\nclientaliveinterval 300\nclientalivecountmax 0"
+
+
+@pytest.mark.parametrize("tmout,status,needle", [
+    ("", "fail", "keepalive"),  # ClientAlive* alone: dead-connection detection, not an idle logout
+    ("/etc/profile.d/tmout.sh: TMOUT=600\n/etc/profile.d/tmout.sh: readonly TMOUT\n/etc/profile.d/tmout.sh: export TMOUT",
+     "pass", "readonly and exported"),
+    ("/etc/profile: TMOUT=300; readonly TMOUT; export TMOUT", "pass", "TMOUT=300s"),
+    ("/etc/profile: declare -rx TMOUT=600", "pass", "readonly"),
+    ("/etc/profile: export TMOUT=600", "pass", "not readonly"),
+    ("/etc/profile: readonly TMOUT=600", "pass", "readonly"),
+    ("/etc/profile: TMOUT=600", "fail", "neither readonly nor exported"),
+    ("/etc/profile: TMOUT=900\n/etc/profile: readonly TMOUT", "fail", "> 600s"),
+    ("/etc/profile: TMOUT=0\n/etc/profile: export TMOUT", "fail", "disabled"),
+])
+def test_idle_timeout_needs_the_shell_tmout(tmout, status, needle):
+    f = host_verdicts(sshd=KEEPALIVE, tmout=tmout)["host.idle_timeout"]
+    assert f.status.value == status, f.message
+    assert needle in f.message, f.message
+    if status == "fail":
+        assert "ClientAliveInterval 300" in f.message  # mentioned, but not accepted
+
+
+def test_idle_timeout_without_keepalive_does_not_mention_it():
+    f = host_verdicts(sshd="source=sshd-T\nclientaliveinterval 0", tmout="")["host.idle_timeout"]
+    assert f.status.value == "fail" and "ClientAlive" not in f.message and "TMOUT unset" in f.message
+
+
+# --------------------------------------------------------------------------- control mapping
+
+
+def test_uid0_accounts_maps_to_access_control_surplus_accounts_and_least_privilege():
+    """A second uid-0 account is a surplus/hidden superuser (访问控制 c) and breaks least privilege (访问控制 d,
+    levels 2-3 only). It was mapped to L1-CES1-03 (accounts and permissions assigned to users: item a)."""
+    from mlps_scan.plugins import checks
+    spec = checks()["host.uid0_accounts"]
+    assert spec.controls == {1: ["L1-CES1-05"], 2: ["L2-CES1-06", "L2-CES1-07"], 3: ["L3-CES1-07", "L3-CES1-08"]}
+    cat = load()
+    items = {level: {cat.get(c).clause for c in ids} for level, ids in spec.controls.items()}
+    assert items == {1: {"6.1.4.2 c)"}, 2: {"7.1.4.2 c)", "7.1.4.2 d)"}, 3: {"8.1.4.2 c)", "8.1.4.2 d)"}}
+    for ids in spec.controls.values():
+        assert {cat.get(c).control_point.en for c in ids} == {"Access control"}
+    # the same requirement at every level: the level-3 surplus-account item is the one the level-1 id maps to
+    assert cat.get("L1-CES1-05").title.zh == cat.get("L3-CES1-07").title.zh
+
+
+# --------------------------------------------------------------------------- anti-malware signature age: a profile parameter
+
+DAY = 86400
+
+
+def _malware(age_days: float) -> str:
+    now = 1_800_000_000
+    return f"cmd=clamscan\nclamav-daemon active\nsignatures=/var/lib/clamav/daily.cld {now - int(age_days * DAY)}\nnow={now}"
+
+
+@pytest.mark.parametrize("age,profile,status", [
+    (10, None, "pass"),
+    (31, None, "fail"),  # default maximum: 30 days
+    (10, {"malware_signature_max_age_days": 7}, "fail"),  # a stricter assessor (some ask for one week)
+    (45, {"malware_signature_max_age_days": 60}, "pass"),
+])
+def test_signature_age_limit_comes_from_the_profile(age, profile, status):
+    f = host_verdicts(profile=profile, malware=_malware(age))["host.anti_malware"]
+    assert f.status.value == status, f.message
+    if status == "fail":
+        limit = (profile or {}).get("malware_signature_max_age_days", 30)
+        assert f.message == f"signatures are {age:g} days old (> {limit})"
+
+
+def test_signature_age_parameter_is_declared_and_defaults_to_30():
+    from mlps_scan.models import Profile
+    from mlps_scan.plugins import checks
+    assert "malware_signature_max_age_days" in checks()["host.anti_malware"].params
+    assert Profile().malware_signature_max_age_days == 30
+    assert {build_profile(level).malware_signature_max_age_days for level in (1, 2, 3)} == {30}
+
+
+# --------------------------------------------------------------------------- auditctl without privilege
+
+NOT_ROOT = "You must be root to run this program."
+
+
+@pytest.mark.parametrize("audit,auditd,protected,needle", [
+    # as recorded before the exit status was (no rc lines): the message must not count as a rule
+    (f"auditd active\nstatus: {NOT_ROOT}\nrule: {NOT_ROOT}", "error", "error", "unreadable"),
+    (f"auditd active\nstatus_rc=4\nstatus: {NOT_ROOT}\nrules_rc=4\nrule: {NOT_ROOT}", "error", "error", "exit status 4"),
+    ("auditd active\nstatus_rc=255\nstatus: Error sending status request (Operation not permitted)\n"
+     "rules_rc=255\nrule: Error sending rule list data request (Operation not permitted)", "error", "error", "Operation not permitted"),
+    ("auditd active\nstatus_rc=0\nstatus: enabled 1\nrules_rc=0\nrule: No rules", "fail", "fail", "no rules loaded"),
+    ("auditd active\nstatus_rc=0\nstatus: enabled 2\nrules_rc=0\nrule: -w /etc/passwd -p wa -k identity\n"
+     "rule: -w /var/log/lastlog -p wa -k logins\nrule: -a always,exit -F arch=b64 -S execve -F euid=0 -k privileged",
+     "pass", "pass", "3 rules"),
+    (f"auditd inactive\nstatus_rc=4\nstatus: {NOT_ROOT}\nrules_rc=4\nrule: {NOT_ROOT}", "fail", "fail", "not running"),
+])
+def test_unprivileged_auditctl_is_unreadable_not_a_rule(audit, auditd, protected, needle):
+    v = host_verdicts(audit=audit)
+    assert (v["host.auditd"].status.value, v["host.audit_protected"].status.value) == (auditd, protected), \
+        (v["host.auditd"].message, v["host.audit_protected"].message)
+    assert needle in v["host.auditd"].message
+    a = parse_audit(audit)
+    assert NOT_ROOT not in a["rules"] and not any("Operation not permitted" in r for r in a["rules"])
+
+
+def test_script_records_auditctl_refusing_a_non_root_user(tmp_path):
+    out = run_script_section("audit", tmp_path, {
+        "systemctl": 'for u in "$@"; do :; done\n[ "$1" = is-active ] && echo active\n',
+        "auditctl": f"echo '{NOT_ROOT}' >&2\nexit 4\n"})
+    assert "rules_rc=4" in out.splitlines() and "status_rc=4" in out.splitlines()
+    a = parse_audit(out)
+    assert a["active"] and not a["rules_readable"] and a["rule_count"] == 0 and NOT_ROOT in a["rules_error"]
+    assert host_verdicts(audit=out)["host.auditd"].status.value == "error"

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import CHECK_BUNDLE, run_cli
+from fixtures.hosts import COMPLIANT
 
 pytestmark = pytest.mark.hosts
 
 WEB, DB, HANG = "127.0.213.11", "127.0.213.12", "127.0.213.14"
+WEB2 = "127.0.213.16"  # web02: web01's configuration, but apt-get fails and auditctl refuses (fixture `web02`)
 
 # exact verdict per check and host at level 3 (default profile)
 EXPECTED = {
@@ -126,9 +128,11 @@ def test_one_session_one_channel_and_nmap_xml_recorded(main_scan):
     nm = [e for e in ev if e["source"] == "nmap"]
     assert len(nm) == 1 and nm[0]["answer"]["xml"].lstrip().startswith("<?xml")
     assert set(nm[0]["request"]["targets"]) == {WEB, DB}
+    for addr in (WEB, DB, HANG):  # one fact record (one attempt) per host
+        assert [e["source"] for e in ev].count(f"facts:{addr}") == 1
     facts = [e for e in ev if e["source"] == f"facts:{WEB}"][0]
-    assert facts["request"]["sessions"] == 1 and facts["request"]["channels"] == 1
     assert facts["answer"]["host_key"]["trusted_by"] == "known_hosts"
+    # sessions and channels are counted by sshd itself in test_one_session_per_host_however_it_is_listed
 
 
 def test_no_password_hash_leaves_the_host(main_scan):
@@ -284,3 +288,115 @@ def test_cidr_range_discovers_only_hosts_with_open_ports(host_bed, tmp_path):
     inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
     assert [a["id"] for a in inv["assets"] if a["type"] == "host"] == [WEB]
     assert _facts(tmp_path / "out", WEB)["status"] == "ok"
+
+
+# --------------------------------------------------------------------------- web02: degraded tools
+
+
+WEB02 = {**COMPLIANT, "hostname": "web02", "stub_text": {
+    "apt-get": "#!/bin/sh\necho 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt)' >&2\n"
+               "exit 100\n",
+    # what auditctl says to a login without privilege (exit 4), as when sudo -n is not allowed
+    "auditctl": "#!/bin/sh\necho 'You must be root to run this program.' >&2\nexit 4\n"}}
+
+
+@pytest.fixture(scope="module")
+def web02(host_bed):
+    """A fourth sshd on 127.0.213.16 (debug log: its sessions and channels can be counted)."""
+    h = host_bed.add_sshd(WEB02, WEB2, log_level="DEBUG1")
+    host_bed.wait_ready()
+    return h
+
+
+def test_failing_package_manager_is_an_error_not_a_pass(host_bed, web02, tmp_path):
+    kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False, targets=(WEB2,))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 3, r.stderr  # an error verdict: the result is partial
+    assert "rc=100" in _facts(tmp_path / "out", WEB2)["answer"]["sections"]["updates"].splitlines()
+    f = next(f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+             if f["check_id"] == "host.security_updates" and f["resource_id"] == WEB2)
+    assert f["status"] == "error" and "exit status 100" in f["message"] and "Could not get lock" in f["message"]
+
+
+def test_auditctl_refusal_is_an_error_not_a_rule(host_bed, web02, tmp_path):
+    kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False, targets=(WEB2,))
+    run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    audit = _facts(tmp_path / "out", WEB2)["answer"]["sections"]["audit"]
+    assert "rules_rc=4" in audit.splitlines() and "rule: You must be root to run this program." in audit.splitlines()
+    got = {(f["check_id"]): f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+           if f["resource_id"] == WEB2}
+    assert got["host.auditd"]["status"] == "error" and "unreadable" in got["host.auditd"]["message"]
+    assert got["host.audit_protected"]["status"] == "error"
+
+
+# web02 configured by name: ~/.ssh/config maps web02-lab to its address; known_hosts is checked under both
+
+
+def _by_name(host_bed, tmp_path, kh_lines: list[str], tofu: bool = False) -> dict:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host web02-lab\n  HostName {WEB2}\n")
+    kh = tmp_path / "kh"
+    kh.write_text("".join(line + "\n" for line in kh_lines))
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False,
+                       targets=("web02-lab",), tofu=tofu)
+    doc = json.loads(cfg.read_text())
+    doc["hosts"][0]["ssh"]["use_ssh_config"] = True
+    cfg.write_text(json.dumps(doc))
+    run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
+    return _facts(tmp_path / "out", WEB2)
+
+
+def _key(h) -> str:
+    return " ".join(h.host_pub.split()[:2])
+
+
+def test_key_known_under_the_configured_name_is_verified(host_bed, web02, tmp_path):
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(web02)}"])
+    assert rec["status"] == "ok", rec["error"]
+    assert rec["answer"]["host_key"]["trusted_by"] == "known_hosts"
+    assert rec["request"]["known_hosts_names"] == ["web02-lab", WEB2]
+
+
+def test_key_changed_under_the_name_is_refused_even_with_tofu(host_bed, web02, tmp_path):
+    """The address has no entry; the name lists another host's key: a MITM, not a first use."""
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(host_bed.compliant)}"], tofu=True)
+    assert rec["status"] == "error" and "CHANGED" in rec["error"] and "web02-lab" in rec["error"], rec["error"]
+    assert rec["answer"]["offered_key"]["sha256"].startswith("SHA256:")
+
+
+def test_name_and_address_must_agree(host_bed, web02, tmp_path):
+    rec = _by_name(host_bed, tmp_path, [f"web02-lab {_key(web02)}", f"{WEB2} {_key(host_bed.compliant)}"], tofu=True)
+    assert rec["status"] == "error" and "CHANGED" in rec["error"] and WEB2 in rec["error"], rec["error"]
+
+
+def _sessions(h) -> tuple[int, int]:
+    """(sessions, session channels) sshd logged (LogLevel DEBUG1), as bench/hosts_bench.py counts them."""
+    log = (h.dir / "sshd.log").read_text(errors="replace")
+    return log.count("Accepted publickey"), log.count("server_input_channel_open: ctype session")
+
+
+def test_one_session_per_host_however_it_is_listed(host_bed, web02, tmp_path):
+    """web02 given three times (its name, its address twice) and also inside a range, without discovery:
+    sshd counts one session with one channel, and there is one fact record and one host asset."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host web02-lab\n  HostName {WEB2}\n")
+    kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False,
+                       targets=("web02-lab", WEB2, WEB2, "127.0.213.16/32"))
+    doc = json.loads(cfg.read_text())
+    doc["hosts"][0]["ssh"]["use_ssh_config"] = True
+    cfg.write_text(json.dumps(doc))
+    (web02.dir / "sshd.log").write_text("")
+    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    assert _sessions(web02) == (1, 1)
+    ev = evidence(tmp_path / "out")
+    assert [e["source"] for e in ev].count(f"facts:{WEB2}") == 1
+    plan = next(e for e in ev if e["source"] == "target")["answer"]
+    assert plan["hosts"] == [WEB2] and plan["labels"] == {WEB2: "web02-lab"} and plan["names"] == {WEB2: ["web02-lab"]}
+    inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
+    assert [a["id"] for a in inv["assets"] if a["type"] == "host"] == [WEB2]

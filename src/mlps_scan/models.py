@@ -200,6 +200,7 @@ class Profile(Strict):
     unused_credential_days: int = Field(90, ge=1)
     rds_backup_retention_days: int = Field(7, ge=1, le=35, description="RDS automated backups kept at least this long "
                                                                       "(AWS allows 1-35 days)")
+    malware_signature_max_age_days: int = Field(30, ge=1, le=3650, description="anti-malware signatures at most this old")
     min_tls_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
     high_risk_ports: list[int] = Field(
         default_factory=lambda: [21, 23, 69, 111, 135, 137, 138, 139, 445, 512, 513, 514, 515, 873, 2049,
