@@ -31,12 +31,13 @@ REGION = "cn-north-1"
 MAX_PAGE = {"iam:GetAccountAuthorizationDetails": 1000, "iam:ListVirtualMFADevices": 1000, "iam:ListAccessKeys": 1000,
             "kms:ListKeys": 1000, "logs:DescribeLogGroups": 50, "rds:DescribeDBInstances": 100,
             "elbv2:DescribeLoadBalancers": 400, "elbv2:DescribeListeners": 400, "guardduty:ListDetectors": 50,
-            "acm:ListCertificates": 1000, "s3:ListBuckets": 10000}
+            "acm:ListCertificates": 1000, "s3:ListBuckets": 10000, "wafv2:ListWebACLs": 100,
+            "wafv2:ListLoggingConfigurations": 100}
 EC2_PAGE = 1000
 LIST_KEYS = ("Vpcs", "Subnets", "RouteTables", "InternetGateways", "SecurityGroups", "NetworkAcls", "FlowLogs",
              "Reservations", "NetworkInterfaces", "Volumes", "Snapshots", "logGroups", "DBInstances", "Keys",
              "LoadBalancers", "Listeners", "DetectorIds", "CertificateSummaryList", "Buckets", "VirtualMFADevices",
-             "AccessKeyMetadata")
+             "AccessKeyMetadata", "WebACLs", "LoggingConfigurations")
 
 
 def seed(bed, n: int) -> None:

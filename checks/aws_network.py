@@ -2,7 +2,7 @@
 partition (cloud infrastructure inside China)."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext, check, failed, passed
+from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
 
 from ._aws import nacl_open_ports, world_open_ports
 
@@ -102,3 +102,40 @@ def china_partition(asset, ctx: CheckContext):
     if part == "aws-cn":
         return passed(f"aws-cn partition, regions {', '.join(regions)}")
     return failed(f"partition {part} (regions {', '.join(regions)}) is outside China")
+
+
+@check(
+    id="aws.elb.waf",
+    title_en="Internet-facing application load balancers are guarded by a WAF web ACL",
+    title_zh="面向互联网的应用负载均衡器部署WAF防护，检测和阻断外部攻击",
+    controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-10"]},
+    asset_type="aws.elb.load_balancer",
+    remediation="Associate an AWS WAF web ACL (with managed rule groups for common web attacks) with every "
+                "internet-facing application load balancer.",
+    severity="medium",
+)
+def elb_waf(asset, ctx: CheckContext):
+    a = asset.attributes
+    if a.get("type") != "application" or a.get("scheme") != "internet-facing":
+        return not_applicable(f"{a.get('scheme') or 'unknown scheme'} {a.get('type') or ''} load balancer: "
+                              "WAF guards internet-facing application load balancers")
+    if a.get("waf_offered") is False:
+        return not_applicable("AWS WAF is not offered in this region")
+    acl = ctx.need(asset, "waf_web_acl")
+    if acl:
+        return passed(f"guarded by web ACL {acl.rsplit('/', 2)[-2] if acl.count('/') >= 2 else acl}")
+    return failed("no WAF web ACL is associated: web attacks from the internet reach the targets unfiltered")
+
+
+@check(
+    id="aws.wafv2.logging",
+    title_en="WAF web ACLs log the requests they inspect (attack records with source, type, target, time)",
+    title_zh="WAF记录检测到的攻击（源IP、攻击类型、目标、时间）",
+    controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-13"]},
+    asset_type="aws.wafv2.web_acl",
+    remediation="Enable logging on the web ACL (to CloudWatch Logs, S3 or Firehose) and alert on blocked attacks.",
+)
+def waf_logging(asset, ctx: CheckContext):
+    if ctx.need(asset, "logging"):
+        return passed("web ACL logging is enabled")
+    return failed("web ACL logging is off: attacks it sees leave no record")

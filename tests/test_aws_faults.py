@@ -15,13 +15,13 @@ pytestmark = pytest.mark.aws
 
 
 class _Faulty(BaseHTTPRequestHandler):
-    """An AWS JSON-protocol peer that refuses (CloudTrail: 403 AccessDenied) or breaks (KMS: 500)."""
+    """An AWS JSON-protocol peer that refuses (CloudTrail, WAFv2: 403 AccessDenied) or breaks (KMS: 500)."""
 
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target", "")
-        if "CloudTrail" in target:
-            code, body = 403, {"__type": "AccessDeniedException", "message": "not authorized to perform cloudtrail:DescribeTrails"}
+        if "CloudTrail" in target or "AWSWAF" in target:
+            code, body = 403, {"__type": "AccessDeniedException", "message": f"not authorized to perform {target}"}
         else:
             code, body = 500, {"__type": "KMSInternalException", "message": "internal failure"}
         data = json.dumps(body).encode()
@@ -50,7 +50,7 @@ def test_denied_failing_and_unreachable_services_end_in_error_and_exit_3(moto, f
     seed_account(moto, region, compliant=True)
     ids = seed_region(moto, region)
     closed = _free_port()  # nothing listens there: connection refused
-    env = {"AWS_ENDPOINT_URL_CLOUDTRAIL": faulty, "AWS_ENDPOINT_URL_KMS": faulty,
+    env = {"AWS_ENDPOINT_URL_CLOUDTRAIL": faulty, "AWS_ENDPOINT_URL_KMS": faulty, "AWS_ENDPOINT_URL_WAFV2": faulty,
            "AWS_ENDPOINT_URL_GUARDDUTY": f"http://127.0.0.1:{closed}"}
     r, out = scan(tmp_path, region, env=env)
     assert r.returncode == 3, r.stderr
@@ -59,9 +59,10 @@ def test_denied_failing_and_unreachable_services_end_in_error_and_exit_3(moto, f
     assert ("aws.cloudtrail.trail", "denied") in cov
     assert ("aws.kms.key", "error") in cov
     assert ("aws.guardduty.detector", "error") in cov
+    assert ("aws.wafv2.web_acl", "denied") in cov
     v = verdicts(out)
     for check_id in ("aws.cloudtrail.multi_region", "aws.cloudtrail.protected", "aws.guardduty.enabled",
-                     "aws.kms.rotation", "aws.s3.log_bucket_access_logging"):
+                     "aws.kms.rotation", "aws.s3.log_bucket_access_logging", "aws.elb.waf"):
         got = {k: s for k, s in v.items() if k[0] == check_id}
         assert got and set(got.values()) == {"error"}, (check_id, got)
     # the rest of the estate is still judged
@@ -72,7 +73,7 @@ def test_denied_failing_and_unreachable_services_end_in_error_and_exit_3(moto, f
     recs = [json.loads(p.read_text()) for p in (out / "evidence").glob("*.json")]
     st = {r["source"]: r["status"] for r in recs}
     assert st["cloudtrail:DescribeTrails"] == "denied" and st["kms:ListKeys"] == "error"
-    assert st["guardduty:ListDetectors"] == "error"
+    assert st["guardduty:ListDetectors"] == "error" and st["wafv2:ListWebACLs"] == "denied"
 
 
 def test_bad_targets_are_input_errors(tmp_path, cli):

@@ -93,6 +93,8 @@ def test_per_resource_verdicts(estate):
         ("aws.rds.not_public", "good-db"): "pass", ("aws.rds.not_public", "bad-db"): "fail",
         ("aws.kms.rotation", ids["keys"]["good"]): "pass", ("aws.kms.rotation", ids["keys"]["bad"]): "fail",
         ("aws.elb.tls_policy", "good-alb"): "pass", ("aws.elb.tls_policy", "bad-alb"): "fail",
+        ("aws.elb.waf", "good-alb"): "pass", ("aws.elb.waf", "bad-alb"): "fail",
+        ("aws.wafv2.logging", "good-waf"): "pass", ("aws.wafv2.logging", "bad-waf"): "fail",
         # account level: compliant in cn-north-1, not in us-east-1
         ("aws.cloudtrail.multi_region", "123456789012"): "pass",
         ("aws.iam.password_policy", "123456789012"): "pass" if ok else "fail",

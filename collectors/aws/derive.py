@@ -800,14 +800,83 @@ class D:
             self.asset("aws.kms.key", karn, sc, name=kid, attrs=attrs, errors=errs,
                        ev=[rec.id] + [x.id for x in (d, rot) if x])
 
+    def wafv2(self, r: str, sc: str) -> tuple[EvidenceRecord | None, bool]:
+        """Regional web ACLs (every page of ListWebACLs) with their logging. Returns the record that says
+        whether WAF could be read in the region (ok, denied, error or not offered) and whether it has any."""
+        params: dict[str, Any] = {"Scope": "REGIONAL", "Limit": 100}
+        first = self.ix.get("wafv2:ListWebACLs", r, params)
+        self.listed(["aws.wafv2.web_acl"], sc, "wafv2:ListWebACLs", r, params)
+        pages, bad = self.marker_pages("wafv2:ListWebACLs", r, params, "WebACLs")
+        if bad is not None:
+            if pages:  # a later page failed: the list is incomplete
+                self.s.coverage("aws.wafv2.web_acl", sc, EvidenceStatus.error, _why(bad, "wafv2:ListWebACLs (next page)"),
+                                [bad.id])
+            return bad, False
+        lpages, lbad = self.marker_pages("wafv2:ListLoggingConfigurations", r, params, "LoggingConfigurations")
+        logged = {c.get("ResourceArn") for p in lpages for c in (p.answer or {}).get("LoggingConfigurations", [])}
+        guards: dict[str, list[EvidenceRecord]] = {}  # web ACL ARN -> the association answers naming it
+        for a in self.ix.by_source.get("wafv2:GetWebACLForResource", []):
+            acl = ((a.answer or {}).get("WebACL") or {}).get("ARN") if _ok(a) else None
+            if acl and (a.request or {}).get("region") == r:
+                guards.setdefault(acl, []).append(a)
+        for page in pages:
+            for w in (page.answer or {}).get("WebACLs", []):
+                attrs: dict[str, Any] = {"arn": w.get("ARN"), "id": w.get("Id"), "description": w.get("Description"),
+                                         "associated": sorted(((g.request or {}).get("params") or {}).get("ResourceArn")
+                                                              for g in guards.get(w.get("ARN"), []))}
+                errs: dict[str, str] = {}
+                if lbad is None:
+                    attrs["logging"] = w.get("ARN") in logged
+                else:
+                    errs["logging"] = _why(lbad, "wafv2:ListLoggingConfigurations")
+                self.asset("aws.wafv2.web_acl", w.get("ARN") or w.get("Id"), sc, name=w.get("Name"), attrs=attrs,
+                           errors=errs, ev=[page.id] + [x.id for x in lpages] + [g.id for g in guards.get(w.get("ARN"), [])])
+        return first, any((p.answer or {}).get("WebACLs") for p in pages)
+
+    def marker_pages(self, source: str, r: str, params: dict, items: str
+                     ) -> tuple[list[EvidenceRecord], EvidenceRecord | None]:
+        """The pages Fetcher.marker_pages recorded, in order; and the page that failed or is missing (None
+        when the chain is complete)."""
+        pages: list[EvidenceRecord] = []
+        rec = self.ix.get(source, r, params)
+        while True:
+            if not _ok(rec):
+                return pages, rec
+            pages.append(rec)
+            marker = (rec.answer or {}).get("NextMarker")
+            if not marker or not (rec.answer or {}).get(items):
+                return pages, None
+            params = {**params, "NextMarker": marker}
+            rec = self.ix.get(source, r, params)
+
     def elb(self, r: str, sc: str) -> None:
         rec = self.listed(["aws.elb.load_balancer"], sc, "elbv2:DescribeLoadBalancers", r)
+        waf, waf_any = self.wafv2(r, sc)
         for lb in (rec.answer or {}).get("LoadBalancers", []) if rec else []:
             larn = lb["LoadBalancerArn"]
             attrs: dict[str, Any] = {"arn": larn, "type": lb.get("Type"), "scheme": lb.get("Scheme"),
                                      "dns_name": lb.get("DNSName"), "vpc_id": lb.get("VpcId"),
                                      "availability_zones": [z.get("ZoneName") for z in lb.get("AvailabilityZones", [])]}
             errs = {}
+            wev: list[EvidenceRecord | None] = []
+            if lb.get("Type") == "application" and lb.get("Scheme") == "internet-facing":
+                # which regional web ACL guards this internet-facing ALB (None: none does)
+                if waf is not None and waf.status == EvidenceStatus.not_available:
+                    attrs["waf_offered"] = False
+                    wev = [waf]
+                elif not _ok(waf):
+                    errs["waf_web_acl"] = _why(waf, "wafv2:ListWebACLs")
+                    wev = [waf]
+                elif not waf_any:
+                    attrs["waf_web_acl"] = None
+                    wev = [waf]
+                else:
+                    assoc = self.ix.get("wafv2:GetWebACLForResource", r, {"ResourceArn": larn})
+                    if _ok(assoc):
+                        attrs["waf_web_acl"] = ((assoc.answer or {}).get("WebACL") or {}).get("ARN")
+                    else:
+                        errs["waf_web_acl"] = _why(assoc, "wafv2:GetWebACLForResource")
+                    wev = [waf, assoc]
             ls = self.ix.get("elbv2:DescribeListeners", r, {"LoadBalancerArn": larn}) if lb.get("Type") != "gateway" else None
             if lb.get("Type") == "gateway":
                 attrs["listeners"] = []  # gateway load balancers have no TLS-terminating listeners
@@ -821,7 +890,7 @@ class D:
             else:
                 errs["listeners"] = _why(ls, "elbv2:DescribeListeners")
             self.asset("aws.elb.load_balancer", larn, sc, name=lb.get("LoadBalancerName"), attrs=attrs, errors=errs,
-                       ev=[rec.id] + ([ls.id] if ls else []))
+                       ev=[rec.id] + ([ls.id] if ls else []) + [w.id for w in wev if w is not None])
 
     def acm(self, r: str, sc: str) -> None:
         rec = self.listed(["aws.acm.certificate"], sc, "acm:ListCertificates", r)

@@ -156,6 +156,21 @@ class Fetcher:
             return self.s.record(source, request=request, status=EvidenceStatus.error,
                                  error=f"{type(e).__name__}: {e}"[:500])
 
+    def marker_pages(self, service: str, region: str, method: str, params: dict, items: str) -> list | None:
+        """Follow `NextMarker` for the list calls botocore has no paginator for (WAFv2): one record per page,
+        each asked with the marker in its params; the items of every page, or None when a page failed."""
+        got: list = []
+        while True:
+            rec = self.call(service, region, method, params)
+            if not rec.ok:
+                return None
+            page = rec.answer.get(items) or []
+            got += page
+            marker = rec.answer.get("NextMarker")
+            if not marker or not page:
+                return got
+            params = {**params, "NextMarker": marker}
+
     def not_offered(self, service: str, region: str, method: str) -> None:
         op = _op_name(service, method)
         # no client is made: the service has no endpoint there
@@ -290,15 +305,32 @@ class Fetcher:
 
     def _elbv2(self, region: str) -> Callable:
         def task():
-            if not self._offered("elbv2", region, "describe_load_balancers"):
-                return None
-            rec = self.call("elbv2", region, "describe_load_balancers", {}, paginate=True)
-            if not rec.ok:
-                return None
+            lbs: list[dict] = []
+            if self._offered("elbv2", region, "describe_load_balancers"):
+                rec = self.call("elbv2", region, "describe_load_balancers", {}, paginate=True)
+                lbs = rec.answer.get("LoadBalancers", []) if rec.ok else []
+            public_albs = [lb["LoadBalancerArn"] for lb in lbs
+                           if lb.get("Type") == "application" and lb.get("Scheme") == "internet-facing"]
             return [lambda a=lb["LoadBalancerArn"]: self.call("elbv2", region, "describe_listeners",
                                                                {"LoadBalancerArn": a}, paginate=True) and None
-                    for lb in rec.answer.get("LoadBalancers", []) if lb.get("Type", "application") != "gateway"]
+                    for lb in lbs if lb.get("Type", "application") != "gateway"] + [lambda: self._wafv2(region, public_albs)]
         return task
+
+    def _wafv2(self, region: str, public_albs: list[str]) -> list[Callable] | None:
+        """Regional WAF web ACLs (pages followed by NextMarker: ListWebACLs has no botocore paginator), their
+        logging, and which web ACL guards each internet-facing ALB. The association is asked per ALB only when
+        the region has a web ACL at all (GetWebACLForResource; moto lacks ListResourcesForWebACL), so a
+        region without WAF costs one call."""
+        if not self._offered("wafv2", region, "list_web_acls"):
+            return None
+        acls = self.marker_pages("wafv2", region, "list_web_acls", {"Scope": "REGIONAL", "Limit": 100}, "WebACLs")
+        if not acls:  # none, or not readable: nothing to ask about
+            return None
+        out: list[Callable] = [lambda: self.marker_pages("wafv2", region, "list_logging_configurations",
+                                                         {"Scope": "REGIONAL", "Limit": 100}, "LoggingConfigurations") and None]
+        out += [lambda a=a: self.call("wafv2", region, "get_web_acl_for_resource", {"ResourceArn": a}) and None
+                for a in public_albs]
+        return out
 
     def _iam(self, region: str) -> Callable:
         def report():
