@@ -1,5 +1,8 @@
-"""AWS identity and access: password policy, MFA, root account, unused credentials, least privilege."""
+"""AWS identity and access: password policy, MFA, root account, unused credentials, shared and redundant
+users, least privilege."""
 from __future__ import annotations
+
+import re
 
 from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
 
@@ -116,6 +119,37 @@ def unused_credentials(asset, ctx: CheckContext):
     if stale:
         return failed("; ".join(stale), details={"limit_days": limit})
     return passed(f"no credential unused for more than {limit} days")
+
+
+# names that belong to a role or a team rather than to one person (GB/T 22239 8.1.4.2 c): "avoid shared accounts")
+_GENERIC = ("admin|administrator|root|shared|share|common|public|team|ops|devops|test|tester|guest|temp|tmp|demo|"
+            "default|staff|support|operator|sysadmin")
+_SHARED_NAME = re.compile(rf"(?i)^(?:(?:.*[-_.])?(?:{_GENERIC})\d*(?:[-_.].*)?|(?:user|dev|group)\d*)$")
+
+
+@check(
+    id="aws.iam.shared_or_redundant_users",
+    title_en="IAM users are personal and in use: no shared-looking, credential-less or doubly keyed users",
+    title_zh="避免共享账户，删除或停用多余账户（无凭证账户、通用名称账户、双活访问密钥）",
+    controls={1: ["L1-CES1-05"], 2: ["L2-CES1-06"], 3: ["L3-CES1-07"]},
+    asset_type="aws.iam.user",
+    remediation="Give every person their own IAM user (or federate through an IdP), rename or remove generic users "
+                "(admin, ops, shared...), delete users with no credentials, keep one active access key per user.",
+)
+def shared_or_redundant(asset, ctx: CheckContext):
+    console = ctx.need(asset, "console_access")
+    keys = [k for k in ctx.need(asset, "access_keys") if k.get("active")]
+    signals = []
+    name = asset.name or ""
+    if _SHARED_NAME.match(name) and not asset.attributes.get("tags", {}).get("mlps:service-account"):
+        signals.append(f"the name {name!r} names a role or team, not a person (a shared account?)")
+    if not console and not keys:
+        signals.append("no console password and no active access key: a redundant user to delete")
+    if len(keys) > 1:
+        signals.append(f"{len(keys)} active access keys: one identity used from several places or people?")
+    if signals:
+        return failed("; ".join(signals), details={"console_access": console, "active_keys": len(keys)})
+    return passed("personal-looking user with credentials in use")
 
 
 def _admin_verdict(asset, what: str):

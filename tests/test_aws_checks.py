@@ -283,3 +283,28 @@ def test_policy_public_only_conditions_that_pin_the_caller_make_it_private():
     ]
     assert [i for i, d in enumerate(public) if not _policy_public(d)] == []
     assert [i for i, d in enumerate(private) if _policy_public(d)] == []
+
+
+def test_shared_and_redundant_user_signals():
+    report = REPORT + (
+        "ops-team,arn:aws-cn:iam::123456789012:user/ops-team,2024-01-01T00:00:00+00:00,true,2026-11-20T00:00:00+00:00,"
+        "2026-10-01T00:00:00+00:00,N/A,true,false,N/A,N/A,false,N/A,N/A\n"
+        "ghost,arn:aws-cn:iam::123456789012:user/ghost,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+        "false,2025-01-01T00:00:00+00:00,N/A,false,N/A,N/A\n"
+        "twokeys,arn:aws-cn:iam::123456789012:user/twokeys,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+        "true,2026-10-01T00:00:00+00:00,2026-11-27T00:00:00+00:00,true,2026-11-01T00:00:00+00:00,2026-11-26T00:00:00+00:00\n")
+    auth = {**AUTH, "UserDetailList": AUTH["UserDetailList"] + [
+        {"UserName": u, "Arn": f"arn:aws-cn:iam::123456789012:user/{u}", "CreateDate": "2024-01-01T00:00:00+00:00",
+         "AttachedManagedPolicies": [], "UserPolicyList": [], "GroupList": []} for u in ("ops-team", "ghost", "twokeys")]}
+    recs = iam_records()
+    recs[0] = rec("iam:GetCredentialReport", {"Content": report})
+    recs[1] = rec("iam:GetAccountAuthorizationDetails", auth, params={"Filter": ["User", "Role", "Group", "LocalManagedPolicy"]})
+    _, v = run(base() + recs)
+    got = {u: v[("aws.iam.shared_or_redundant_users", u)] for u in ("fresh", "ops-team", "ghost", "twokeys")}
+    assert got["fresh"][0] == "pass"
+    assert got["ops-team"][0] == "fail" and "role or team" in got["ops-team"][1]
+    assert got["ghost"][0] == "fail" and "redundant" in got["ghost"][1]  # its only key is inactive
+    assert got["twokeys"][0] == "fail" and "2 active access keys" in got["twokeys"][1]
+    # no credential report: the verdict is an error, never a pass
+    _, v = run(base() + [r for r in iam_records() if r.source != "iam:GetCredentialReport"])
+    assert v[("aws.iam.shared_or_redundant_users", "fresh")][0] == "error"
