@@ -302,7 +302,12 @@ class HostsCollector(Collector):
         import paramiko
 
         st = target.ssh
-        cfg = _ssh_config(addr) if st.use_ssh_config else {}
+        cfg: dict = {}
+        if st.use_ssh_config:
+            # as `ssh NAME` would: the blocks for the name the user gave come first; the address's fill the gaps
+            for h in (*names, addr):
+                for k, v in _ssh_config(h).items():
+                    cfg.setdefault(k, v)
         user = st.user or cfg.get("user") or "root"
         port = st.port or int(cfg.get("port", 22))
         keyfile = str(s.resolve_path(st.key)) if st.key else (cfg.get("identityfile") or [None])[0]

@@ -262,6 +262,23 @@ def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_pat
     assert [a["name"] for a in inv["assets"] if a["type"] == "host"] == ["web01"]
 
 
+def test_ssh_config_block_of_the_configured_name_applies(host_bed, tmp_path):
+    """The usual ~/.ssh/config: one `Host alias` block with HostName, User, IdentityFile and known_hosts."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host web01-lab\n  HostName {WEB}\n  User root\n  IdentityFile {host_bed.client_key}\n"
+        f"  UserKnownHostsFile {host_bed.known}\n\nHost *\n  User nobody-by-default\n")
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text(json.dumps({"system": {"name": "cfg", "level": 3},
+                               "hosts": [{"name": "cfg", "targets": ["web01-lab"], "discover": False}]}))
+    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    rec = _facts(tmp_path / "out", WEB)
+    assert rec["status"] == "ok" and rec["request"]["user"] == "root"
+    assert rec["request"]["known_hosts"] == str(host_bed.known)
+
+
 def test_jump_host(host_bed, tmp_path):
     """db01 reached through web01 (direct-tcpip channel); both host keys verified against known_hosts."""
     cfg = tmp_path / "scan.yaml"
