@@ -417,3 +417,27 @@ def test_one_session_per_host_however_it_is_listed(host_bed, web02, tmp_path):
     assert plan["hosts"] == [WEB2] and plan["labels"] == {WEB2: "web02-lab"} and plan["names"] == {WEB2: ["web02-lab"]}
     inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
     assert [a["id"] for a in inv["assets"] if a["type"] == "host"] == [WEB2]
+
+
+# --------------------------------------------------------------------------- TLS services seen by nmap
+
+def test_tls_versions_and_ciphers_seen_by_nmap(host_bed, tmp_path):
+    """Real TLS listeners: web01:443 offers TLS 1.2/1.3 with ECDHE-AEAD only; db01:8443 also TLS 1.0/1.1 and
+    anonymous ciphers. nmap's ssl-enum-ciphers sees both; host.tls_protocols judges them."""
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=host_bed.known, hang=False)
+    doc = json.loads(cfg.read_text())
+    doc["hosts"][0]["ports"] = [22, 443, 8443]
+    cfg.write_text(json.dumps(doc))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", timeout=240)
+    assert r.returncode in (0, 1), r.stderr
+    inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
+    svc = {a["id"]: a["attributes"] for a in inv["assets"] if a["type"] == "host.service"}
+    good, bad = svc[f"{WEB}:443/tcp"]["tls"], svc[f"{DB}:8443/tcp"]["tls"]
+    assert set(good["versions"]) == {"TLSv1.2", "TLSv1.3"} and good["least_strength"] == "A"
+    assert {"TLSv1.0", "TLSv1.1"} <= set(bad["versions"]) and bad["least_strength"] == "F"
+    got = findings(tmp_path / "out")
+    assert got[("host.tls_protocols", f"{WEB}:443/tcp")] == "pass"
+    assert got[("host.tls_protocols", f"{DB}:8443/tcp")] == "fail"
+    msg = next(f["message"] for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+               if f["check_id"] == "host.tls_protocols" and f["resource_id"] == f"{DB}:8443/tcp")
+    assert "TLSv1.0" in msg
