@@ -70,10 +70,14 @@ class HostsTarget(Strict):
     parallel: int = Field(16, ge=1, le=256, description="hosts collected over SSH at once")
 
 
-def default_ports() -> list[int]:
-    from mlps_scan.models import Profile
-    p = Profile()
-    return sorted(set(p.high_risk_ports) | set(p.admin_ports) | set(COMMON_PORTS))
+def default_ports(profile_ports: list[int] | None = None) -> list[int]:
+    """The profile's high-risk and admin ports (as the scan's profile sets them; the built-in defaults when
+    the collector runs without one) and the common service ports."""
+    if profile_ports is None:
+        from mlps_scan.models import Profile
+        p = Profile()
+        profile_ports = [*p.high_risk_ports, *p.admin_ports]
+    return sorted(set(profile_ports) | set(COMMON_PORTS))
 
 
 # --------------------------------------------------------------------------- validation
@@ -261,7 +265,7 @@ class HostsCollector(Collector):
     # nmap ---------------------------------------------------------------
 
     def _nmap(self, addrs: list[str], target: HostsTarget, s: CollectSession, source: str = "nmap"):
-        ports = sorted(set(target.ports or default_ports()))
+        ports = sorted(set(target.ports or default_ports(s.options.get("profile_ports"))))
         if target.ssh.port:
             ports = sorted(set(ports) | {target.ssh.port})
         args = ["-sT", "-Pn", "-n", "-sV", "--version-light", "--script", "ssh2-enum-algos,ssl-enum-ciphers",

@@ -441,3 +441,22 @@ def test_tls_versions_and_ciphers_seen_by_nmap(host_bed, tmp_path):
     msg = next(f["message"] for f in json.loads((tmp_path / "out" / "findings.json").read_text())
                if f["check_id"] == "host.tls_protocols" and f["resource_id"] == f"{DB}:8443/tcp")
     assert "TLSv1.0" in msg
+
+
+def test_discovery_probes_the_ports_the_profile_calls_high_risk(host_bed, tmp_path):
+    """A profile naming port 4444 high-risk: nmap probes it without a `ports:` list, and the check sees it."""
+    if not getattr(host_bed, "port_4444", False):
+        host_bed.add_telnet(DB, 4444)
+        host_bed.port_4444 = True
+    cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=host_bed.known, hang=False, targets=(DB,))
+    doc = json.loads(cfg.read_text())
+    del doc["hosts"][0]["ports"]
+    doc["profile"] = {"high_risk_ports": [23, 4444]}
+    cfg.write_text(json.dumps(doc))
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", timeout=240)
+    assert r.returncode in (0, 1), r.stderr
+    nmap = next(e for e in evidence(tmp_path / "out") if e["source"].startswith("nmap"))
+    assert 4444 in nmap["request"]["ports"]
+    f = next(f for f in json.loads((tmp_path / "out" / "findings.json").read_text())
+             if f["check_id"] == "host.high_risk_ports" and f["resource_id"] == DB)
+    assert f["status"] == "fail" and "4444" in f["message"], f

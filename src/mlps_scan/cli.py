@@ -242,7 +242,10 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
     if args.sign_key:
         from .bundle import _load_private_key
         _load_private_key(args.sign_key)  # fail before scanning, not after
-    options = {"tofu": bool(getattr(args, "tofu", False))}
+    # the ports the profile calls high-risk or admin are the ones discovery must probe (the checks judge them)
+    pp = profile or _profile(cfg.system.level or 3, getattr(args, "profile", None), cfg.model.profile, cfg.base_dir)
+    options = {"tofu": bool(getattr(args, "tofu", False)),
+               "profile_ports": sorted(set(pp.high_risk_ports) | set(pp.admin_ports))}
     with staged_output(args.out, force=args.force) as stage, Progress(args.progress, args.quiet) as prog:
         rec = Recorder(stage)
         res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, options=options, progress=prog)
