@@ -1,7 +1,7 @@
 """End to end against the host test bed (tests/fixtures/hosts.py): real sshd, real nmap, real paramiko.
 
-web01 (127.0.213.11) is crafted compliant, db01 (127.0.213.12) weak with a telnet listener on 23, and
-127.0.213.14 accepts TCP on 22 and then hangs."""
+web01 (NET.11) is crafted compliant, db01 (NET.12) weak with a telnet listener on 23, and
+NET.14 accepts TCP on 22 and then hangs."""
 from __future__ import annotations
 
 import json
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import CHECK_BUNDLE, run_cli
-from fixtures.hosts import COMPLIANT
+from fixtures.hosts import COMPLIANT, NET
 
 pytestmark = pytest.mark.hosts
 
-WEB, DB, HANG = "127.0.213.11", "127.0.213.12", "127.0.213.14"
-WEB2 = "127.0.213.16"  # web02: web01's configuration, but apt-get fails and auditctl refuses (fixture `web02`)
+WEB, DB, HANG = NET + "11", NET + "12", NET + "14"
+WEB2 = NET + "16"  # web02: web01's configuration, but apt-get fails and auditctl refuses (fixture `web02`)
 
 # exact verdict per check and host at level 3 (default profile)
 EXPECTED = {
@@ -294,10 +294,10 @@ def test_jump_host(host_bed, tmp_path):
 
 
 def test_cidr_range_discovers_only_hosts_with_open_ports(host_bed, tmp_path):
-    """127.0.213.10/31 holds .10 (nothing listening) and .11 (web01): nmap finds web01, facts follow."""
+    """NET.10/31 holds .10 (nothing listening) and .11 (web01): nmap finds web01, facts follow."""
     cfg = tmp_path / "scan.yaml"
     cfg.write_text(json.dumps({"system": {"name": "range", "level": 3}, "hosts": [{
-        "name": "range", "targets": ["127.0.213.10/31"], "ports": [22, 23],
+        "name": "range", "targets": [NET + "10/31"], "ports": [22, 23],
         "ssh": {"user": "root", "key": str(host_bed.client_key), "known_hosts": str(host_bed.known),
                 "use_ssh_config": False, "timeout": 3}}]}))
     r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
@@ -319,7 +319,7 @@ WEB02 = {**COMPLIANT, "hostname": "web02", "stub_text": {
 
 @pytest.fixture(scope="module")
 def web02(host_bed):
-    """A fourth sshd on 127.0.213.16 (debug log: its sessions and channels can be counted)."""
+    """A fourth sshd on NET.16 (debug log: its sessions and channels can be counted)."""
     h = host_bed.add_sshd(WEB02, WEB2, log_level="DEBUG1")
     host_bed.wait_ready()
     return h
@@ -403,7 +403,7 @@ def test_one_session_per_host_however_it_is_listed(host_bed, web02, tmp_path):
     (home / ".ssh" / "config").write_text(f"Host web02-lab\n  HostName {WEB2}\n")
     kh = host_bed.known_hosts(tmp_path / "kh", only=[WEB2])
     cfg = write_config(tmp_path / "scan.yaml", host_bed, known_hosts=kh, discover=False, hang=False,
-                       targets=("web02-lab", WEB2, WEB2, "127.0.213.16/32"))
+                       targets=("web02-lab", WEB2, WEB2, WEB2 + "/32"))
     doc = json.loads(cfg.read_text())
     doc["hosts"][0]["ssh"]["use_ssh_config"] = True
     cfg.write_text(json.dumps(doc))
