@@ -243,13 +243,17 @@ def test_connection_dropped_mid_script_is_an_error(host_bed, tmp_path):
     assert got[("host.auditd", drop)] == "error" and got[("host.ssh_root_login", drop)] == "error"
 
 
-def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_path):
-    """No ssh settings in scan.yaml: ~/.ssh/config (HOME of the run) names the address, user, key and known_hosts."""
+@pytest.mark.parametrize("layout", ["name block", "address block"])
+def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_path, layout):
+    """No ssh settings in scan.yaml: ~/.ssh/config (HOME of the run) names the address, user, key and known_hosts,
+    either in the usual `Host alias` block, or in a block for the address the alias resolves to."""
+    settings = f"  User root\n  IdentityFile {host_bed.client_key}\n  UserKnownHostsFile {host_bed.known}\n"
+    # (as in OpenSSH, the first value obtained wins: `Host *` after the name block does not override it)
+    text = (f"Host web01-lab\n  HostName {WEB}\n{settings}\nHost *\n  User nobody-by-default\n"
+            if layout == "name block" else f"Host web01-lab\n  HostName {WEB}\n\nHost {WEB}\n{settings}")
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
-        f"Host web01-lab\n  HostName {WEB}\n\nHost {WEB}\n  User root\n  IdentityFile {host_bed.client_key}\n"
-        f"  UserKnownHostsFile {host_bed.known}\n")
+    (home / ".ssh" / "config").write_text(text)
     cfg = tmp_path / "scan.yaml"
     cfg.write_text(json.dumps({"system": {"name": "cfg", "level": 3},
                                "hosts": [{"name": "cfg", "targets": ["web01-lab"], "discover": False}]}))
@@ -260,23 +264,6 @@ def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_pat
     assert rec["request"]["known_hosts"] == str(host_bed.known)
     inv = json.loads((tmp_path / "out" / "inventory.json").read_text())
     assert [a["name"] for a in inv["assets"] if a["type"] == "host"] == ["web01"]
-
-
-def test_ssh_config_block_of_the_configured_name_applies(host_bed, tmp_path):
-    """The usual ~/.ssh/config: one `Host alias` block with HostName, User, IdentityFile and known_hosts."""
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
-        f"Host web01-lab\n  HostName {WEB}\n  User root\n  IdentityFile {host_bed.client_key}\n"
-        f"  UserKnownHostsFile {host_bed.known}\n\nHost *\n  User nobody-by-default\n")
-    cfg = tmp_path / "scan.yaml"
-    cfg.write_text(json.dumps({"system": {"name": "cfg", "level": 3},
-                               "hosts": [{"name": "cfg", "targets": ["web01-lab"], "discover": False}]}))
-    r = run_cli("collect", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env={"HOME": str(home)})
-    assert r.returncode == 0, r.stderr
-    rec = _facts(tmp_path / "out", WEB)
-    assert rec["status"] == "ok" and rec["request"]["user"] == "root"
-    assert rec["request"]["known_hosts"] == str(host_bed.known)
 
 
 def test_jump_host(host_bed, tmp_path):
