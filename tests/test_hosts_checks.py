@@ -17,7 +17,10 @@ from mlps_scan.plugins import CollectSession
 from mlps_scan.profile import build_profile
 from mlps_scan.runner import evaluate
 
-from test_hosts_scan import DB, EXPECTED, WEB
+from test_hosts_scan import EXPECTED
+
+# the recorded sample was collected from the bed pinned to 127.0.213.x (scripts/record-hosts-sample)
+WEB, DB = "127.0.213.11", "127.0.213.12"
 
 RECORDED = Path(__file__).resolve().parent.parent / "sample_inventories" / "acme-shop" / "recorded" / "hosts"
 
