@@ -29,7 +29,7 @@ def uid0_accounts(asset, ctx: CheckContext):
 def empty_passwords(asset, ctx: CheckContext):
     empty = ctx.need(asset, "accounts").get("empty_password") or []
     if empty:
-        return failed(f"accounts with an empty password: {', '.join(empty)}", details={"accounts": empty})
+        return failed(f"accounts whose password field is empty: {', '.join(empty)}", details={"accounts": empty})
     return passed("no empty password in /etc/shadow")
 
 

@@ -47,7 +47,7 @@ def password_max_age(asset, ctx: CheckContext):
     md = pp.get("max_days")
     if md is None or md > limit:
         problems.append(f"PASS_MAX_DAYS {md if md is not None else 'unset'} > {limit}")
-    over = [u["name"] for u in acc.get("users", []) if u.get("login_shell") and u.get("password") == "set"
+    over = [u["name"] for u in acc.get("users", []) if u.get("login_shell") and u.get("password_status") == "set"
             and (u.get("max_days") is None or u["max_days"] > limit)]
     if over:
         problems.append(f"accounts whose password never expires within {limit} days: {', '.join(over)}")

@@ -306,12 +306,7 @@ class HostsCollector(Collector):
         import paramiko
 
         st = target.ssh
-        cfg: dict = {}
-        if st.use_ssh_config:
-            # as `ssh NAME` would: the blocks for the name the user gave come first; the address's fill the gaps
-            for h in (*names, addr):
-                for k, v in _ssh_config(h).items():
-                    cfg.setdefault(k, v)
+        cfg = _ssh_settings([*names, addr]) if st.use_ssh_config else {}
         user = st.user or cfg.get("user") or "root"
         port = st.port or int(cfg.get("port", 22))
         keyfile = str(s.resolve_path(st.key)) if st.key else (cfg.get("identityfile") or [None])[0]
@@ -514,6 +509,7 @@ class HostsCollector(Collector):
                         continue  # an address of a range with nothing open: not a host we found
                     a = hosts.setdefault(addr, {"address": addr})
                     a["open_ports"] = open_ports
+                    a["probed_ports"] = sorted(set(a.get("probed_ports", [])) | set((nmap_rec.request or {}).get("ports") or []))
                     a["reachable"] = bool(open_ports) or a.get("reachable", False)
                     ev.setdefault(addr, []).append(nmap_rec.id)
                     for p in h["ports"]:
@@ -605,6 +601,22 @@ def _fp(key) -> str:
 
 
 _SSH_CONFIG_LOCK = threading.Lock()
+
+
+def _ssh_settings(hosts: list[str]) -> dict:
+    """~/.ssh/config settings for a host known by several names: the blocks that name the first name win
+    (as `ssh NAME`), then those naming later names and the address (a config keyed by addresses), and the
+    catch-all `Host *` values come last, so they never override a block written for the host."""
+    star = _ssh_config("mlps-scan-no-such-host.invalid")  # what only the catch-all blocks give
+    out: dict = {}
+    for h in hosts:
+        for k, v in _ssh_config(h).items():
+            if k != "hostname" and star.get(k) != v:
+                out.setdefault(k, v)
+    for k, v in star.items():
+        if k != "hostname":
+            out.setdefault(k, v)
+    return out
 
 
 def _ssh_config(host: str) -> dict:
@@ -896,12 +908,12 @@ def parse_accounts(text: str) -> tuple[dict, dict | None]:
         login_shell = a["shell"] not in NOLOGIN
         expired = bool(sh.get("expire") is not None and today is not None and sh["expire"] <= today)
         out["users"].append({"name": name, "uid": a["uid"], "shell": a["shell"], "login_shell": login_shell,
-                             "password": status, "hash_algorithm": sh.get("algorithm") if status == "set" else None,
+                             "password_status": status, "hash_algorithm": sh.get("algorithm") if status == "set" else None,
                              "max_days": sh.get("max_days"), "expired": expired})
-    interactive = [u for u in out["users"] if u["login_shell"] and u["password"] in ("set", "empty")]
-    out["empty_password"] = sorted(u["name"] for u in out["users"] if u["password"] == "empty")
+    interactive = [u for u in out["users"] if u["login_shell"] and u["password_status"] in ("set", "empty")]
+    out["empty_password"] = sorted(u["name"] for u in out["users"] if u["password_status"] == "empty")
     out["login_capable"] = sorted(u["name"] for u in interactive)
-    out["no_max_age"] = sorted(u["name"] for u in interactive if u["password"] == "set" and (u["max_days"] is None or u["max_days"] > 3650))
+    out["no_max_age"] = sorted(u["name"] for u in interactive if u["password_status"] == "set" and (u["max_days"] is None or u["max_days"] > 3650))
     out["expired_not_locked"] = sorted(u["name"] for u in interactive if u["expired"])
     out["hash_algorithms"] = sorted({u["hash_algorithm"] for u in out["users"] if u["hash_algorithm"]})
     return out, ({"accounts": "/etc/shadow not readable (run as root or allow sudo -n)"} if unreadable else None)

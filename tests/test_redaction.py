@@ -160,14 +160,40 @@ def test_source_and_target_strings_are_redacted_before_they_name_a_file(tmp_path
         assert "hunter2" not in p.name and "hunter2" not in p.read_text()
 
 
-def test_an_answer_the_text_pass_cannot_clean_is_withheld_as_an_error(tmp_path):
-    from mlps_scan.evidence import _write_record, answer_sha256
-    from mlps_scan.models import EvidenceRecord, utcnow
-    raw = {"note": "-----BEGIN PRIVATE KEY-----\nMIIEtruncated", "n": 1}  # no END line: the match runs to the end
-    rec = EvidenceRecord(id="x.y.0123456789ab", collector="x", target="t", source="y", collected_at=utcnow(),
-                         status="ok", answer=raw, sha256=answer_sha256(raw))
-    out = _write_record(tmp_path / "r.json", rec)
-    text = (tmp_path / "r.json").read_text()
-    data = json.loads(text)
-    assert "MIIEtruncated" not in text and data["status"] == "error" and "withheld" in data["error"]
-    assert out.status == "error" and data["sha256"] == answer_sha256(data["answer"])
+def test_reviewed_leaks_and_settings():
+    leaks = {"redis://:hunter2-t@redis:6379/0": "hunter2-t", "postgres://app:p@hunter2-u@db/x": "hunter2-u",
+             "db_password=12345678": "12345678", "DB_PASSWORD=$ecretPa55": "ecretPa55", "password=/Xy9abc": "Xy9abc",
+             "sh -c 'app --db-password hunter2-v'": "hunter2-v", "password => 'hunter2-w'": "hunter2-w",
+             "msg:password=hunter2-x": "hunter2-x", "Authorization: Basic YWRtaW46aHVudGVyMg==": "YWRtaW46aHVudGVyMg",
+             "tokenSecret: hunter2-y": "hunter2-y"}
+    for text, secret in leaks.items():
+        assert secret not in redact_text(text)[0], text
+    for keep in ("password_encryption = scram-sha-256", "passwordHash: sha512", "secret: ${DB_SECRET}",
+                 'PGPASSWORD="$POSTGRES_PASSWORD" pg_isready -U app', "/etc/pam.d/common-password: password requisite x",
+                 "docker-pullable://registry:5000/app@sha256:abcd", "basic auth is disabled"):
+        assert redact_text(keep) == (keep, 0), keep
+    out, _ = redact({"kerberosorlocalpasswd": "yes", "env": [{"name": "PASSWORD_HASH_ALGO", "value": "bcrypt"}],
+                     "args": ["--password", "12345678"]})
+    assert out["kerberosorlocalpasswd"] == "yes" and out["env"][0]["value"] == "bcrypt" and out["args"][1] == "[REDACTED]"
+
+
+def test_an_escaped_quote_in_an_answer_never_costs_the_record(tmp_path):
+    """A probe command with an escaped, quoted variable: the stored record keeps its answer and status."""
+    from mlps_scan.evidence import Recorder, answer_sha256
+    pod = {"kind": "PodList", "items": [{"spec": {"containers": [{"name": "db", "readinessProbe": {"exec": {"command": [
+        "sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" pg_isready -U app && echo password="hunter2-z"']}}}]}}]}
+    r = Recorder(tmp_path).record(collector="k8s", target="t", source="pods", answer=pod)
+    data = json.loads((tmp_path / "evidence" / f"{r.id}.json").read_text())
+    assert r.ok and data["status"] == "ok" and "hunter2-z" not in json.dumps(data)
+    cmd = data["answer"]["items"][0]["spec"]["containers"][0]["readinessProbe"]["exec"]["command"][2]
+    assert cmd.startswith('PGPASSWORD="$POSTGRES_PASSWORD" pg_isready') and data["sha256"] == answer_sha256(data["answer"])
+
+
+def test_derived_files_keep_setting_names_and_account_names(sample_bundle):
+    """inventory.json and findings.json pass the text patterns per string: `password_status: set` and the
+    names of accounts with an empty password stay readable (an offline re-check depends on them)."""
+    inv = json.loads((sample_bundle / "inventory.json").read_text())
+    users = [u for a in inv["assets"] if a["type"] == "host" for u in (a["attributes"].get("accounts") or {}).get("users", [])]
+    assert users and {u["password_status"] for u in users} >= {"set"}
+    msgs = [f["message"] for f in json.loads((sample_bundle / "findings.json").read_text()) if f["check_id"] == "host.empty_passwords"]
+    assert any("guest" in m for m in msgs), msgs

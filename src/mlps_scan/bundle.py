@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from . import __version__
 from .errors import BundleError, InputError
 from .models import Manifest, ManifestFile
-from .redact import redact_text
+from .redact import redact_strings, redact_text
 
 SIG_FILE = "manifest.sig"
 ZIP_NAME = "bundle.zip"
@@ -33,18 +33,23 @@ def sha256_file(p: Path) -> str:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write a JSON output file; every text file of the bundle passes the redactor once more."""
+    """Write a JSON output file; each of its strings passes the text redactor once more (a pass over the
+    serialised JSON could cut through its escaping)."""
     if isinstance(obj, BaseModel):
-        text = obj.model_dump_json(indent=1)
+        obj = obj.model_dump(mode="json")
     elif isinstance(obj, list) and obj and isinstance(obj[0], BaseModel):
-        text = "[\n" + ",\n".join(o.model_dump_json(indent=1) for o in obj) + "\n]"
-    else:
-        text = json.dumps(obj, indent=1, ensure_ascii=False, default=str)
-    write_text(path, text + "\n")
+        obj = [o.model_dump(mode="json") for o in obj]
+    obj, _ = redact_strings(obj)
+    _write(path, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
+    """Write a text output file (the report); every text file of the bundle passes the redactor once more."""
     text, _ = redact_text(text)
+    _write(path, text)
+
+
+def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .models import EvidenceRecord, EvidenceStatus, utcnow
-from .redact import REDACTED, redact, redact_text
+from .redact import redact, redact_text
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -101,7 +101,7 @@ class Recorder:
             sha256=answer_sha256(clean), redactions=n + n2,
         )
         rec = _write_record(self.dir / f"{ev_id}.json", rec)
-        return Recorded(ev_id, rec.answer, status, rec.error)
+        return Recorded(ev_id, rec.answer, rec.status, rec.error)
 
 
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
@@ -124,21 +124,16 @@ class Recorder:
 
 
 def _write_record(path: Path, rec: EvidenceRecord) -> EvidenceRecord:
-    """Write one record; its text passes the text redactor once more, like every other file of the bundle.
-    Should that pass still find something (a secret the structured pass could not see), the record is
-    rebuilt from the cleaned text and re-hashed, so the stored answer and its sha256 stay consistent."""
-    text = rec.model_dump_json(indent=1)
-    cleaned, n = redact_text(text)
+    """Write one record. The whole record (every field, not just the answer) passes the redactor once more,
+    structurally, like every other file of the bundle; should that pass still find something, the answer's
+    sha256 is recomputed so the stored answer and its hash stay consistent."""
+    data = rec.model_dump(mode="json")
+    clean, n = redact(data)
     if n:
-        try:
-            rec = EvidenceRecord.model_validate_json(cleaned)
-        except ValueError:  # the cleaned text no longer parses: keep nothing of the answer rather than a secret
-            rec = rec.model_copy(update={
-                "answer": {"withheld": REDACTED}, "status": EvidenceStatus.error,
-                "error": "answer withheld: it held text the redactor could not remove cleanly"})
-        rec = rec.model_copy(update={"sha256": answer_sha256(rec.answer), "redactions": rec.redactions + n})
-        text = rec.model_dump_json(indent=1)
-    path.write_text(text, encoding="utf-8")
+        clean["sha256"] = answer_sha256(clean.get("answer"))
+        clean["redactions"] = rec.redactions + n
+        rec = EvidenceRecord.model_validate(clean)
+    path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
     return rec
 
 

@@ -37,7 +37,8 @@ _SETTING_SUFFIXES = ("timeout", "tries", "retries", "retry", "length", "len", "m
                      "enabled", "enable", "disabled", "policy", "file", "path", "dir", "expiry", "expires",
                      "expiration", "authentication", "algorithm", "algorithms", "rotation", "ref", "name",
                      "arn", "id", "version", "source", "required", "type", "mode", "status", "lastused",
-                     "lastchanged", "prompt", "history", "complexity", "remember", "count", "seconds")
+                     "lastchanged", "prompt", "history", "complexity", "remember", "count", "seconds", "encryption",
+                     "algo", "scheme", "format", "hashing")
 # keys that look secret but are not (metadata about secrets)
 _NOT_SECRET = {"passwordlastused", "passwordenabled", "passwordlastchanged", "passwordnextrotation",
                "passwordpolicy", "passwordreuseprevention", "passwordauthentication", "permitemptypasswords",
@@ -57,11 +58,12 @@ _CRYPT = re.compile(r"\$(?:1|2[aby]|5|6|y|gy|7|sha1|md5|argon2(?:id|i|d)|pbkdf2(
 _HASH_PREFIXED = re.compile(r"\b(?:pbkdf2_sha(?:1|256|512)|pbkdf2:sha(?:1|256|512)(?::\d+)?|argon2|bcrypt_sha256|scrypt)"
                             r"\$[./A-Za-z0-9$=,:+-]{16,}")
 # user:password@ in a URL (the user stays: it names the account)
-_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{1,20}://[^/\s:@'\"]{1,128}:)([^@\s/'\"]{1,256})(@)")
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{1,20}://[^/\s:@'\"]{0,128}:)([^\s/'\"]{1,256})(@)(?=[^@\s/'\"]+)")
 # name=value / name: value / "name": "value" where the name says secret; the value may be quoted
 _NAMED_VALUE = re.compile(
     r"""(?i)(?P<q>["']?)(?P<key>-{0,2}[a-z0-9_.\-]*(?:pass|pwd|secret|token|apikey|api_key|api-key|privatekey|private_key|credential)[a-z0-9_.\-]*)(?P=q)"""
-    r"""(?P<sep>[ \t]*[=:][ \t]*)(?P<val>"(?:[^"\\\n]|\\.){1,4096}"|'[^'\n]{1,4096}'|[^\s"',;&{}\]\[]{1,4096})""")
+    r"""(?P<sep>[ \t]*(?:=>|[=:])[ \t]*|(?<=[a-z0-9])[ \t]+(?=[^-\s]))(?P<val>"(?:[^"\\\n]|\\.){1,4096}"|'[^'\n]{1,4096}'|\$\{[^}\s]{1,256}\}|[^\s"',;&{}\]\[]{1,4096})""")
+_BASIC = re.compile(r"(?i)\b(basic)([ \t]+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 _BEARER = re.compile(r"(?i)\b(bearer|token)(\s*[:=]?\s+|\s*[:=]\s*)([A-Za-z0-9._~+/=-]{16,})")
 _AWS_SECRET = re.compile(r"(?i)(aws.{0,20}secret.{0,20}?['\"=: ]+)([A-Za-z0-9/+]{40})\b")
@@ -80,19 +82,23 @@ def is_secret_key(key: str) -> bool:
         return False
     if k in _SECRET_KEYS:
         return True
-    if any(k.endswith(suf) for suf in _SETTING_SUFFIXES) and not k.endswith(("passwordhash", "privatekeyid")):
+    if any(k.endswith(suf) for suf in _SETTING_SUFFIXES):
         return False
     if any(f in k for f in _SECRET_FRAGMENTS):
         return True
-    return k.endswith("pass") and not k.endswith(_PASS_SUFFIX_NOT)
+    return k.endswith("secret") or (k.endswith("pass") and not k.endswith(_PASS_SUFFIX_NOT))
 
 
 def _named_value(m: re.Match) -> str:
     key, raw = m.group("key"), m.group("val")
+    if m.group("sep").strip() == "" and not key.startswith("-"):
+        return m.group(0)  # whitespace separates only a command-line flag from its value
     quote = raw[0] if raw[0] in "\"'" and len(raw) > 1 and raw[-1] == raw[0] else ""
     val = raw[1:-1] if quote else raw
-    if m.start() > 0 and m.string[m.start() - 1] in ":/":
-        return m.group(0)  # a segment of an ARN or a path (arn:aws:secretsmanager:...:secret:name), not a setting
+    before = m.string[max(0, m.start() - 300):m.start()]
+    token = re.split(r"\s", before)[-1] if before else ""
+    if before.endswith("/") or (before.endswith(":") and token.startswith("arn:")):
+        return m.group(0)  # a path segment (/etc/pam.d/common-password: ...) or an ARN's (...:secret:name)
     if key.lower() in ("passwd", "nopasswd", "shadow", "gshadow"):
         return m.group(0)  # sudoers tags (NOPASSWD: ALL) and nsswitch.conf databases (passwd: files)
     if val == REDACTED or val.startswith("[REDACTED") or not is_secret_key(key) or _is_placeholder(val):
@@ -100,12 +106,20 @@ def _named_value(m: re.Match) -> str:
     return f"{m.group('q')}{key}{m.group('q')}{m.group('sep')}{quote}{REDACTED}{quote}"
 
 
+_PLACEHOLDERS = {"yes", "no", "true", "false", "on", "off", "none", "null", "required", "optional", "prohibit-password",
+                 "without-password", "forced-commands-only", "***", "****", "*****", "<redacted>", "set", "empty",
+                 "locked", "unset", "disabled", "enabled", "md5", "sha256", "sha512", "scram-sha-256", "bcrypt",
+                 "yescrypt", "argon2", "argon2id", "pbkdf2", "des", "blowfish"}
+_VAR_REF = re.compile(r"^(?:\$\{[^}]*\}|\$\([^)]*\)|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|%[A-Za-z_][A-Za-z0-9_]*%)$")
+_PATH = re.compile(r"^(?:~|\.{1,2})?/(?:[\w.@+-]+/)+[\w.@+-]*$")
+
+
 def _is_placeholder(val: str) -> bool:
-    """Values that name where a secret is, or say there is none, not the secret itself."""
+    """Values that name where a secret is (a variable, a file path with folders, a secret store reference),
+    or say there is none or how it is stored, not the secret itself."""
     v = val.lower()
-    return v in ("yes", "no", "true", "false", "none", "null", "required", "optional", "prohibit-password",
-                 "without-password", "forced-commands-only", "***", "****", "*****", "<redacted>") \
-        or v.startswith(("$", "/", "file:", "env:", "vault:", "arn:", "secretref", "{{", "${")) or v.isdigit()
+    return v in _PLACEHOLDERS or bool(_VAR_REF.match(val)) or bool(_PATH.match(val)) \
+        or v.startswith(("file:", "env:", "vault:", "arn:", "secretref:", "secretkeyref:"))
 
 
 def redact_text(text: str) -> tuple[str, int]:
@@ -124,6 +138,7 @@ def redact_text(text: str) -> tuple[str, int]:
     text = sub(_HASH_PREFIXED, "[REDACTED HASH]", text)
     text = sub(_URL_USERINFO, lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
     text = sub(_JWT, "[REDACTED JWT]", text)
+    text = sub(_BASIC, lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = sub(_AWS_SECRET, lambda m: m.group(1) + REDACTED, text)
     text = sub(_BEARER, lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = sub(_AWS_KEY_ID, lambda m: f"{m.group(1)}{'*' * 12}{m.group(3)}", text)
@@ -195,7 +210,8 @@ def redact(obj: Any) -> tuple[Any, int]:
                     # a Kubernetes volume/projection source naming a Secret (metadata, not a value): walk it
                     out[ks] = walk(v)
                     continue
-                if is_secret_key(ks) and v not in (None, "", [], {}) and not isinstance(v, bool):
+                if is_secret_key(ks) and v not in (None, "", [], {}) and not isinstance(v, bool) \
+                        and not (isinstance(v, str) and _is_placeholder(v)):
                     if isinstance(v, (str, int, float)) or isinstance(v, (list, dict)):
                         count += 1
                         out[ks] = REDACTED
@@ -220,6 +236,27 @@ def redact(obj: Any) -> tuple[Any, int]:
             s, k = redact_text(x.decode("utf-8", "replace"))
             count += k
             return s
+        return x
+
+    return walk(obj), count
+
+
+def redact_strings(obj: Any) -> tuple[Any, int]:
+    """The text patterns applied to every string of a JSON-like value (keys kept as they are). For files
+    derived from already-redacted evidence (inventory, findings, controls): their attribute names such as
+    `empty_password` or `password_policy` describe settings, so the key rule of `redact()` does not apply."""
+    count = 0
+
+    def walk(x: Any) -> Any:
+        nonlocal count
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(i) for i in x]
+        if isinstance(x, str):
+            t, k = redact_text(x)
+            count += k
+            return t
         return x
 
     return walk(obj), count
