@@ -19,11 +19,18 @@ def high_risk_ports(asset, ctx: CheckContext):
     listening = asset.attributes.get("listening")
     if listening is not None and "listening" not in asset.errors:
         seen |= {d["port"] for d in listening if d.get("protocol") == "tcp" and EXTERNAL(d.get("address", ""))}
+    has_sockets = listening is not None and "listening" not in asset.errors
     if "open_ports" not in asset.attributes:
         ctx.need(asset, "listening")  # no nmap view: the host's own socket list is required
     bad = sorted(seen & risky)
     if bad:
         return failed(f"high-risk ports open: {', '.join(map(str, bad))}", details={"ports": bad})
+    probed = asset.attributes.get("probed_ports")
+    if not has_sockets and probed is not None and risky - set(probed):
+        # judged with a profile that names ports the scan never probed, and no socket list to fill the gap
+        from mlps_scan.plugins import EvidenceMissing
+        raise EvidenceMissing(f"high-risk ports {', '.join(map(str, sorted(risky - set(probed))))} were not probed by "
+                              "nmap and the host's socket list is not available")
     return passed(f"{len(seen)} open port(s), none on the high-risk list")
 
 

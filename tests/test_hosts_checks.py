@@ -363,3 +363,19 @@ def test_script_records_auditctl_refusing_a_non_root_user(tmp_path):
     a = parse_audit(out)
     assert a["active"] and not a["rules_readable"] and a["rule_count"] == 0 and NOT_ROOT in a["rules_error"]
     assert host_verdicts(audit=out)["host.auditd"].status.value == "error"
+
+
+def test_high_risk_ports_the_scan_never_probed_are_not_passed(inventory):
+    """The recorded bed was probed on 22, 23 and 3389 only. Re-checked with a profile that adds 4444: where the
+    host's own socket list is there, it answers; where only nmap's view is, the verdict is an error."""
+    from mlps_scan.models import Inventory
+    host = next(a for a in inventory.assets if a.type == "host" and a.id == WEB)
+    assert host.attributes["probed_ports"] == [22, 23, 3389]
+    v = verdicts(inventory, high_risk_ports=[23, 4444])
+    assert v[("host.high_risk_ports", WEB)].status.value == "pass"  # ss lists every socket: 4444 is not among them
+    nmap_only = host.model_copy(update={"attributes": {k: x for k, x in host.attributes.items() if k != "listening"},
+                                        "errors": {**host.errors, "listening": "facts: unreachable"}})
+    inv = Inventory(assets=[nmap_only], coverage=inventory.coverage)
+    v = verdicts(inv, high_risk_ports=[23, 4444])
+    assert v[("host.high_risk_ports", WEB)].status.value == "error" and "4444" in v[("host.high_risk_ports", WEB)].message
+    assert verdicts(inv, high_risk_ports=[23])[("host.high_risk_ports", WEB)].status.value == "pass"

@@ -248,9 +248,9 @@ def test_ssh_config_supplies_user_key_known_hosts_and_hostname(host_bed, tmp_pat
     """No ssh settings in scan.yaml: ~/.ssh/config (HOME of the run) names the address, user, key and known_hosts,
     either in the usual `Host alias` block, or in a block for the address the alias resolves to."""
     settings = f"  User root\n  IdentityFile {host_bed.client_key}\n  UserKnownHostsFile {host_bed.known}\n"
-    # (as in OpenSSH, the first value obtained wins: `Host *` after the name block does not override it)
-    text = (f"Host web01-lab\n  HostName {WEB}\n{settings}\nHost *\n  User nobody-by-default\n"
-            if layout == "name block" else f"Host web01-lab\n  HostName {WEB}\n\nHost {WEB}\n{settings}")
+    # (as in OpenSSH, the first value obtained wins: a later `Host *` does not override the specific block)
+    text = (f"Host web01-lab\n  HostName {WEB}\n{settings}" if layout == "name block"
+            else f"Host web01-lab\n  HostName {WEB}\n\nHost {WEB}\n{settings}") + "\nHost *\n  User nobody-by-default\n"
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "config").write_text(text)
