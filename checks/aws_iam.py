@@ -122,9 +122,16 @@ def unused_credentials(asset, ctx: CheckContext):
 
 
 # names that belong to a role or a team rather than to one person (GB/T 22239 8.1.4.2 c): "avoid shared accounts")
-_GENERIC = ("admin|administrator|root|shared|share|common|public|team|ops|devops|test|tester|guest|temp|tmp|demo|"
-            "default|staff|support|operator|sysadmin")
-_SHARED_NAME = re.compile(rf"(?i)^(?:(?:.*[-_.])?(?:{_GENERIC})\d*(?:[-_.].*)?|(?:user|dev|group)\d*)$")
+_GENERIC = {"admin", "administrator", "root", "shared", "share", "common", "public", "team", "ops", "devops", "dev",
+            "test", "tester", "testuser", "guest", "temp", "tmp", "demo", "default", "staff", "support", "operator",
+            "sysadmin", "user", "group", "all", "everyone", "prod", "app"}
+
+
+def _shared_name(name: str) -> bool:
+    """A name made only of generic words (admin, ops-team, shared_dev2): it belongs to a role or a team. A name
+    with a person in it (alice-admin, zhang.wei) does not."""
+    words = [re.sub(r"\d+$", "", w) for w in re.split(r"[-_.@+]+", name.lower()) if w]
+    return bool(words) and all(w in _GENERIC for w in words)
 
 
 @check(
@@ -141,7 +148,8 @@ def shared_or_redundant(asset, ctx: CheckContext):
     keys = [k for k in ctx.need(asset, "access_keys") if k.get("active")]
     signals = []
     name = asset.name or ""
-    if _SHARED_NAME.match(name) and not asset.attributes.get("tags", {}).get("mlps:service-account"):
+    exempt = str((asset.attributes.get("tags") or {}).get("mlps:service-account", "")).lower() in ("true", "yes", "1")
+    if _shared_name(name) and not exempt:
         signals.append(f"the name {name!r} names a role or team, not a person (a shared account?)")
     if not console and not keys:
         signals.append("no console password and no active access key: a redundant user to delete")

@@ -302,9 +302,45 @@ def test_shared_and_redundant_user_signals():
     _, v = run(base() + recs)
     got = {u: v[("aws.iam.shared_or_redundant_users", u)] for u in ("fresh", "ops-team", "ghost", "twokeys")}
     assert got["fresh"][0] == "pass"
+    from mlps_scan.checks.aws_iam import _shared_name
+    assert [n for n in ("admin", "ops-team", "shared_dev2", "alice-admin", "zhang.wei", "tom.test") if _shared_name(n)] == \
+        ["admin", "ops-team", "shared_dev2"]
     assert got["ops-team"][0] == "fail" and "role or team" in got["ops-team"][1]
     assert got["ghost"][0] == "fail" and "redundant" in got["ghost"][1]  # its only key is inactive
     assert got["twokeys"][0] == "fail" and "2 active access keys" in got["twokeys"][1]
     # no credential report: the verdict is an error, never a pass
     _, v = run(base() + [r for r in iam_records() if r.source != "iam:GetCredentialReport"])
     assert v[("aws.iam.shared_or_redundant_users", "fresh")][0] == "error"
+
+
+def _alb_records():
+    lb = "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/app/web/1"
+    return lb, [rec("elbv2:DescribeLoadBalancers", {"LoadBalancers": [
+        {"LoadBalancerArn": lb, "LoadBalancerName": "web", "Type": "application", "Scheme": "internet-facing"}]}),
+        rec("elbv2:DescribeListeners", {"Listeners": []}, params={"LoadBalancerArn": lb})]
+
+
+def test_waf_not_offered_is_not_applicable_and_broken_pagination_is_an_error():
+    W = {"Scope": "REGIONAL", "Limit": 100}
+    lb, lbs = _alb_records()
+    # not offered: the fetcher records the list call without params
+    _, v = run(base() + lbs + [rec("wafv2:ListWebACLs", None, params={}, status="not_available",
+                                   error="wafv2 is not offered in cn-north-1 (aws-cn partition)")])
+    assert v[("aws.elb.waf", "web")][0] == "not_applicable"
+    acl = {"Name": "edge", "Id": "1", "ARN": "arn:aws-cn:wafv2:cn-north-1:123456789012:regional/webacl/edge/1"}
+    # a marker that comes round again: the list is incomplete, never "no WAF"
+    loop = [rec("wafv2:ListWebACLs", {"WebACLs": [acl], "NextMarker": "m1"}, params=W),
+            rec("wafv2:ListWebACLs", {"WebACLs": [acl], "NextMarker": "m1"}, params={**W, "NextMarker": "m1"})]
+    inv, v = run(base() + lbs + loop)
+    assert v[("aws.elb.waf", "web")][0] == "error" and "repeated" in v[("aws.elb.waf", "web")][1]
+    assert any(c.asset_type == "aws.wafv2.web_acl" and c.status == "error" for c in inv.coverage)
+    # the second page was never recorded
+    _, v = run(base() + lbs + [rec("wafv2:ListWebACLs", {"WebACLs": [acl], "NextMarker": "m2"}, params=W)])
+    assert v[("aws.elb.waf", "web")][0] == "error"
+    # complete: one page, the ALB guarded by it, logging listed
+    ok = [rec("wafv2:ListWebACLs", {"WebACLs": [acl]}, params=W),
+          rec("wafv2:ListLoggingConfigurations", {"LoggingConfigurations": [{"ResourceArn": acl["ARN"]}]}, params=W),
+          rec("wafv2:GetWebACLForResource", {"WebACL": acl}, params={"ResourceArn": lb})]
+    _, v = run(base() + lbs + ok)
+    assert v[("aws.elb.waf", "web")] == ("pass", "guarded by web ACL edge")
+    assert v[("aws.wafv2.logging", "edge")][0] == "pass"

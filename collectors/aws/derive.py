@@ -800,19 +800,23 @@ class D:
             self.asset("aws.kms.key", karn, sc, name=kid, attrs=attrs, errors=errs,
                        ev=[rec.id] + [x.id for x in (d, rot) if x])
 
-    def wafv2(self, r: str, sc: str) -> tuple[EvidenceRecord | None, bool]:
-        """Regional web ACLs (every page of ListWebACLs) with their logging. Returns the record that says
-        whether WAF could be read in the region (ok, denied, error or not offered) and whether it has any."""
+    def wafv2(self, r: str, sc: str) -> tuple[EvidenceRecord | str, bool]:
+        """Regional web ACLs (every page of ListWebACLs) with their logging. Returns the first page's record
+        (ok, or the not-offered record), or why WAF could not be read in the region; and whether it has any."""
         params: dict[str, Any] = {"Scope": "REGIONAL", "Limit": 100}
         first = self.ix.get("wafv2:ListWebACLs", r, params)
+        if first is None:  # not offered in the region: Fetcher.not_offered records it without params
+            na = self.ix.get("wafv2:ListWebACLs", r, {})
+            if na is not None and na.status == EvidenceStatus.not_available:
+                self.listed(["aws.wafv2.web_acl"], sc, "wafv2:ListWebACLs", r, {})
+                return na, False
         self.listed(["aws.wafv2.web_acl"], sc, "wafv2:ListWebACLs", r, params)
-        pages, bad = self.marker_pages("wafv2:ListWebACLs", r, params, "WebACLs")
-        if bad is not None:
-            if pages:  # a later page failed: the list is incomplete
-                self.s.coverage("aws.wafv2.web_acl", sc, EvidenceStatus.error, _why(bad, "wafv2:ListWebACLs (next page)"),
-                                [bad.id])
-            return bad, False
-        lpages, lbad = self.marker_pages("wafv2:ListLoggingConfigurations", r, params, "LoggingConfigurations")
+        pages, why = self.marker_pages("wafv2:ListWebACLs", r, params, "WebACLs")
+        if why is not None:
+            if pages:  # the first page was read (coverage ok): say the list is incomplete after all
+                self.s.coverage("aws.wafv2.web_acl", sc, EvidenceStatus.error, why, [p.id for p in pages])
+            return why, False
+        lpages, lwhy = self.marker_pages("wafv2:ListLoggingConfigurations", r, params, "LoggingConfigurations")
         logged = {c.get("ResourceArn") for p in lpages for c in (p.answer or {}).get("LoggingConfigurations", [])}
         guards: dict[str, list[EvidenceRecord]] = {}  # web ACL ARN -> the association answers naming it
         for a in self.ix.by_source.get("wafv2:GetWebACLForResource", []):
@@ -825,27 +829,30 @@ class D:
                                          "associated": sorted(((g.request or {}).get("params") or {}).get("ResourceArn")
                                                               for g in guards.get(w.get("ARN"), []))}
                 errs: dict[str, str] = {}
-                if lbad is None:
+                if lwhy is None:
                     attrs["logging"] = w.get("ARN") in logged
                 else:
-                    errs["logging"] = _why(lbad, "wafv2:ListLoggingConfigurations")
+                    errs["logging"] = lwhy
                 self.asset("aws.wafv2.web_acl", w.get("ARN") or w.get("Id"), sc, name=w.get("Name"), attrs=attrs,
                            errors=errs, ev=[page.id] + [x.id for x in lpages] + [g.id for g in guards.get(w.get("ARN"), [])])
         return first, any((p.answer or {}).get("WebACLs") for p in pages)
 
-    def marker_pages(self, source: str, r: str, params: dict, items: str
-                     ) -> tuple[list[EvidenceRecord], EvidenceRecord | None]:
-        """The pages Fetcher.marker_pages recorded, in order; and the page that failed or is missing (None
-        when the chain is complete)."""
+    def marker_pages(self, source: str, r: str, params: dict, items: str) -> tuple[list[EvidenceRecord], str | None]:
+        """The pages Fetcher.marker_pages recorded, in order, and why the chain is incomplete (None when it
+        is complete): a page that failed, is missing, or a marker that comes round again."""
         pages: list[EvidenceRecord] = []
+        seen: set[str] = set()
         rec = self.ix.get(source, r, params)
         while True:
             if not _ok(rec):
-                return pages, rec
+                return pages, _why(rec, source + (" (next page)" if pages else ""))
             pages.append(rec)
             marker = (rec.answer or {}).get("NextMarker")
             if not marker or not (rec.answer or {}).get(items):
                 return pages, None
+            if marker in seen:
+                return pages, f"{source}: NextMarker {marker[:40]!r} repeated, the list is incomplete"
+            seen.add(marker)
             params = {**params, "NextMarker": marker}
             rec = self.ix.get(source, r, params)
 
@@ -861,11 +868,11 @@ class D:
             wev: list[EvidenceRecord | None] = []
             if lb.get("Type") == "application" and lb.get("Scheme") == "internet-facing":
                 # which regional web ACL guards this internet-facing ALB (None: none does)
-                if waf is not None and waf.status == EvidenceStatus.not_available:
+                if isinstance(waf, str):  # WAF could not be read here: no verdict either way
+                    errs["waf_web_acl"] = waf
+                    wev = [self.ix.get("wafv2:ListWebACLs", r, {"Scope": "REGIONAL", "Limit": 100})]
+                elif waf.status == EvidenceStatus.not_available:
                     attrs["waf_offered"] = False
-                    wev = [waf]
-                elif not _ok(waf):
-                    errs["waf_web_acl"] = _why(waf, "wafv2:ListWebACLs")
                     wev = [waf]
                 elif not waf_any:
                     attrs["waf_web_acl"] = None

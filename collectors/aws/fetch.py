@@ -160,6 +160,7 @@ class Fetcher:
         """Follow `NextMarker` for the list calls botocore has no paginator for (WAFv2): one record per page,
         each asked with the marker in its params; the items of every page, or None when a page failed."""
         got: list = []
+        seen: set[str] = set()
         while True:
             rec = self.call(service, region, method, params)
             if not rec.ok:
@@ -170,6 +171,11 @@ class Fetcher:
             if not marker or not page:
                 return got
             params = {**params, "NextMarker": marker}
+            if marker in seen:  # a service that hands the same marker back would page for ever: stop, say so
+                self.s.record(f"{service}:{_op_name(service, method)}", request={"region": region, "params": params},
+                              status=EvidenceStatus.error, error=f"NextMarker {marker[:40]!r} repeated: the list is incomplete")
+                return None
+            seen.add(marker)
 
     def not_offered(self, service: str, region: str, method: str) -> None:
         op = _op_name(service, method)
