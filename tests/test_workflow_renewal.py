@@ -68,6 +68,13 @@ def test_future_assessment_dates_neither_reset_the_cycle_nor_extend_the_certific
     assert r["assessment"]["due"] == "2026-12-31" and r["assessment"]["ignored_future_dates"] == ["2026-12-20"]
 
 
+def test_only_future_assessment_dates_is_a_clear_input_error(tmp_path):
+    r = run_cli("renewal", "--level", "3", "--assessed", "2099-01-01", "--today", "2026-11-28",
+                "--history", str(tmp_path / "h.db"))
+    assert r.returncode == 2 and "after today" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_assessments_before_the_certificate_started_do_not_extend_it():
     # filed 2023, assessed 2023 and 2024: the certificate counts from 2025-01-01 and neither assessment is in it
     r = renewal(level=3, filing_date=D("2023-05-10"), today=D("2025-03-01"),

@@ -53,6 +53,9 @@ def renewal(*, level: int, filing_date: date | None, today: date, assessments: I
     assessed = [d for d in given if d <= today]
     future = [d for d in given if d > today]
     if filing_date is None and not assessed:
+        if future:
+            raise ValueError(f"every assessment date is after today ({', '.join(d.isoformat() for d in future)}): "
+                             "pass a completed one or the filing date")
         raise ValueError("a filing date or an assessment date is needed")
     cycle = cycle_months or DEFAULT_CYCLE_MONTHS.get(level, 12)
     base = assessed[-1] if assessed else filing_date

@@ -312,8 +312,11 @@ def cmd_renewal(args) -> int:
             results.append({**j, "filing_date": None, "status": "unknown", "exit_code": 0,
                             "message": "no filing date recorded (set system.filing_date in scan.yaml or pass --filing-date)"})
             continue
-        r = renewal(level=j["level"], filing_date=j["filing_date"], today=today, assessments=args.assessed,
-                    warn_days=args.warn_days, cycle_months=args.cycle_months)
+        try:
+            r = renewal(level=j["level"], filing_date=j["filing_date"], today=today, assessments=args.assessed,
+                        warn_days=args.warn_days, cycle_months=args.cycle_months)
+        except ValueError as e:
+            raise InputError(f"renewal: {e}") from None
         results.append({**j, "filing_date": j["filing_date"].isoformat() if j["filing_date"] else None, **r})
     if all(r["status"] == "unknown" for r in results):
         raise InputError(f"renewal: {results[0]['message']}")
