@@ -231,3 +231,15 @@ def test_recheck_refuses_a_tampered_bundle_instead_of_re_signing_it(bundle_copy,
     r = cli("merge", str(bundle_copy), str(bundle_copy), "--out", str(out))
     assert r.returncode == 2 and "fails verification" in r.stderr
     assert not out.exists()
+
+
+def test_a_corrupt_zip_member_is_a_clear_error(sample_bundle, tmp_path, cli):
+    z = _zip_of(sample_bundle, tmp_path / "b.zip")
+    data = bytearray(z.read_bytes())
+    i = data.find(b"PK\x03\x04", data.find(b"findings.json") - 40)  # the local header before findings.json
+    name_at = data.find(b"findings.json", i)
+    data[name_at:name_at + 13] = b"findingz.json"  # local header name no longer matches the central directory
+    z.write_bytes(bytes(data))
+    r = cli("verify", str(z))
+    assert r.returncode in (1, 2) and "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert "findings.json" in r.stderr

@@ -184,7 +184,10 @@ class BundleReader:
 
     def read(self, name: str) -> bytes:
         if self._zip is not None:
-            return self._zip.read(self._prefix + name)
+            try:
+                return self._zip.read(self._prefix + name)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError) as e:
+                raise BundleError(f"{self.path}: {name}: unreadable zip member ({e})") from None
         return (self.path / name).read_bytes()
 
     def json(self, name: str) -> Any:
