@@ -82,9 +82,9 @@ class Recorder:
                request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
                error: str | None = None, collected_at: datetime | None = None) -> Recorded:
         status = EvidenceStatus(status)
-        clean, n = redact(jsonable(answer))
-        req, n2 = redact(jsonable(request or {}))
-        err = redact(error)[0] if error else None
+        # the request, target and source name the record's id (and file), so they are cleaned first; the
+        # answer and the error are cleaned with the rest of the record when it is written (once)
+        req, n = redact(jsonable(request or {}))
         target, source = redact_text(target)[0], redact_text(source)[0]
         base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
             canonical_json([collector, target, source, req])).hexdigest()[:12]
@@ -97,43 +97,44 @@ class Recorder:
             self.index[ev_id] = (collector, source, status.value)
         rec = EvidenceRecord(
             id=ev_id, collector=collector, target=target, source=source, request=req,
-            collected_at=collected_at or utcnow(), status=status, error=err, answer=clean,
-            sha256=answer_sha256(clean), redactions=n + n2,
+            collected_at=collected_at or utcnow(), status=status, error=error, answer=jsonable(answer),
+            sha256="", redactions=n,
         )
         rec = _write_record(self.dir / f"{ev_id}.json", rec)
         return Recorded(ev_id, rec.answer, rec.status, rec.error)
 
-
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
-        """Copy a record from another bundle (replay): same id and time; redacted again, re-hashed if that
-        changed anything."""
+        """Copy a record from another bundle (replay): same id and time; redacted again in every field and
+        re-hashed."""
         if not _SAFE_ID.match(rec.id):
             raise ValueError(f"evidence id {rec.id[:60]!r} is not a safe file name")
-        clean, n = redact(rec.answer)
-        req, n2 = redact(rec.request)
-        err = redact(rec.error)[0] if rec.error else rec.error
-        target, source = redact_text(rec.target)[0], redact_text(rec.source)[0]
-        rec = rec.model_copy(update={"answer": clean, "sha256": answer_sha256(clean), "request": req, "error": err,
-                                     "target": target, "source": source, "redactions": rec.redactions + n + n2})
+        rec = _redacted(rec)
         with self._lock:
             if rec.id in self._ids:
                 return rec
             self._ids.add(rec.id)
             self.index[rec.id] = (rec.collector, rec.source, rec.status.value)
-        return _write_record(self.dir / f"{rec.id}.json", rec)
+        _write(self.dir / f"{rec.id}.json", rec)
+        return rec
+
+
+def _redacted(rec: EvidenceRecord) -> EvidenceRecord:
+    """The record with every field (answer, request, error, target, source...) through the redactor, and
+    the sha256 of the answer as it will be stored."""
+    clean, n = redact(rec.model_dump(mode="json"))
+    clean["sha256"] = answer_sha256(clean.get("answer"))
+    clean["redactions"] = rec.redactions + n
+    return EvidenceRecord.model_validate(clean)
+
+
+def _write(path: Path, rec: EvidenceRecord) -> None:
+    path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
 
 
 def _write_record(path: Path, rec: EvidenceRecord) -> EvidenceRecord:
-    """Write one record. The whole record (every field, not just the answer) passes the redactor once more,
-    structurally, like every other file of the bundle; should that pass still find something, the answer's
-    sha256 is recomputed so the stored answer and its hash stay consistent."""
-    data = rec.model_dump(mode="json")
-    clean, n = redact(data)
-    if n:
-        clean["sha256"] = answer_sha256(clean.get("answer"))
-        clean["redactions"] = rec.redactions + n
-        rec = EvidenceRecord.model_validate(clean)
-    path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
+    """Redact, hash and write one record: the one place an evidence file's content is cleaned."""
+    rec = _redacted(rec)
+    _write(path, rec)
     return rec
 
 

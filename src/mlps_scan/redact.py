@@ -33,7 +33,7 @@ _SECRET_FRAGMENTS = ("password", "passwd", "pwd", "secretaccesskey", "secretstri
 # names that end in "pass" are passwords too (DB_PASS, smtp_pass), but not these words
 _PASS_SUFFIX_NOT = ("bypass", "compass", "overpass", "underpass", "firstpass", "onepass", "multipass")
 # a name carrying a secret fragment but describing a setting, not holding a secret
-_SETTING_SUFFIXES = ("timeout", "tries", "retries", "retry", "length", "len", "minlen", "maxlen", "age", "days",
+_SETTING_SUFFIXES = ("timeout", "tries", "retry", "length", "len", "age", "days",
                      "enabled", "enable", "disabled", "policy", "file", "path", "dir", "expiry", "expires",
                      "expiration", "authentication", "algorithm", "algorithms", "rotation", "ref", "name",
                      "arn", "id", "version", "source", "required", "type", "mode", "status", "lastused",
@@ -200,11 +200,8 @@ def redact(obj: Any) -> tuple[Any, int]:
                     # kubectl's copy of the applied manifest: a Secret's data, env values, anything at all
                     v = {**v, _LAST_APPLIED: REDACTED}
                     count += 1
-                if not isinstance(k, str):
-                    ks = str(k)
-                else:
-                    ks, kn = redact_text(ks)
-                    count += kn
+                ks, kn = redact_text(ks)  # a secret can sit in a key too
+                count += kn
                 if ks == "secret" and isinstance(v, dict) and ("secretName" in v or "name" in v) \
                         and not any(is_secret_key(str(k2)) for k2 in v):
                     # a Kubernetes volume/projection source naming a Secret (metadata, not a value): walk it
