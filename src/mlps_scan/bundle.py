@@ -92,11 +92,9 @@ def write_manifest(root: Path, manifest_fields: dict[str, Any], sign_key: Path |
     signature = None
     priv = None
     if sign_key:
-        priv = _load_private_key(sign_key)
-        from cryptography.hazmat.primitives import serialization
-        pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        signature = {"algorithm": "Ed25519", "file": SIG_FILE, "public_key": base64.b64encode(pub).decode(),
-                     "key_fingerprint": hashlib.sha256(pub).hexdigest()[:16]}
+        priv = load_private_key(sign_key)
+        signature = {"algorithm": "Ed25519", "file": SIG_FILE, "public_key": base64.b64encode(_raw_public(priv)).decode(),
+                     "key_fingerprint": key_fingerprint(priv)}
     m = Manifest(tool_version=__version__, files=files, signature=signature, **manifest_fields)
     data = (m.model_dump_json(indent=1) + "\n").encode()
     (root / "manifest.json").write_bytes(data)
@@ -118,7 +116,17 @@ def make_zip(root: Path) -> Path:
     return zpath
 
 
-def _load_private_key(path: Path):
+def _raw_public(priv) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_fingerprint(priv) -> str:
+    """The short fingerprint a manifest names its signing key by: sha256 of the raw public key, 16 hex digits."""
+    return hashlib.sha256(_raw_public(priv)).hexdigest()[:16]
+
+
+def load_private_key(path: Path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     p = Path(path).expanduser()
@@ -207,6 +215,15 @@ class BundleReader:
             raise
         except Exception as e:
             raise BundleError(f"manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
+
+    def scan_settings(self) -> dict:
+        """scan.json (system, level, profile, effective config), or {} for a bundle without one."""
+        if "scan.json" not in self._names:
+            return {}
+        data = self.json("scan.json")
+        if not isinstance(data, dict):
+            raise BundleError(f"{self.path}: scan.json is not a JSON object")
+        return data
 
     def inventory(self):
         from pydantic import ValidationError

@@ -147,61 +147,6 @@ class Progress:
             self._status.__exit__(*exc)
 
 
-def _resolve_level(args_level: int | None, cfg_level: int | None, required: bool = True) -> int | None:
-    level = args_level or cfg_level
-    if level is None and required:
-        raise InputError("no level: pass --level 1|2|3 or set system.level in the scan config")
-    return level
-
-
-def _profile(level: int, cli_profile: Path | None, cfg_profile: Any, base_dir: Path):
-    from .profile import build_profile
-    if cli_profile:
-        return build_profile(level, cli_profile)
-    if isinstance(cfg_profile, str):
-        p = Path(cfg_profile).expanduser()
-        return build_profile(level, p if p.is_absolute() else base_dir / p)
-    return build_profile(level, cfg_profile)
-
-
-def _evaluate_and_write(stage: Path, *, system: str, level: int, profile, inventory, scope: list[str],
-                        started_at, finished_at, partial: bool, api_calls: dict, config_dump: dict,
-                        sign_key: Path | None, make_zip: bool):
-    from .bundle import make_zip as _zip, write_json, write_manifest, write_text
-    from .catalogue import load as load_catalogue
-    from .report import render
-    from .runner import aggregate, evaluate
-
-    cat = load_catalogue()
-    findings = evaluate(inventory, level, profile, cat)
-    controls = aggregate(findings, level, cat)
-    evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
-    write_json(stage / "inventory.json", inventory)
-    write_json(stage / "findings.json", findings)
-    write_json(stage / "controls.json", controls)
-    write_json(stage / "scan.json", {"system": system, "level": level, "profile": profile.model_dump(mode="json"),
-                                     "config": config_dump})
-    signed = None
-    if sign_key:
-        from .bundle import _load_private_key
-        from cryptography.hazmat.primitives import serialization
-        import hashlib
-        pub = _load_private_key(sign_key).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        signed = hashlib.sha256(pub).hexdigest()[:16]
-    write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
-                                             scope=scope, finished_at=finished_at.isoformat(), partial=partial,
-                                             asset_count=len(inventory.assets), evidence_count=evidence_count,
-                                             signed=signed))
-    counts = {"controls": dict(Counter(c.status.value for c in controls)),
-              "findings": dict(Counter(f.status.value for f in findings)),
-              "assets": len(inventory.assets), "evidence": evidence_count}
-    manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
-                                          scope=scope, partial=partial, api_calls=api_calls, counts=counts), sign_key)
-    if make_zip:
-        _zip(stage)
-    return findings, controls, manifest
-
-
 def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool) -> None:
     if quiet:
         return
@@ -220,121 +165,51 @@ def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: b
         con.print(f"bundle: {out}  report: {out / 'report.html'}")
 
 
-def _config_dump(cfg) -> dict:
-    from .redact import redact
-    return redact(cfg.model.model_dump(mode="json"))[0]
-
-
 # --------------------------------------------------------------------------- commands
 
 
 def cmd_scan(args, evaluate_level: bool = True) -> int:
-    from .bundle import staged_output, write_json, write_manifest, make_zip
-    from .config import load_config
-    from .evidence import Recorder
-    from .runner import collect, exit_code
+    from . import pipeline
+    from .runner import exit_code
 
-    cfg = load_config(args.config)
-    level = profile = None
-    if evaluate_level:
-        level = _resolve_level(args.level, cfg.system.level)
-        profile = _profile(level, args.profile, cfg.model.profile, cfg.base_dir)
-    if args.sign_key:
-        from .bundle import _load_private_key
-        _load_private_key(args.sign_key)  # fail before scanning, not after
-    # the ports the profile calls high-risk or admin are the ones discovery must probe (the checks judge them)
-    pp = profile or _profile(cfg.system.level or 3, getattr(args, "profile", None), cfg.model.profile, cfg.base_dir)
-    options = {"tofu": bool(getattr(args, "tofu", False)),
-               "profile_ports": sorted(set(pp.high_risk_ports) | set(pp.admin_ports))}
-    with staged_output(args.out, force=args.force) as stage, Progress(args.progress, args.quiet) as prog:
-        rec = Recorder(stage)
-        res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, options=options, progress=prog)
-        if evaluate_level:
-            prog("evaluating checks")
-            findings, controls, _ = _evaluate_and_write(
-                stage, system=cfg.system.name, level=level, profile=profile, inventory=res.inventory,
-                scope=res.scope, started_at=res.started_at, finished_at=res.finished_at, partial=res.partial,
-                api_calls=res.api_calls, config_dump=_config_dump(cfg), sign_key=args.sign_key,
-                make_zip=not args.no_zip)
-        else:
-            write_json(stage / "inventory.json", res.inventory)
-            write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": _config_dump(cfg)})
-            write_manifest(stage, dict(system=cfg.system.name, level=cfg.system.level, started_at=res.started_at,
-                                       finished_at=res.finished_at, scope=res.scope, partial=res.partial,
-                                       api_calls=res.api_calls,
-                                       counts={"assets": len(res.inventory.assets), "evidence": len(rec.index)}),
-                           args.sign_key)
-            if not args.no_zip:
-                make_zip(stage)
-    out = Path(args.out).expanduser().absolute()
-    if not evaluate_level:
+    with Progress(args.progress, args.quiet) as prog:
+        res = pipeline.scan(args.config, out=args.out, level=getattr(args, "level", None),
+                            profile_path=getattr(args, "profile", None), evaluate_level=evaluate_level,
+                            force=args.force, zip_bundle=not args.no_zip, sign_key=args.sign_key,
+                            tofu=bool(getattr(args, "tofu", False)), progress=prog)
+    if isinstance(res, pipeline.Collected):
         if not args.quiet:
-            _console().print(f"collected {len(res.inventory.assets)} assets, {len(rec.index)} evidence records"
-                             + (" (partial)" if res.partial else "") + f" -> {out}")
+            _console().print(f"collected {res.assets} assets, {res.evidence} evidence records"
+                             + (" (partial)" if res.partial else "") + f" -> {res.out}")
         return 3 if res.partial else 0
-    _print_summary(controls, findings, out, args.quiet, res.partial)
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
     from .workflow import record_scan
-    record_scan(out, args)
-    return exit_code(findings, res.partial, args.fail_on)
+    record_scan(res.out, args)
+    return exit_code(res.findings, res.partial, args.fail_on)
 
 
 def cmd_check(args) -> int:
-    from .bundle import BundleReader, require_intact, staged_output
-    from .catalogue import load as load_catalogue
-    from .runner import aggregate, evaluate, exit_code
+    from . import pipeline
+    from .runner import exit_code
 
-    require_intact(args.bundle)
-    b = BundleReader(args.bundle)
-    m = b.manifest()
-    scan_meta = b.json("scan.json") if "scan.json" in b.names() else {}
-    level = _resolve_level(args.level, m.level)
-    inventory = b.inventory()
-    from .profile import build_profile
-    if args.profile:
-        profile = build_profile(level, args.profile)
-    else:
-        saved = (scan_meta.get("profile") or {}) if scan_meta.get("level") == level else {}
-        saved = {k: v for k, v in saved.items() if k not in ("level",)}
-        profile = build_profile(level, saved or None)
-    if args.out:
-        with staged_output(args.out, force=args.force) as stage:
-            for n in b.names():
-                if n.startswith("evidence/"):
-                    (stage / n).parent.mkdir(parents=True, exist_ok=True)
-                    (stage / n).write_bytes(b.read(n))
-            findings, controls, _ = _evaluate_and_write(
-                stage, system=m.system, level=level, profile=profile, inventory=inventory, scope=m.scope,
-                started_at=m.started_at, finished_at=m.finished_at, partial=m.partial, api_calls=m.api_calls,
-                config_dump=scan_meta.get("config", {}), sign_key=args.sign_key, make_zip=not args.no_zip)
-    else:
-        cat = load_catalogue()
-        findings = evaluate(inventory, level, profile, cat)
-        controls = aggregate(findings, level, cat)
+    res = pipeline.check(args.bundle, level=args.level, profile_path=args.profile, out=args.out, force=args.force,
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key)
     if args.format == "json":
-        print(json.dumps({"level": level, "controls": [c.model_dump(mode="json") for c in controls],
-                          "findings": [f.model_dump(mode="json") for f in findings]}, ensure_ascii=False, indent=1))
+        print(json.dumps({"level": res.level, "controls": [c.model_dump(mode="json") for c in res.controls],
+                          "findings": [f.model_dump(mode="json") for f in res.findings]}, ensure_ascii=False, indent=1))
     else:
-        _print_summary(controls, findings, Path(args.out).absolute() if args.out else None, args.quiet, m.partial)
-    return exit_code(findings, m.partial, args.fail_on)
+        _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
+    return exit_code(res.findings, res.partial, args.fail_on)
 
 
 def cmd_merge(args) -> int:
-    from .bundle import staged_output
-    from .evidence import Recorder
-    from .merge import merge_bundles
+    from . import pipeline
     from .runner import exit_code
 
-    with staged_output(args.out, force=args.force) as stage:
-        m = merge_bundles(args.bundles, Recorder(stage))
-        level = _resolve_level(args.level, m.level)
-        profile = _profile(level, args.profile, None, Path.cwd())
-        findings, controls, _ = _evaluate_and_write(
-            stage, system=m.system, level=level, profile=profile, inventory=m.inventory, scope=m.scope,
-            started_at=m.started_at, finished_at=m.finished_at, partial=m.partial, api_calls=m.api_calls,
-            config_dump={"merged_from": [str(b) for b in args.bundles]}, sign_key=args.sign_key,
-            make_zip=not args.no_zip)
-    _print_summary(controls, findings, Path(args.out).absolute(), args.quiet, m.partial)
-    return exit_code(findings, m.partial, args.fail_on)
+    res = pipeline.merge(args.bundles, out=args.out, level=args.level, profile_path=args.profile, force=args.force,
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key)
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
+    return exit_code(res.findings, res.partial, args.fail_on)
 
 
 def cmd_controls(args) -> int:
