@@ -154,3 +154,71 @@ def test_renewal_cli_from_the_history(tmp_path):
     r = run_cli("renewal", "--system", "Alpha", "--today", "2027-01-05", "--assessed", "2026-12-20", "--format", "json", env=env)
     (s,) = json.loads(r.stdout)["systems"]
     assert r.returncode == 0 and s["assessment"]["due"] == "2027-12-20" and s["certificate"]["expires"] == "2029-12-31"
+
+
+# --------------------------------------------------------------------------- issue 10: the two renewal bugs
+
+
+def test_a_level_3_system_without_a_filing_date_is_not_called_level_1():
+    # an assessment date alone: the level-3 certificate's expiry cannot be computed without the filing date
+    r = run_cli("renewal", "--level", "3", "--assessed", "2026-06-01", "--today", "2026-11-29")
+    assert r.returncode == 0, r.stderr
+    assert "level 1" not in r.stdout and "filing date unknown" in r.stdout
+    r = run_cli("renewal", "--level", "3", "--assessed", "2026-06-01", "--today", "2026-11-29", "--format", "json")
+    (s,) = json.loads(r.stdout)["systems"]
+    assert s["certificate"] is None and "filing date" in s["certificate_note"]
+    r = run_cli("renewal", "--level", "1", "--assessed", "2026-06-01", "--today", "2026-11-29")
+    assert "not filed (level 1)" in r.stdout
+
+
+def test_an_assessment_after_the_certificate_lapsed_does_not_revive_it():
+    # filed 2025-01-01: valid to 2028-01-01; the 2028-06-01 assessment came after it lapsed
+    r = renewal(level=3, filing_date=D("2025-01-01"), today=D("2028-07-01"), assessments=[D("2028-06-01")])
+    c = r["certificate"]
+    assert c["expires"] == "2028-01-01" and c["status"] == "overdue" and c["completed_assessments"] == 0
+    assert c["lapsed_on"] == "2028-01-01" and c["not_extending"] == ["2028-06-01"]
+    assert r["exit_code"] == 5
+    # assessed in time each year: every one extends it, from the expiry it had then
+    r = renewal(level=3, filing_date=D("2025-01-01"), today=D("2028-07-01"),
+                assessments=[D("2026-01-10"), D("2027-01-10"), D("2028-01-01")])
+    assert r["certificate"]["expires"] == "2031-01-01" and r["certificate"]["completed_assessments"] == 3
+    assert "lapsed_on" not in r["certificate"]
+    cli = run_cli("renewal", "--level", "3", "--filing-date", "2025-01-01", "--assessed", "2028-06-01",
+                  "--today", "2028-07-01")
+    assert cli.returncode == 5 and "2029-01-01" not in cli.stdout and "2028-01-01" in cli.stdout
+    assert "lapsed" in cli.stdout
+
+
+def test_renewal_reads_the_register_so_a_cron_job_needs_no_flags(tmp_path):
+    env = {ENV: str(tmp_path / "h.sqlite3")}
+    # filed 2025-03-01 (certificate to 2028-03-01), assessed 2026-02-10: no scan recorded at all
+    r = run_cli("history", "assessed", "--system", "Shop", "--date", "2026-02-10", "--firm", "Acme Testing Co",
+                "--report-no", "DJCP-2026-001", "--conclusion", "基本符合", "--certificate-no", "31010099999-25001",
+                "--level", "3", "--filing-date", "2025-03-01", env=env)
+    assert r.returncode == 0 and "recorded assessment" in r.stdout, r.stderr
+    again = run_cli("history", "assessed", "--system", "Shop", "--date", "2026-02-10", "--firm", "Acme Testing Co",
+                    "--report-no", "DJCP-2026-001", "--conclusion", "基本符合", "--certificate-no", "31010099999-25001",
+                    "--level", "3", "--filing-date", "2025-03-01", env=env)
+    assert again.returncode == 0 and "already recorded" in again.stdout
+    clash = run_cli("history", "assessed", "--system", "Shop", "--date", "2026-03-10", "--firm", "Other",
+                    "--report-no", "DJCP-2026-001", env=env)
+    assert clash.returncode == 2 and "already recorded with other values" in clash.stderr
+    r = run_cli("renewal", "--today", "2026-11-29", "--format", "json", env=env)  # the cron job: no flags
+    assert r.returncode == 0, r.stderr
+    (s,) = json.loads(r.stdout)["systems"]
+    assert (s["system"], s["level"], s["filing_date"]) == ("Shop", 3, "2025-03-01")
+    assert s["assessment"]["due"] == "2027-02-10" and s["assessment"]["from_kind"] == "last assessment"
+    assert s["certificate"]["expires"] == "2029-03-01" and s["certificate_no"] == "31010099999-25001"
+    assert s["last_assessment"]["conclusion"] == "basically_compliant"
+    r = run_cli("renewal", "--today", "2027-01-01", env=env)
+    assert r.returncode == 1 and "31010099999-25001" in r.stdout and "2027-02-10" in r.stdout
+    listing = run_cli("history", "--format", "json", env=env)
+    assert json.loads(listing.stdout)["assessments"][0]["report_no"] == "DJCP-2026-001"
+    # one line, exit 2, nothing recorded for bad input
+    for bad in (["--date", "2099-01-01", "--firm", "F", "--report-no", "X"],
+                ["--date", "2026-02-30", "--firm", "F", "--report-no", "X"],
+                ["--date", "2026-02-01", "--report-no", "X"],
+                ["--date", "2026-02-01", "--firm", "F", "--report-no", "Y", "--conclusion", "pass"]):
+        r = run_cli("history", "assessed", "--system", "Shop", *bad, env=env)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)
+    assert len(json.loads(run_cli("history", "--format", "json", env=env).stdout)["assessments"]) == 1

@@ -1,5 +1,6 @@
-"""Scan history (stage 6): an SQLite file recording each scan: system, level, time, per-control status,
-finding counts, the bundle's manifest hash and path.
+"""Scan history (stage 6): an SQLite file recording each scan (system, level, time, per-control status,
+finding counts, the bundle's manifest hash and path) and the register of completed level assessments
+(`history assessed`: date, firm, report number, conclusion, filing certificate) that `renewal` reads.
 
 Location: `--history PATH`, else $MLPS_SCAN_HISTORY, else <user data dir>/mlps-scan/history.sqlite3.
 """
@@ -41,7 +42,23 @@ CREATE TABLE IF NOT EXISTS control_status (
   PRIMARY KEY (scan_id, control_id)
 );
 CREATE INDEX IF NOT EXISTS scans_system ON scans(system, scanned_at);
+CREATE TABLE IF NOT EXISTS assessments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  system TEXT NOT NULL,
+  assessed_on TEXT NOT NULL,
+  firm TEXT NOT NULL,
+  report_no TEXT NOT NULL,
+  conclusion TEXT,
+  certificate_no TEXT,
+  level INTEGER,
+  filing_date TEXT,
+  recorded_at TEXT NOT NULL,
+  UNIQUE (system, report_no)
+);
 """
+
+CONCLUSIONS = {"符合": "compliant", "基本符合": "basically_compliant", "不符合": "non_compliant",
+               "compliant": "compliant", "basically_compliant": "basically_compliant", "non_compliant": "non_compliant"}
 
 
 def default_path() -> Path:
@@ -131,7 +148,47 @@ class History:
                                   [(sid, c, s) for c, s in rows])
         return sid, True
 
+    def record_assessment(self, *, system: str, assessed_on: str, firm: str, report_no: str,
+                          conclusion: str | None = None, certificate_no: str | None = None, level: int | None = None,
+                          filing_date: str | None = None) -> tuple[int, bool]:
+        """Add a completed level assessment to the register. Returns (id, True if new); recording the same
+        report again changes nothing, recording it with other values is an input error."""
+        assert self.conn is not None
+        if conclusion is not None and conclusion not in CONCLUSIONS:
+            raise InputError(f"history assessed: unknown conclusion {conclusion!r}: 符合, 基本符合 or 不符合 "
+                             "(compliant, basically_compliant, non_compliant)")
+        code = CONCLUSIONS.get(conclusion) if conclusion else None
+        row = (system, assessed_on, firm, report_no, code, certificate_no, level, filing_date)
+        with self.conn:
+            cur = self.conn.execute("SELECT id, system, assessed_on, firm, report_no, conclusion, certificate_no, level, "
+                                    "filing_date FROM assessments WHERE system = ? AND report_no = ?", (system, report_no))
+            old = cur.fetchone()
+            if old:
+                if tuple(old[1:]) == row:
+                    return old[0], False
+                raise InputError(f"history assessed: report {report_no!r} of {system!r} is already recorded with other "
+                                 f"values (date {old[2]}, firm {old[3]}): use another report number")
+            cur = self.conn.execute(
+                "INSERT INTO assessments (system, assessed_on, firm, report_no, conclusion, certificate_no, level,"
+                " filing_date, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)", (*row, utcnow().isoformat()))
+            return cur.lastrowid, True
+
     # ------------------------------------------------------------------ reading
+
+    def assessments(self, system: str | None = None) -> list[dict[str, Any]]:
+        if self.conn is None:
+            return []
+        q = ("SELECT id, system, assessed_on, firm, report_no, conclusion, certificate_no, level, filing_date, "
+             "recorded_at FROM assessments")
+        args: tuple = ()
+        if system:
+            q += " WHERE system = ?"
+            args = (system,)
+        q += " ORDER BY assessed_on, id"
+        keys = ("id", "system", "assessed_on", "firm", "report_no", "conclusion", "certificate_no", "level",
+                "filing_date", "recorded_at")
+        with closing(self.conn.execute(q, args)) as cur:
+            return [dict(zip(keys, r)) for r in cur.fetchall()]
 
     def scans(self, system: str | None = None) -> list[dict[str, Any]]:
         if self.conn is None:
@@ -160,7 +217,8 @@ class History:
     def systems(self) -> list[str]:
         if self.conn is None:
             return []
-        with closing(self.conn.execute("SELECT DISTINCT system FROM scans ORDER BY system")) as cur:
+        with closing(self.conn.execute("SELECT system FROM scans UNION SELECT system FROM assessments "
+                                       "ORDER BY system")) as cur:
             return [r[0] for r in cur.fetchall()]
 
 

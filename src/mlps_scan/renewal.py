@@ -6,7 +6,9 @@ level 2 every two years (common practice, no national legal cycle), level 3 and 
 
 Certificate (公网安〔2025〕1846号 Q6): valid 3 years from filing (filings before 2025-01-01 count from
 2025-01-01), +1 year for each completed assessment; apply for extension in the 3 months before expiry.
-Level 1 systems are not filed, so have no certificate.
+An assessment extends the certificate only while it is valid: one completed after the certificate lapsed
+does not revive it (the system must apply again). Level 1 systems are not filed, so have no certificate;
+a level 2+ system without a known filing date has one whose expiry cannot be computed.
 
 Exit codes for cron jobs: 0 nothing due within the warning window, 1 due within the window, 5 overdue.
 """
@@ -73,18 +75,31 @@ def renewal(*, level: int, filing_date: date | None, today: date, assessments: I
     if future:
         out["assessment"]["ignored_future_dates"] = [d.isoformat() for d in future]
     worst = st
+    if level >= 2 and filing_date is None:
+        out["certificate_note"] = ("filing date unknown: the certificate's expiry needs it (pass --filing-date, set "
+                                   "system.filing_date in scan.yaml or record it with `history assessed --filing-date`)")
     if level >= 2 and filing_date is not None:
         start = max(filing_date, CERT_EPOCH)
         # only assessments completed while the certificate runs extend it: not those before it started
-        # (a pre-2025 filing's older assessments) and not future ones (filtered above)
-        completed = [d for d in assessed if d >= start]
-        expires = add_years(start, 3 + len(completed))
+        # (a pre-2025 filing's older assessments), not future ones (filtered above), and not those after it
+        # lapsed (it is not revived: the system must apply again)
+        completed, late = [], []
+        expires = add_years(start, 3)
+        for d in (d for d in assessed if d >= start):
+            if d <= expires and not late:
+                completed.append(d)
+                expires = add_years(start, 3 + len(completed))
+            else:
+                late.append(d)
         cst, cdays = _status(expires, today, warn_days)
         out["certificate"] = {"basis": CERT_BASIS, "valid_from": start.isoformat(),
                               "counted_from_2025": filing_date < CERT_EPOCH,
                               "completed_assessments": len(completed), "expires": expires.isoformat(),
                               "extension_window_opens": add_months(expires, -3).isoformat(),
                               "days_left": cdays, "status": cst}
+        if late:
+            out["certificate"]["lapsed_on"] = expires.isoformat()
+            out["certificate"]["not_extending"] = [d.isoformat() for d in late]
         worst = max((st, cst), key=lambda s: STATUS_EXIT[s])
     out["status"] = worst
     out["exit_code"] = STATUS_EXIT[worst]

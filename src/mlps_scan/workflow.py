@@ -57,10 +57,19 @@ def add_parsers(sub) -> None:
     sp.add_argument("--no-evidence", action="store_true", help="do not check the answers against a bundle")
     sp.add_argument("--format", choices=["table", "json"], default="table")
 
-    sp = sub.add_parser("history", help="list recorded scans, or `history record BUNDLE` to add one")
-    sp.add_argument("action", nargs="?", choices=["list", "record"], default="list")
+    sp = sub.add_parser("history", help="list recorded scans and assessments; `history record BUNDLE` adds a scan, "
+                                         "`history assessed --system S --date D --firm F --report-no N` a completed "
+                                         "level assessment")
+    sp.add_argument("action", nargs="?", choices=["list", "record", "assessed"], default="list")
     sp.add_argument("bundle", nargs="?", type=Path, help="with `record`: the bundle to add")
-    sp.add_argument("--system", help="only this system")
+    sp.add_argument("--system", help="only this system (with `assessed`: the system assessed)")
+    sp.add_argument("--date", type=_date, help="with `assessed`: date of the assessment report, YYYY-MM-DD")
+    sp.add_argument("--firm", help="with `assessed`: the assessment institution 测评机构")
+    sp.add_argument("--report-no", help="with `assessed`: the report number 报告编号")
+    sp.add_argument("--conclusion", help="with `assessed`: 符合, 基本符合 or 不符合")
+    sp.add_argument("--certificate-no", help="with `assessed`: the filing certificate number 备案证明编号")
+    sp.add_argument("--level", type=_level15, help="with `assessed`: the level assessed")
+    sp.add_argument("--filing-date", type=_date, help="with `assessed`: date of the filing (备案) the certificate is for")
     sp.add_argument("--history", help="history file (default: $MLPS_SCAN_HISTORY or the user data dir)")
     sp.add_argument("--format", choices=["table", "json"], default="table")
 
@@ -152,7 +161,7 @@ def cmd_grade(args) -> int:
                 notes.append(f"the bundle the questionnaire was prefilled from is gone ({p}): answers not checked against evidence")
     res = grade(q, args.basis, inv, src)
     res["notes"] = notes + res["notes"]
-    code = 0 if res["complete"] and not res["contradictions"] else 1
+    code = 0 if res["complete"] and not res["contradictions"] and not res["level_differs"] else 1
     if args.format == "json":
         _print_json(res)
         return code
@@ -170,6 +179,12 @@ def cmd_grade(args) -> int:
         t.add_row(f"{a['name']['en']}\n{a['name']['zh']}", *cells, str(a["level"]))
     con.print(t)
     con.print(f"[bold]Recommended level 建议级别: {res['level']}[/]" + ("" if res["complete"] else "  (provisional: answers missing)"))
+    if res["level_differs"]:
+        d = res["level_differs"]
+        con.print(f"[bold red]Current level {d['current']} differs from the recommended level {d['recommended']} "
+                  f"现定级别与建议级别不一致[/]")
+        con.print(f"  {d['message']}")
+        con.print(f"  {d['message_zh']}")
     for line in res["reasoning"]:
         con.print(f"  {line}")
     if res["driving_answers"]:
@@ -192,8 +207,16 @@ def cmd_grade(args) -> int:
 # --------------------------------------------------------------------------- history
 
 
+_ASSESSED_ONLY = ("date", "firm", "report_no", "conclusion", "certificate_no", "level", "filing_date")
+
+
 def cmd_history(args) -> int:
     from .history import History
+    if args.action == "assessed":
+        return _history_assessed(args)
+    extra = [k for k in _ASSESSED_ONLY if getattr(args, k, None) is not None]
+    if extra:
+        raise InputError(f"history: --{extra[0].replace('_', '-')} goes with `history assessed`")
     if args.action == "record":
         if not args.bundle:
             raise InputError("history record: give the bundle to record")
@@ -205,9 +228,10 @@ def cmd_history(args) -> int:
         raise InputError(f"history: unexpected argument {str(args.bundle)!r} (did you mean `history record BUNDLE`?)")
     with History(args.history, create=False) as h:
         scans = h.scans(args.system)
+        assessed = h.assessments(args.system)
         path = h.path
     if args.format == "json":
-        _print_json({"history": str(path), "scans": scans})
+        _print_json({"history": str(path), "scans": scans, "assessments": assessed})
         return 0
     from rich.table import Table
     t = Table(title=f"Scan history 扫描历史 ({path})")
@@ -222,6 +246,38 @@ def cmd_history(args) -> int:
     con.print(t)
     if not scans:
         con.print("no scans recorded" + (f" for system {args.system!r}" if args.system else ""))
+    if assessed:
+        t = Table(title="Completed level assessments 等级测评记录")
+        for col in ("system", "date 日期", "firm 测评机构", "report 报告编号", "conclusion 结论", "certificate 备案证明", "level"):
+            t.add_column(col, overflow="fold")
+        for a in assessed:
+            t.add_row(a["system"], a["assessed_on"], a["firm"], a["report_no"], a["conclusion"] or "-",
+                      (a["certificate_no"] or "-") + (f" (filed {a['filing_date']})" if a["filing_date"] else ""),
+                      str(a["level"] or "-"))
+        con.print(t)
+    return 0
+
+
+def _history_assessed(args) -> int:
+    from .history import History
+    if args.bundle:
+        raise InputError("history assessed: takes no bundle; pass --system, --date, --firm and --report-no")
+    missing = [f"--{k.replace('_', '-')}" for k in ("system", "date", "firm", "report_no") if not getattr(args, k)]
+    if missing:
+        raise InputError(f"history assessed: {', '.join(missing)} required (the system, the report's date, the "
+                         "assessment institution and the report number)")
+    if args.date > date.today():
+        raise InputError(f"history assessed: --date {args.date} is in the future: record an assessment once it is completed")
+    if args.filing_date and args.filing_date > date.today():
+        raise InputError(f"history assessed: --filing-date {args.filing_date} is in the future")
+    with History(args.history) as h:
+        aid, new = h.record_assessment(
+            system=args.system, assessed_on=args.date.isoformat(), firm=args.firm, report_no=args.report_no,
+            conclusion=args.conclusion, certificate_no=args.certificate_no, level=args.level,
+            filing_date=args.filing_date.isoformat() if args.filing_date else None)
+        path = h.path
+    print(("recorded" if new else "already recorded") + f" assessment #{aid} of {args.system} ({args.date}, "
+          f"{args.firm}, report {args.report_no}) in {path}")
     return 0
 
 
@@ -280,44 +336,64 @@ def cmd_renewal(args) -> int:
     from .renewal import STATUS_EXIT, renewal
     today = args.today or date.today()
     jobs: list[dict[str, Any]] = []
+    with History(args.history, create=False) as h:
+        scans = h.scans(args.system)
+        register = h.assessments(args.system)
+        path = h.path
+
+    def recorded(system: str | None) -> list[dict]:
+        return [a for a in register if a["system"] == system]
+
     if args.filing_date or (args.assessed and args.level):
         level = args.level
         system = args.system
         if level is None:
-            with History(args.history, create=False) as h:
-                scans = h.scans(args.system)
             if not scans:
                 raise InputError("renewal: no --level given and no recorded scan to take it from")
             level, system = scans[-1]["level"], scans[-1]["system"]
-        jobs.append({"system": system, "level": level, "filing_date": args.filing_date, "source": "command line"})
+        jobs.append({"system": system, "level": level, "filing_date": args.filing_date, "source": "command line",
+                     "register": recorded(system) if system else []})
     else:
-        with History(args.history, create=False) as h:
-            scans = h.scans(args.system)
-            path = h.path
-        if not scans:
-            raise InputError(f"renewal: no recorded scans{' for ' + repr(args.system) if args.system else ''} in {path}; "
-                             "pass --filing-date and --level")
+        if not scans and not register:
+            raise InputError(f"renewal: no recorded scans or assessments{' for ' + repr(args.system) if args.system else ''} "
+                             f"in {path}; pass --filing-date and --level, or record one with `history assessed`")
         latest: dict[str, dict] = {}
         for s in scans:
             latest[s["system"]] = s
-        for name, s in sorted(latest.items()):
-            fd = date.fromisoformat(s["filing_date"]) if s.get("filing_date") else None
-            jobs.append({"system": name, "level": args.level or s["level"], "filing_date": fd,
-                         "source": f"history scan #{s['id']} ({s['scanned_at']})"})
+        for name in sorted(set(latest) | {a["system"] for a in register}):
+            s, regs = latest.get(name), recorded(name)
+            level = args.level or next((a["level"] for a in reversed(regs) if a["level"]), None) or (s or {}).get("level")
+            filing = next((a["filing_date"] for a in reversed(regs) if a["filing_date"]), None) or (s or {}).get("filing_date")
+            if level is None:
+                raise InputError(f"renewal: no level known for {name!r}: pass --level or record it with "
+                                 "`history assessed --level`")
+            src = [f"history scan #{s['id']} ({s['scanned_at']})"] if s else []
+            src += [f"{len(regs)} recorded assessment(s)"] if regs else []
+            jobs.append({"system": name, "level": level, "filing_date": date.fromisoformat(filing) if filing else None,
+                         "source": "; ".join(src), "register": regs})
         if args.assessed and len(jobs) > 1:
             raise InputError("renewal: --assessed needs one system: pass --system NAME")
+    for j in jobs:
+        regs = j.pop("register")
+        j["assessed"] = sorted({*args.assessed, *(date.fromisoformat(a["assessed_on"]) for a in regs)})
+        certs = [a["certificate_no"] for a in regs if a["certificate_no"]]
+        if certs:
+            j["certificate_no"] = certs[-1]
+        if regs:
+            j["last_assessment"] = {k: regs[-1][k] for k in ("assessed_on", "firm", "report_no", "conclusion")}
     results = []
     for j in jobs:
-        if j["filing_date"] is None and not args.assessed:
-            results.append({**j, "filing_date": None, "status": "unknown", "exit_code": 0,
+        if j["filing_date"] is None and not j["assessed"]:
+            results.append({**j, "assessed": [], "filing_date": None, "status": "unknown", "exit_code": 0,
                             "message": "no filing date recorded (set system.filing_date in scan.yaml or pass --filing-date)"})
             continue
         try:
-            r = renewal(level=j["level"], filing_date=j["filing_date"], today=today, assessments=args.assessed,
+            r = renewal(level=j["level"], filing_date=j["filing_date"], today=today, assessments=j["assessed"],
                         warn_days=args.warn_days, cycle_months=args.cycle_months)
         except ValueError as e:
             raise InputError(f"renewal: {e}") from None
-        results.append({**j, "filing_date": j["filing_date"].isoformat() if j["filing_date"] else None, **r})
+        results.append({**j, "assessed": [d.isoformat() for d in j["assessed"]],
+                        "filing_date": j["filing_date"].isoformat() if j["filing_date"] else None, **r})
     if all(r["status"] == "unknown" for r in results):
         raise InputError(f"renewal: {results[0]['message']}")
     code = max(r["exit_code"] for r in results)
@@ -334,10 +410,14 @@ def cmd_renewal(args) -> int:
             t.add_row(str(r["system"]), str(r["level"]), r["message"], "", "unknown")
             continue
         a, c = r["assessment"], r["certificate"]
+        cert_no = f"No. {r['certificate_no']}: " if r.get("certificate_no") else ""
         t.add_row(str(r["system"] or "-"), str(r["level"]),
                   f"{a['due']} ({a['days_left']} days; {a['kind']} every {a['cycle_months']} months from {a['from_kind']} {a['from']})",
-                  (f"{c['expires']} ({c['days_left']} days; {c['completed_assessments']} completed assessment(s); "
-                   f"extension from {c['extension_window_opens']})") if c else "not filed (level 1)",
+                  (f"{cert_no}{c['expires']} ({c['days_left']} days; {c['completed_assessments']} completed assessment(s); "
+                   f"extension from {c['extension_window_opens']})"
+                   + (f"; lapsed on {c['lapsed_on']}: assessment(s) {', '.join(c['not_extending'])} came after it and "
+                      "do not extend it, apply again" if c.get("lapsed_on") else "")) if c
+                  else "not filed (level 1)" if r["level"] < 2 else "filing date unknown (pass --filing-date)",
                   r["status"])
     con = _console()
     con.print(t)
