@@ -69,6 +69,7 @@ def cloudtrail_protected(asset, ctx: CheckContext):
     asset_type="aws.logs.log_group", params=["log_retention_days"],
     remediation="Set the log group retention (PutRetentionPolicy) to at least the profile's log_retention_days, "
                 "or export to S3 with a matching lifecycle.",
+    severity="high",
 )
 def log_retention(asset, ctx: CheckContext):
     days = ctx.need(asset, "retention_days")
@@ -139,6 +140,7 @@ def config_recording(asset, ctx: CheckContext):
               3: ["L3-ABS1-10", "L3-ABS1-11", "L3-ABS1-13", "L3-CES1-22", "L3-ABS2-03", "L3-ABS2-04", "L3-ABS2-06"]},
     asset_type="aws.region", reads=["aws.guardduty.detector"],
     remediation="Enable a GuardDuty detector in every region in use and route its findings to an alert channel.",
+    severity="high",
 )
 def guardduty_enabled(asset, ctx: CheckContext):
     na = ctx.unavailable(asset, "aws.guardduty.detector")

@@ -22,7 +22,7 @@ def rds_backup(asset, ctx: CheckContext):
 
 @check(id="aws.rds.multi_az", title_en="RDS instances are Multi-AZ (hot standby)",
        title_zh="RDS采用多可用区部署，实现热冗余", controls={3: ["L3-CES1-31", "L3-CNS1-05"]},
-       asset_type="aws.rds.instance", remediation="Modify the instance to MultiAZ=true (or use an Aurora cluster).")
+       asset_type="aws.rds.instance", remediation="Modify the instance to MultiAZ=true (or use an Aurora cluster).", severity="high")
 def rds_multi_az(asset, ctx: CheckContext):
     return passed("Multi-AZ") if ctx.need(asset, "multi_az") else failed("single-AZ")
 

@@ -95,6 +95,7 @@ def rds_not_public(asset, ctx: CheckContext):
     controls={2: ["L2-PES2-01", "L2-CES2-05"], 3: ["L3-PES2-01", "L3-CES2-10"]},
     asset_type="aws.account",
     remediation="Host the system in the aws-cn partition (cn-north-1 / cn-northwest-1).",
+    severity="high",
 )
 def china_partition(asset, ctx: CheckContext):
     part = ctx.need(asset, "partition")
@@ -112,7 +113,7 @@ def china_partition(asset, ctx: CheckContext):
     asset_type="aws.elb.load_balancer",
     remediation="Associate an AWS WAF web ACL (with managed rule groups for common web attacks) with every "
                 "internet-facing application load balancer.",
-    severity="medium",
+    severity="high",
 )
 def elb_waf(asset, ctx: CheckContext):
     a = asset.attributes

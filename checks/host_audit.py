@@ -61,7 +61,7 @@ def log_forwarding(asset, ctx: CheckContext):
        title_zh="审计记录留存不少于六个月", controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]},
        asset_type="host", params=["log_retention_days"],
        remediation="Keep rotated logs for at least the profile's days (logrotate `weekly` + `rotate 26`, or "
-                   "`maxage 180`), or show the central collector's retention to the assessor.")
+                   "`maxage 180`), or show the central collector's retention to the assessor.", severity="high")
 def log_retention(asset, ctx: CheckContext):
     lg = ctx.need(asset, "logging")
     days = lg.get("retention_days")

@@ -63,7 +63,7 @@ def security_updates(asset, ctx: CheckContext):
        controls={1: ["L1-CES1-08"], 2: ["L2-CES1-16"], 3: ["L3-CES1-23"]}, asset_type="host",
        params=["malware_signature_max_age_days"],
        remediation="Install an anti-malware product (ClamAV, a vendor EDR or HIDS) and keep its signatures younger "
-                   "than the profile's maximum age (default 30 days).")
+                   "than the profile's maximum age (default 30 days).", severity="high")
 def anti_malware(asset, ctx: CheckContext):
     m = ctx.need(asset, "malware")
     if not m.get("installed"):

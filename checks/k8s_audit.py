@@ -58,6 +58,7 @@ def audit_log(asset, ctx: CheckContext):
     params=["log_retention_days"],
     remediation="Set --audit-log-maxage to at least the retention days (180 by law) or ship the audit log to a "
                 "store that keeps it that long.",
+    severity="high",
 )
 def audit_retention(asset, ctx: CheckContext):
     src, api = control_plane(asset, ctx)

@@ -58,6 +58,7 @@ def encryption_at_rest(asset, ctx: CheckContext):
     controls={1: ["L1-CNS1-01"], 2: ["L2-CNS1-03"], 3: ["L3-CNS1-06", "L3-CNS1-07"]},
     asset_type="k8s.ingress",
     remediation="Add spec.tls entries (with a certificate Secret) covering every host of the Ingress.",
+    severity="high",
 )
 def ingress_tls(asset, ctx: CheckContext):
     if ctx.need(asset, "tls"):
