@@ -4,8 +4,10 @@ machine rooms, documents, assessor attestations, a `kubectl get -o json` dump a 
 Each file becomes one evidence record (its parsed, redacted content and hash); the assets built from it
 cite that record. Formats:
 
-  assets   (default) a mapping with `assets:` (type, id, name, attributes...), optional `coverage:` and
-           `attestations:` (an assessor's recorded judgement on control ids, with who/when/why)
+  assets   (default) a mapping with `assets:` (type, id, name, attributes...), optional `coverage:`,
+           `attestations:` (an assessor's recorded judgement on control ids, with who/when/why and the
+           `documents:` seen, which are copied into the bundle) and `waivers:` (accepted risks or compensating
+           measures on failed findings, with approver and expiry)
   evidence the evidence of an earlier bundle (a bundle folder or zip, or its evidence/ folder): each
            record is copied into this bundle unchanged and handed to the collector that made it, which
            rebuilds its assets offline (`Collector.derive`). The built-in sample is made this way.
@@ -14,15 +16,19 @@ cite that record. Formats:
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from pathlib import Path
+import re
+import shutil
+from datetime import date
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import Field, ValidationError
 
 from mlps_scan.errors import InputError, pydantic_message
-from mlps_scan.models import EvidenceRecord, EvidenceStatus, Strict
+from mlps_scan.models import Attestation, EvidenceRecord, EvidenceStatus, Strict, Waiver
 from mlps_scan.plugins import CollectSession, Collector
 
 # name -> (detect(doc) -> bool, handler(doc, session, evidence_id, scope, path))
@@ -55,15 +61,6 @@ class StaticCoverage(Strict):
     scope: str | None = None
 
 
-class Attestation(Strict):
-    control_ids: list[str] = Field(min_length=1)
-    status: Literal["pass", "fail", "not_applicable"]
-    by: str = Field(min_length=1, description="who judged: assessor or client contact")
-    date: str = Field(min_length=4)
-    note: str = Field(min_length=1, description="what was seen: document, room, interview")
-    documents: list[str] = Field(default_factory=list)
-
-
 class AssetsFile(Strict):
     kind: Literal["mlps-scan/static"] | None = None
     description: str | None = None
@@ -71,12 +68,44 @@ class AssetsFile(Strict):
     assets: list[StaticAsset] = Field(default_factory=list)
     coverage: list[StaticCoverage] = Field(default_factory=list)
     attestations: list[Attestation] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+def check_decision_dates(data: AssetsFile, where: str, today: date | None = None) -> None:
+    """Decisions are made in the past: an attestation or a waiver approval dated after today is an input
+    error (a typo, or a decision not taken yet)."""
+    today = today or date.today()
+    for i, at in enumerate(data.attestations):
+        if at.date > today:
+            raise InputError(f"{where}attestations[{i}].date: {at.date} is in the future")
+    for i, w in enumerate(data.waivers):
+        if w.approved_on > today:
+            raise InputError(f"{where}waivers[{i}].approved_on: {w.approved_on} is in the future")
+
+
+def document_path(static_file: Path, name: str) -> Path | None:
+    """A document named by an attestation, beside the static file (a relative path that stays in its folder)."""
+    p = PurePosixPath(name.replace("\\", "/"))
+    if not name or p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", name):
+        return None
+    return static_file.parent / Path(*p.parts)
 
 
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
     return [path]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: pydantic parses them and names the path of a bad one (PyYAML
+    raises a bare ValueError for 2026-02-30), and the recorded answer keeps the text as written."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _parse(path: Path) -> Any:
@@ -87,7 +116,7 @@ def _parse(path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except (ValueError, yaml.YAMLError) as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else (f" line {e.lineno}" if hasattr(e, "lineno") else "")
@@ -115,8 +144,8 @@ class StaticCollector(Collector):
     name = "static"
     config_key = "static"
     target_model = StaticTarget
-    description = "files the user supplies: inventories, firewall exports, attestations, kubectl dumps"
-    asset_patterns = ("static.*", "network.*", "attestation")
+    description = "files the user supplies: inventories, firewall exports, attestations, waivers, kubectl dumps"
+    asset_patterns = ("static.*", "network.*", "attestation", "waiver")
 
     def target_name(self, target: StaticTarget) -> str:
         return target.name or Path(target.path).stem
@@ -138,9 +167,15 @@ class StaticCollector(Collector):
             fmt = self._format(doc, target.format)
             if fmt == "assets":
                 try:
-                    AssetsFile.model_validate(doc if doc is not None else {})
+                    data = AssetsFile.model_validate(doc if doc is not None else {})
                 except ValidationError as e:
                     raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
+                check_decision_dates(data, f"static evidence {f}: ")
+                for i, at in enumerate(data.attestations):
+                    for d in at.documents:
+                        if document_path(f, d) is None:
+                            raise InputError(f"static evidence {f}: attestations[{i}].documents: {d!r} must be a path "
+                                             "relative to the static file's folder (no .., not absolute)")
 
     @staticmethod
     def _format(doc: Any, fmt: str) -> str:
@@ -164,16 +199,52 @@ class StaticCollector(Collector):
             rel = f.name if f == root else f.relative_to(root).as_posix()
             rec = s.record(f"file:{rel}", doc, request={"path": rel, "format": fmt})
             s.progress(f"read {rel}")
-            self._derive_file(rel, fmt, rec.id, rec.answer, s, f)
+            docs = self._copy_documents(rel, f, root, doc, s) if fmt == "assets" else {}
+            self._derive_file(rel, fmt, rec.id, rec.answer, s, f, documents=docs)
+
+    def _copy_documents(self, rel: str, f: Path, root: Path, doc: Any, s: CollectSession) -> dict[str, Any]:
+        """Copy the documents attestations name (beside the static file) into the bundle's documents/ folder
+        and record each as evidence (path in the bundle, sha256, size). A missing document is recorded as an
+        error record and reported; it does not stop the scan."""
+        out: dict[str, Any] = {}
+        data = AssetsFile.model_validate(doc if doc is not None else {})
+        names = list(dict.fromkeys(d for at in data.attestations for d in at.documents))
+        base = root if root.is_dir() else root.parent
+        for name in names:
+            src = document_path(f, name)
+            key = (PurePosixPath(rel).parent / name).as_posix() if src else name
+            if src is None or not src.is_file():
+                r = s.record(f"document:{key}", None, request={"file": rel, "document": name},
+                             status=EvidenceStatus.error, error="document not found beside the static file")
+                out[name] = (r.id, None)
+                continue
+            dest_rel = PurePosixPath("documents", _safe_part(s.target), *PurePosixPath(src.relative_to(base).as_posix()).parts)
+            dest = s.recorder.root / Path(*dest_rel.parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            h = hashlib.sha256()
+            with dest.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            info = {"path": dest_rel.as_posix(), "sha256": h.hexdigest(), "size": dest.stat().st_size}
+            r = s.record(f"document:{key}", info, request={"file": rel, "document": name})
+            out[name] = (r.id, r.answer)
+        return out
 
     def derive(self, records: list[EvidenceRecord], s: CollectSession) -> None:
+        docs: dict[str, dict[str, Any]] = {}
+        for rec in records:
+            if rec.source.startswith("document:"):
+                docs.setdefault(rec.request.get("file", ""), {})[rec.request.get("document", "")] = (
+                    rec.id, rec.answer if rec.status == EvidenceStatus.ok else None)
         for rec in records:
             if rec.source.startswith("file:") and rec.status == EvidenceStatus.ok:
-                self._derive_file(rec.request.get("path", rec.source[5:]), rec.request.get("format", "assets"),
-                                  rec.id, rec.answer, s, None, scope=f"static/{rec.target}")
+                rel = rec.request.get("path", rec.source[5:])
+                self._derive_file(rel, rec.request.get("format", "assets"), rec.id, rec.answer, s, None,
+                                  scope=f"static/{rec.target}", documents=docs.get(rel, {}))
 
     def _derive_file(self, rel: str, fmt: str, ev_id: str, answer, s: CollectSession, path: Path | None,
-                     scope: str | None = None) -> None:
+                     scope: str | None = None, documents: dict[str, Any] | None = None) -> None:
         scope = scope or f"static/{s.target}"
         if fmt != "assets":
             if fmt not in _FORMATS:
@@ -187,9 +258,24 @@ class StaticCollector(Collector):
                     errors=a.errors, evidence=[ev_id])
         for c in data.coverage:
             s.coverage(c.asset_type, c.scope or scope, c.status, c.reason, [ev_id])
+        documents = documents or {}
         for i, at in enumerate(data.attestations):
+            attrs = at.model_dump(mode="json")
+            files, ev = [], [ev_id]
+            for name in at.documents:
+                if name not in documents:
+                    continue
+                rid, info = documents[name]
+                ev.append(rid)
+                files.append({"name": name, **info} if info else
+                             {"name": name, "path": None, "problem": "not found beside the static file"})
+            if files:
+                attrs["document_files"] = files
             s.asset("attestation", f"{rel}#attestations[{i}]", scope=scope, name=", ".join(at.control_ids),
-                    attributes=at.model_dump(), evidence=[ev_id])
+                    attributes=attrs, evidence=ev)
+        for w in data.waivers:
+            s.asset("waiver", w.id, scope=scope, name=w.id, attributes={**w.model_dump(mode="json"), "file": rel},
+                    evidence=[ev_id])
 
     def _replay(self, root: Path, s: CollectSession) -> None:
         from mlps_scan.plugins import collectors
@@ -207,3 +293,54 @@ class StaticCollector(Collector):
             s.progress(f"replaying {len(recs)} records of {cname}/{tname}")
             cls().derive(sorted(recs, key=lambda r: r.id), s)
 
+
+
+def _safe_part(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "static"
+
+
+def parse_waiver_file(path: Path) -> tuple[Any, AssetsFile]:
+    """A waivers file given to `check --waivers`: a static file holding only `waivers:`. Returns the parsed
+    document (to record as evidence) and its model; every problem is one InputError line."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"waivers file not found: {path}")
+    doc = _parse(path)
+    try:
+        data = AssetsFile.model_validate(doc if doc is not None else {})
+    except ValidationError as e:
+        raise InputError(pydantic_message(e, prefix=f"waivers file {path}: ")) from None
+    if data.assets or data.coverage or data.attestations:
+        raise InputError(f"waivers file {path}: holds more than `waivers:` (assets, coverage or attestations belong "
+                         "in a static target of the scan)")
+    if not data.waivers:
+        raise InputError(f"waivers file {path}: no `waivers:` in it")
+    check_decision_dates(data, f"waivers file {path}: ")
+    return doc, data
+
+
+def static_waivers(cfg) -> list[tuple[str, Path, Waiver]]:
+    """(target name, file, waiver) for every waiver in the config's static files, read before scanning so a
+    waiver the profile does not allow stops the run before any collector starts. Only files that mention
+    `waivers` are parsed again."""
+    out = []
+    for cls, t in cfg.targets():
+        if cls is not StaticCollector or t.format not in ("auto", "assets"):
+            continue
+        root = Path(t.path).expanduser()
+        root = root if root.is_absolute() else cfg.base_dir / root
+        for f in _files(root):
+            try:
+                if "waivers" not in f.read_text(encoding="utf-8", errors="replace"):
+                    continue
+            except OSError:
+                continue
+            doc = _parse(f)
+            if StaticCollector._format(doc, t.format) != "assets":
+                continue
+            try:
+                data = AssetsFile.model_validate(doc if doc is not None else {})
+            except ValidationError as e:
+                raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
+            out.extend((StaticCollector().target_name(t), f, w) for w in data.waivers)
+    return out

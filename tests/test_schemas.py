@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from mlps_scan.models import ControlResult, Finding, Inventory, Manifest
+from mlps_scan.models import Assessment, ControlResult, Finding, Inventory, Manifest
 from mlps_scan.schemas import all_schemas, render
 
 from conftest import ROOT
@@ -23,3 +23,4 @@ def test_sample_outputs_validate_against_the_models(sample_bundle):
         ControlResult.model_validate(c)
     Manifest.model_validate_json((sample_bundle / "manifest.json").read_text())
     Inventory.model_validate_json((sample_bundle / "inventory.json").read_text())
+    Assessment.model_validate_json((sample_bundle / "assessment.json").read_text())

@@ -220,3 +220,18 @@ def test_sample_answered_questionnaire(sample_bundle):
     res = json.loads(r.stdout)
     assert res["level"] == 3 and res["system"] == "Acme Shop" and res["contradictions"] == []
     assert [d["path"] for d in res["driving_answers"]] == ["impact.business_information.social_order_public_interest"]
+
+
+def test_a_current_level_that_differs_from_the_recommended_one_is_flagged(tmp_path):
+    r = grade(q_with(bi={S: "serious"}, system={"current_level": 2}))
+    d = r["level_differs"]
+    assert r["level"] == 3 and d["current"] == 2 and d["recommended"] == 3
+    assert "re-file" in d["message"] and "重新备案" in d["message_zh"]
+    assert grade(q_with(bi={S: "serious"}, system={"current_level": 3}))["level_differs"] is None
+    assert grade(q_with(bi={S: "serious"}))["level_differs"] is None  # not graded yet: nothing to compare
+    lower = grade(q_with(bi={C: "general"}, system={"current_level": 3}))["level_differs"]
+    assert lower["recommended"] == 1 and "expert review" in lower["message"]
+    qf = tmp_path / "q.yaml"
+    qf.write_text(yaml.safe_dump(q_with(bi={S: "serious"}, system={"current_level": 2}).model_dump(mode="json")))
+    cli = run_cli("grade", str(qf), "--no-evidence")
+    assert cli.returncode == 1 and "differs from the recommended level 3" in cli.stdout and "现定级别" in cli.stdout

@@ -68,7 +68,10 @@ def test_prefill_from_sample_scan(tmp_path):
     exposed = {e.id: e.ports for e in arch.internet_endpoints}
     assert exposed["fw-internet-edge-01"] == ["443/tcp -> 10.20.1.0/24", "1194/udp -> 10.20.0.10"]
     counts = {c.asset_type: c.count for c in arch.counts}
-    assert counts["attestation"] == 2 and counts["network.firewall"] == 2
+    assert counts["attestation"] == 3 and counts["network.firewall"] == 2 and counts["waiver"] == 2
+    # the system section carries what scan.yaml already states (issue 10)
+    assert (q.system.current_level, str(q.system.filing_date)) == (3, "2026-03-15")
+    assert q.system.business_description.startswith("Online shop")
     # every area the sample holds is prefilled; kinds it does not hold are named, not silently empty
     inv = json.loads((out / "inventory.json").read_text())
     types = {a["type"] for a in inv["assets"]}

@@ -74,6 +74,7 @@ class AwsCollector(Collector):
     target_model = AwsTarget
     description = "AWS accounts (global and China partition) through boto3, read-only"
     asset_patterns = ("aws.*",)
+    extensions = ("cloud",)  # an AWS account makes the system a cloud service customer (云计算扩展要求)
 
     def target_name(self, target: AwsTarget) -> str:
         return target.name

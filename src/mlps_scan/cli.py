@@ -37,6 +37,14 @@ def _level(v: str) -> int:
     return n
 
 
+def _date(v: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {v!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mlps-scan", description="Evidence-first MLPS 2.0 (等级保护 2.0) technical pre-assessment.")
     p.add_argument("--version", action="version", version=f"mlps-scan {__version__}")
@@ -52,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     def eval_opts(sp):
         sp.add_argument("--level", type=_level, help="MLPS level 1-3 (default: system.level of the config)")
         sp.add_argument("--profile", type=Path, help="YAML file overriding the level's thresholds")
-        sp.add_argument("--fail-on", choices=["any", "fail", "error", "never"], default="any",
-                        help="which outcomes give a non-zero exit: any (default: 1 findings, 3 partial), fail, error, never")
+        sp.add_argument("--fail-on", choices=["any", "fail", "error", "high-risk", "never"], default="any",
+                        help="which outcomes give a non-zero exit: any (default: 1 findings, 3 partial), fail, error, "
+                             "high-risk (1 when the assessment lists high-risk candidates), never")
+        sp.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                        help="judge waivers and attestations as of this date (default: today)")
 
     def noise(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -80,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-zip", action="store_true")
     sp.add_argument("--sign-key", type=Path)
     sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp.add_argument("--waivers", type=Path, metavar="FILE",
+                    help="a static file with `waivers:` that replaces the bundle's waivers (recorded as evidence in --out)")
 
     sp = sub.add_parser("merge", help="merge shard bundles of one system into one bundle and evaluate it")
     sp.add_argument("bundles", nargs="+", type=Path)
@@ -147,22 +160,60 @@ class Progress:
             self._status.__exit__(*exc)
 
 
-def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool) -> None:
+_CONTROL_COLUMNS = ("compliant", "partial", "non_compliant", "error", "manual", "not_applicable")
+
+
+def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool, assessment=None) -> None:
     if quiet:
         return
+    from rich.markup import escape
     from rich.table import Table
     con = _console()
     cc = Counter(c.status.value for c in controls)
     fc = Counter(f.status.value for f in findings)
+    waived = sum(1 for f in findings if f.waiver is not None)
     t = Table(title="Controls 测评项", show_header=True)
-    for k in ("compliant", "partial", "non_compliant", "error", "manual"):
+    for k in _CONTROL_COLUMNS:
         t.add_column(k)
-    t.add_row(*(str(cc.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual")))
+    t.add_row(*(str(cc.get(k, 0)) for k in _CONTROL_COLUMNS))
     con.print(t)
-    con.print(f"findings: {fc.get('fail', 0)} fail, {fc.get('error', 0)} error, {fc.get('pass', 0)} pass, "
+    con.print(f"findings: {fc.get('fail', 0)} fail" + (f" ({waived} waived)" if waived else "")
+              + f", {fc.get('error', 0)} error, {fc.get('pass', 0)} pass, "
               f"{fc.get('not_applicable', 0)} not applicable" + ("  [bold yellow](partial scan)[/]" if partial else ""))
+    if assessment is not None:
+        for line in verdict_lines(assessment):
+            con.print(escape(line))
     if out:
         con.print(f"bundle: {out}  report: {out / 'report.html'}")
+
+
+def verdict_lines(a) -> list[str]:
+    """The assessment in three lines for the terminal: rate and conclusion ranges, high-risk candidates,
+    decisions."""
+    def rng(lo, hi, fmt):
+        if lo is None:
+            return "—"
+        return fmt(lo) if hi is None or fmt(lo) == fmt(hi) else f"{fmt(lo)} … {fmt(hi)}"
+    rate = rng(a.compliance_rate.low, a.compliance_rate.high, lambda v: f"{v:.1f} %")
+    concl = rng(a.conclusion.low, a.conclusion.high, lambda c: f"{c.zh} {c.en}")
+    majors = sum(h.major for h in a.high_risks)
+    ws = Counter(w.status for w in a.waivers)
+    lines = [f"符合率 compliance rate: {rate}; conclusion 结论: {concl}"
+             + (" (provisional 暂定)" if a.rule.provisional else "") + f" [as of {a.as_of}]",
+             f"high-risk candidates 疑似高风险: {len(a.high_risks)}"
+             + (f" ({majors} may be 重大风险隐患 major: {', '.join(h.case_id for h in a.high_risks if h.major)})" if majors else "")
+             + (f"; cases {', '.join(h.case_id for h in a.high_risks)}" if a.high_risks and not majors else "")]
+    decisions = []
+    if a.waivers:
+        decisions.append("waivers 豁免: " + ", ".join(f"{n} {k}" for k, n in sorted(ws.items())))
+    if a.counts.get("not_applicable"):
+        decisions.append(f"不适用 not applicable: {a.counts['not_applicable']}")
+    stale = [x.id for x in a.attestations if x.state != "counted"]
+    if stale:
+        decisions.append(f"attestations not counted 未采信的现场记录: {len(stale)}")
+    if decisions:
+        lines.append("; ".join(decisions))
+    return lines
 
 
 # --------------------------------------------------------------------------- commands
@@ -170,46 +221,51 @@ def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: b
 
 def cmd_scan(args, evaluate_level: bool = True) -> int:
     from . import pipeline
-    from .runner import exit_code
 
     with Progress(args.progress, args.quiet) as prog:
         res = pipeline.scan(args.config, out=args.out, level=getattr(args, "level", None),
                             profile_path=getattr(args, "profile", None), evaluate_level=evaluate_level,
                             force=args.force, zip_bundle=not args.no_zip, sign_key=args.sign_key,
-                            tofu=bool(getattr(args, "tofu", False)), progress=prog)
+                            tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None))
     if isinstance(res, pipeline.Collected):
         if not args.quiet:
             _console().print(f"collected {res.assets} assets, {res.evidence} evidence records"
                              + (" (partial)" if res.partial else "") + f" -> {res.out}")
         return 3 if res.partial else 0
-    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
     from .workflow import record_scan
     record_scan(res.out, args)
-    return exit_code(res.findings, res.partial, args.fail_on)
+    return _exit(res, args.fail_on)
+
+
+def _exit(res, fail_on: str) -> int:
+    from .runner import exit_code
+    return exit_code(res.findings, res.partial, fail_on,
+                     high_risks=len(res.assessment.high_risks) if res.assessment is not None else 0)
 
 
 def cmd_check(args) -> int:
     from . import pipeline
-    from .runner import exit_code
 
     res = pipeline.check(args.bundle, level=args.level, profile_path=args.profile, out=args.out, force=args.force,
-                         zip_bundle=not args.no_zip, sign_key=args.sign_key)
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key, waivers=args.waivers, as_of=args.as_of)
     if args.format == "json":
         print(json.dumps({"level": res.level, "controls": [c.model_dump(mode="json") for c in res.controls],
-                          "findings": [f.model_dump(mode="json") for f in res.findings]}, ensure_ascii=False, indent=1))
+                          "findings": [f.model_dump(mode="json") for f in res.findings],
+                          "assessment": res.assessment.model_dump(mode="json") if res.assessment else None},
+                         ensure_ascii=False, indent=1))
     else:
-        _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
-    return exit_code(res.findings, res.partial, args.fail_on)
+        _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
+    return _exit(res, args.fail_on)
 
 
 def cmd_merge(args) -> int:
     from . import pipeline
-    from .runner import exit_code
 
     res = pipeline.merge(args.bundles, out=args.out, level=args.level, profile_path=args.profile, force=args.force,
-                         zip_bundle=not args.no_zip, sign_key=args.sign_key)
-    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial)
-    return exit_code(res.findings, res.partial, args.fail_on)
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key, as_of=args.as_of)
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
+    return _exit(res, args.fail_on)
 
 
 def cmd_controls(args) -> int:

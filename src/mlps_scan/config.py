@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
@@ -21,6 +21,10 @@ class SystemInfo(Strict):
     filing_date: date | None = Field(None, description="date of the filing (备案) or last assessment")
     description: str | None = None
     owner: str | None = None
+    extensions: list[Literal["cloud"]] | None = Field(
+        None, description="GB/T 22239 extensions in scope besides the general requirements ([cloud] or []); "
+                          "default: derived from the targets (an AWS account implies cloud). Items of an extension "
+                          "out of scope are 不适用 (not_applicable)")
 
 
 @lru_cache(maxsize=1)

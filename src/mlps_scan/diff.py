@@ -9,7 +9,7 @@ from .errors import BundleError, InputError
 
 # how bad a control status is; a move to a higher rank is a regression (from `manual`, i.e. not assessed
 # before, too); a move to `manual` is "no longer assessed", never an improvement
-_RANK = {"compliant": 0, "manual": 1, "partial": 2, "error": 2, "non_compliant": 3}
+_RANK = {"compliant": 0, "not_applicable": 1, "manual": 1, "partial": 2, "error": 2, "non_compliant": 3}
 _FRANK = {"pass": 0, "not_applicable": 0, "error": 1, "fail": 2}
 
 
@@ -22,6 +22,8 @@ def _load(path: Path) -> dict[str, Any]:
         if n not in names:
             raise InputError(f"{path}: {n} missing (a `collect` bundle? run `mlps-scan check --out` on it first)")
     inv = r.json("inventory.json") if "inventory.json" in names else {"assets": []}
+    scan_meta = r.json("scan.json") if "scan.json" in names else {}
+    verdict = r.json("assessment.json") if "assessment.json" in names else None
     findings = r.json("findings.json")
     controls = r.json("controls.json")
     if not isinstance(findings, list) or not isinstance(controls, list) or not isinstance(inv, dict):
@@ -29,7 +31,45 @@ def _load(path: Path) -> dict[str, Any]:
     from .bundle import verify_bundle
     problems = verify_bundle(r.path)
     return {"path": str(path), "manifest": m, "problems": problems, "findings": findings, "controls": controls,
-            "assets": inv.get("assets", [])}
+            "assets": inv.get("assets", []), "profile": (scan_meta or {}).get("profile") if isinstance(scan_meta, dict) else None,
+            "assessment": verdict if isinstance(verdict, dict) else None}
+
+
+def judged_differently(old: dict, new: dict) -> list[str]:
+    """Notes when the two bundles were judged with different thresholds or decisions, so a changed threshold
+    or waiver is not read as a change of the estate."""
+    notes = []
+    po, pn = old.get("profile"), new.get("profile")
+    if isinstance(po, dict) and isinstance(pn, dict):
+        changed = [f"{k} {po.get(k)!r} -> {pn.get(k)!r}" for k in sorted(set(po) | set(pn))
+                   if k not in ("name", "level") and po.get(k) != pn.get(k)]
+        if changed:
+            notes.append("judged with different profiles (" + "; ".join(changed)
+                         + "): status changes on the items they touch come from the thresholds, not the estate")
+    ao, an = old.get("assessment"), new.get("assessment")
+    if ao is not None or an is not None:
+        wo = {w.get("id"): w for w in (ao or {}).get("waivers", []) if isinstance(w, dict)}
+        wn = {w.get("id"): w for w in (an or {}).get("waivers", []) if isinstance(w, dict)}
+        parts = []
+        if set(wn) - set(wo):
+            parts.append("added " + ", ".join(sorted(set(wn) - set(wo))))
+        if set(wo) - set(wn):
+            parts.append("removed " + ", ".join(sorted(set(wo) - set(wn))))
+        for k in sorted(set(wo) & set(wn)):
+            a, b = wo[k], wn[k]
+            if a.get("status") != b.get("status"):
+                parts.append(f"{k} {a.get('status')} -> {b.get('status')}")
+            elif {x: a.get(x) for x in ("checks", "controls", "resources", "expires", "compensating")} != \
+                    {x: b.get(x) for x in ("checks", "controls", "resources", "expires", "compensating")}:
+                parts.append(f"{k} changed")
+        if parts:
+            notes.append("judged with different waivers (" + "; ".join(parts) + "): waived failures stay `fail`, "
+                         "but control statuses and the conclusion may move with them")
+        so = ((ao or {}).get("scope") or {}).get("extensions")
+        sn = ((an or {}).get("scope") or {}).get("extensions")
+        if ao is not None and an is not None and so != sn:
+            notes.append(f"judged with different scopes (extensions {so} -> {sn}): 不适用 items differ")
+    return notes
 
 
 def _by_key(findings: list[dict]) -> dict[tuple[str, str], dict]:
@@ -72,6 +112,8 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
         if a != b:
             if b == "manual":  # no automated verdict any more: evidence went away, nothing was fixed
                 change = "no_longer_assessed"
+            elif b == "not_applicable" or a == "not_applicable":  # a decision on applicability, not a fix
+                change = "applicability_changed"
             elif _RANK.get(b, 0) > _RANK.get(a, 0):
                 change = "regressed"
             elif _RANK.get(b, 0) < _RANK.get(a, 0):
@@ -93,7 +135,8 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
                   if mo.level != mn.level else [])
                  + ([f"systems differ: {mo.system!r} vs {mn.system!r}"] if mo.system != mn.system else [])
                  + [f"{side} bundle fails verification ({len(b['problems'])} problem(s), e.g. {b['problems'][0]}): "
-                    "its results may have been altered" for side, b in (("old", old), ("new", new)) if b["problems"]],
+                    "its results may have been altered" for side, b in (("old", old), ("new", new)) if b["problems"]]
+                 + judged_differently(old, new),
         "new_failures": new_failures,
         "fixed": fixed,
         "resolved_resource_gone": resolved_gone,

@@ -115,13 +115,27 @@ def grade(q: Questionnaire, basis: str = "gbt22240-2020", inventory: Inventory |
         notes.append("level 2 and above: expert review of the grading and filing (备案) with the PSB within 30 days")
     if b.get("firmness") != "verified":
         notes.append(f"basis {basis}: {b.get('note', '').strip()}")
+    current = q.system.current_level
+    level_differs = None
+    if current is not None and current != level:
+        level_differs = {
+            "current": current, "recommended": level,
+            "message": (f"the system is graded level {current} (system.current_level) but the answers give level {level}: "
+                        + ("grade it up: re-grade, expert review and re-file (备案) at the higher level"
+                           if level > current else
+                           "review the answers, or re-grade with an expert review before lowering the level")
+                        + " (公网安〔2025〕1846号 Q2: a level change needs a new expert review)"),
+            "message_zh": (f"现定级别为第{current}级，本次问卷结果为第{level}级："
+                           + ("应重新定级、组织专家评审并按较高级别重新备案" if level > current
+                              else "请复核回答；降低级别前须重新定级并组织专家评审")),
+        }
     return {
         "system": q.system.name or (q.meta.prefilled_from.system if q.meta.prefilled_from else None),
         "basis": basis, "basis_title": b["title"], "level": level,
         "complete": not flags, "aspects": aspects, "driving_answers": driving_answers,
         "reasoning": reasoning, "flags": flags, "advisories": advisories,
         "contradictions": contradictions, "evidence_source": evidence_source if inventory is not None else None,
-        "notes": notes,
+        "notes": notes, "current_level": current, "level_differs": level_differs,
     }
 
 

@@ -5,11 +5,12 @@ regenerates the JSON Schemas under schemas/ from here.
 """
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 
 def utcnow() -> datetime:
@@ -134,6 +135,26 @@ class FindingStatus(str, Enum):
     not_applicable = "not_applicable"
 
 
+class FindingWaiver(BaseModel):
+    """The active waiver that covers a failed finding: the verdict stays `fail`, its handling is recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    approved_by: str
+    expires: date
+    compensating: str | None = Field(None, description="the compensating measure, when the waiver names one")
+
+
+def _drop_none(handler, obj, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Serialise without the optional keys that are unset, so files stay as they were before the keys existed."""
+    out = handler(obj)
+    for k in keys:
+        if out.get(k) is None:
+            out.pop(k, None)
+    return out
+
+
 class Finding(BaseModel):
     """One check's verdict on one resource. The keys up to `evidence` are the stable output contract."""
 
@@ -151,6 +172,11 @@ class Finding(BaseModel):
     title: Bilingual | None = None
     remediation: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    waiver: FindingWaiver | None = Field(None, description="present when an active waiver covers this failed finding")
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler):
+        return _drop_none(handler, self, ("waiver",))
 
 
 class ControlStatus(str, Enum):
@@ -159,6 +185,18 @@ class ControlStatus(str, Enum):
     partial = "partial"
     error = "error"
     manual = "manual"
+    not_applicable = "not_applicable"  # 不适用: decided by a person (attestation) or by the declared scope
+
+
+class NotApplicable(BaseModel):
+    """Why a control is 不适用 and who decided it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+    decided_by: str = Field(description="the person (attestation `by`) or `scope` (system.extensions)")
+    source: str = Field(description="where the decision is recorded: an attestation asset id, or scan.json for scope")
+    evidence: list[str] = Field(default_factory=list)
 
 
 class ControlResult(BaseModel):
@@ -178,6 +216,11 @@ class ControlResult(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     checks: list[str] = Field(default_factory=list)
     manual: Bilingual | None = Field(None, description="what a human must supply or confirm")
+    na: NotApplicable | None = Field(None, description="present when the control is not_applicable (不适用)")
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler):
+        return _drop_none(handler, self, ("na",))
 
 
 # --------------------------------------------------------------------------- profile
@@ -211,6 +254,10 @@ class Profile(Strict):
     trusted_registries: list[str] = Field(default_factory=list)
     require_disk_encryption: bool = False
     require_mfa: bool = True
+    waiver_max_days: int = Field(365, ge=1, le=3650, description="a waiver may run at most this many days from "
+                                                                "approved_on to expires")
+    attestation_max_age_days: int = Field(365, ge=1, le=3650, description="an attestation older than this (one level-3 "
+                                                                         "cycle by default) no longer counts")
 
 
 # --------------------------------------------------------------------------- questionnaire (issue 6)
@@ -426,3 +473,194 @@ class Manifest(BaseModel):
     counts: dict[str, Any] = Field(default_factory=dict)
     signature: dict[str, str] | None = None
     files: list[ManifestFile]
+
+
+# --------------------------------------------------------------------------- decisions (human input)
+# Recorded as evidence like everything else: static files hold them (`attestations:`, `waivers:`), the static
+# collector turns each into an asset (type `attestation` / `waiver`) citing the file's evidence record.
+
+
+class Attestation(Strict):
+    control_ids: list[str] = Field(min_length=1)
+    status: Literal["pass", "fail", "not_applicable"]
+    by: str = Field(min_length=1, description="who judged: assessor or client contact")
+    date: _dt.date = Field(description="when it was judged (YYYY-MM-DD); not in the future")
+    note: str = Field(min_length=1, description="what was seen: document, room, interview; for not_applicable, why")
+    documents: list[str] = Field(default_factory=list, description="files beside the static file, copied into the bundle")
+
+
+WAIVER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class Waiver(Strict):
+    """An accepted risk or a compensating measure on failed findings. It never rewrites a verdict: a covered
+    finding stays `fail` and says which waiver covers it."""
+
+    id: str = Field(pattern=WAIVER_ID)
+    checks: list[str] = Field(default_factory=list, description="check ids whose failed findings it covers")
+    controls: list[str] = Field(default_factory=list, description="control ids whose failed findings it covers")
+    resources: list[str] = Field(default_factory=list, description="optional glob patterns over resource_id")
+    justification: str = Field(min_length=1)
+    compensating: str | None = Field(None, min_length=1, description="the measure that mitigates the risk")
+    approved_by: str = Field(min_length=1)
+    approved_on: date
+    expires: date
+
+    @model_validator(mode="after")
+    def _covers_something(self):
+        if not self.checks and not self.controls:
+            raise ValueError("a waiver must name `checks:` or `controls:` it covers")
+        if self.expires < self.approved_on:
+            raise ValueError(f"expires {self.expires} is before approved_on {self.approved_on}")
+        return self
+
+
+# --------------------------------------------------------------------------- assessment (assessment.json)
+# The judgement over the control results: applicability (不适用), waivers, attestations, high-risk candidates
+# (疑似高风险) and the 符合率 / conclusion of the 2025 report template, as a range while items are open.
+
+
+class ScopeDecision(BaseModel):
+    """Which extensions (扩展要求) apply to the system: declared in scan.yaml or derived from the evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extensions: list[str] = Field(description="extensions in scope besides the general requirements, e.g. [cloud]")
+    source: Literal["declared", "derived"]
+    reason: str
+
+
+class FindingRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    check_id: str
+    resource_id: str
+
+
+class HighRisk(BaseModel):
+    """One case of the high-risk guideline that failed findings trigger (a candidate: the assessor decides)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str = Field(description="the guideline's numbering, e.g. 6.4.1.1")
+    title: Bilingual
+    control_ids: list[str]
+    findings: list[FindingRef]
+    mitigable: bool = Field(description="the guideline allows compensating measures to downgrade the case")
+    mitigation: Bilingual | None = Field(None, description="what the guideline accepts as mitigation")
+    question: Bilingual = Field(description="what the assessor must establish to confirm or downgrade the case")
+    can_be_major: bool = Field(description="the case is in the 重大风险隐患 trigger table")
+    major_trigger: str | None = Field(None, description="its code in that table, e.g. A-18")
+    major: bool = Field(description="counted as a 重大风险隐患 candidate in the conclusion: can be major and not "
+                                    "mitigated by a recorded compensating measure")
+    waivers: list[str] = Field(default_factory=list, description="active waivers covering the triggering findings")
+    compensated: bool = Field(False, description="every triggering finding is covered by an active waiver with a "
+                                                 "compensating measure and the case is mitigable: assessor to confirm")
+    condition: Bilingual | None = Field(None, description="when the case applies at all (e.g. high continuity needs)")
+    basis: str
+
+
+class WaiverState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    status: Literal["active", "expired", "unused", "pending"] = Field(
+        description="active: in force and covers failed findings; expired: past `expires` (does nothing); unused: in "
+                    "force but covers no failed finding; pending: approved after the assessment date")
+    checks: list[str] = Field(default_factory=list)
+    controls: list[str] = Field(default_factory=list)
+    resources: list[str] = Field(default_factory=list)
+    justification: str
+    compensating: str | None = None
+    approved_by: str
+    approved_on: date
+    expires: date
+    findings: list[FindingRef] = Field(default_factory=list, description="failed findings it covers")
+    source: str = Field(description="the static file (asset id) it was read from")
+    evidence: list[str] = Field(default_factory=list)
+
+
+class AttestationDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    path: str | None = Field(None, description="its copy in the bundle (hashed in the manifest); null when missing")
+    sha256: str | None = None
+    size: int | None = None
+    problem: str | None = None
+
+
+class AttestationState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    control_ids: list[str]
+    status: Literal["pass", "fail", "not_applicable"]
+    by: str
+    date: _dt.date
+    state: Literal["counted", "stale", "future", "contradicted"] = Field(
+        description="counted; stale: older than attestation_max_age_days, no longer counts; future: dated after the "
+                    "assessment date, not counted; contradicted: not_applicable but automated verdicts exist")
+    note: str
+    documents: list[AttestationDocument] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class NotApplicableItem(NotApplicable):
+    control_id: str
+    title: Bilingual
+
+
+class RateRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    low: float | None = Field(description="percent, unassessed items counted as failing (floored to 0.1)")
+    high: float | None = Field(description="percent, unassessed items counted as passing (floored to 0.1)")
+
+
+class Conclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["compliant", "basically_compliant", "non_compliant"]
+    zh: str
+    en: str
+
+
+class ConclusionRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    low: Conclusion | None
+    high: Conclusion | None
+
+
+class ConclusionRule(BaseModel):
+    """The rule the conclusion was computed with (data/conclusion.yaml), with its basis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provisional: bool
+    basis: dict[str, str]
+    weights: dict[str, float]
+    bands: list[dict[str, Any]]
+    formula: Bilingual
+
+
+class Assessment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["mlps-scan/assessment"] = "mlps-scan/assessment"
+    version: Literal[1] = 1
+    system: str
+    level: int
+    as_of: date = Field(description="the date waivers and attestations were judged at")
+    profile: dict[str, Any] = Field(description="the profile's name and decision limits")
+    scope: ScopeDecision
+    compliance_rate: RateRange
+    conclusion: ConclusionRange
+    counts: dict[str, Any] = Field(description="the counts behind the rate: items, applicable, per status, scores")
+    rule: ConclusionRule
+    high_risks: list[HighRisk] = Field(default_factory=list)
+    waivers: list[WaiverState] = Field(default_factory=list)
+    attestations: list[AttestationState] = Field(default_factory=list)
+    not_applicable: list[NotApplicableItem] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,7 +15,7 @@ from .bundle import (BundleReader, key_fingerprint, load_private_key, require_in
                      write_manifest, write_text)
 from .bundle import make_zip as zip_folder
 from .errors import InputError
-from .models import ControlResult, Finding, Inventory, Manifest, Profile
+from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Evaluation:
     findings: list[Finding]
     controls: list[ControlResult]
     partial: bool
+    assessment: Assessment | None = None
     manifest: Manifest | None = None
     out: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -75,42 +76,69 @@ def config_dump(cfg) -> dict:
     return redact(cfg.model.model_dump(mode="json"))[0]
 
 
-def evaluate(inventory: Inventory, level: int, profile: Profile) -> tuple[list[Finding], list[ControlResult]]:
+def evaluate(inventory: Inventory, level: int, profile: Profile, *, system: str = "", as_of: date | None = None,
+             extensions: list[str] | None = None) -> tuple[list[Finding], list[ControlResult], Assessment]:
+    """Checks, decisions (waivers, attestations, 不适用), one result per control and the assessment.
+    `as_of` is the date decisions are judged at (default today); `extensions` the declared scope (None:
+    derived from the evidence). A waiver that breaks the profile's limits is an InputError."""
+    from . import assessment as A
     from .catalogue import load as load_catalogue
+    from .plugins import checks, collectors
     from .runner import aggregate, evaluate as run_checks
     cat = load_catalogue()
-    findings = run_checks(inventory, level, profile, cat)
-    return findings, aggregate(findings, level, cat)
+    as_of = as_of or date.today()
+    waivers = A.waivers_in(inventory)
+    A.validate_waivers(waivers, profile, known_checks=list(checks()) + ["attestation"], known_controls=cat.by_id)
+    findings = run_checks(inventory, level, profile, cat, as_of=as_of)
+    findings, waiver_states = A.apply_waivers(findings, waivers, as_of)
+    scope = A.decide_scope(inventory, extensions, {n: c.extensions for n, c in collectors().items()})
+    attestations = A.attestation_states_of(inventory, as_of, profile.attestation_max_age_days)
+    na, contradicted, notes = A.decide_not_applicable(findings, level, cat, scope, attestations)
+    controls = aggregate(findings, level, cat, not_applicable=na)
+    verdict = A.assess(system=system, level=level, as_of=as_of, profile=profile, catalogue=cat, findings=findings,
+                       controls=controls, scope=scope, waiver_states=waiver_states, attestations=attestations,
+                       contradicted=contradicted, notes=notes)
+    return findings, controls, verdict
+
+
+def declared_extensions(config_dump: dict) -> list[str] | None:
+    """system.extensions of the scan config a bundle was made with (None: not declared)."""
+    ext = ((config_dump or {}).get("system") or {}).get("extensions") if isinstance(config_dump, dict) else None
+    return list(ext) if isinstance(ext, list) else None
 
 
 def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile, inventory: Inventory,
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
-                       api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool) -> Evaluation:
-    """Evaluate the level on the inventory and write the derived files, the report and the manifest into
-    `stage` (which already holds the evidence)."""
+                       api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
+                       as_of: date | None = None) -> Evaluation:
+    """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
+    manifest into `stage` (which already holds the evidence)."""
     from .report import render
 
-    findings, controls = evaluate(inventory, level, profile)
+    findings, controls, verdict = evaluate(inventory, level, profile, system=system, as_of=as_of,
+                                           extensions=declared_extensions(config_dump))
     evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
     write_json(stage / "inventory.json", inventory)
     write_json(stage / "findings.json", findings)
     write_json(stage / "controls.json", controls)
+    write_json(stage / "assessment.json", verdict)
     write_json(stage / "scan.json", {"system": system, "level": level, "profile": profile.model_dump(mode="json"),
-                                     "config": config_dump})
+                                     "scope": verdict.scope.model_dump(mode="json"), "config": config_dump})
     signed = key_fingerprint(load_private_key(sign_key)) if sign_key else None
     write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
                                              scope=scope, finished_at=finished_at.isoformat(), partial=partial,
                                              asset_count=len(inventory.assets), evidence_count=evidence_count,
-                                             signed=signed))
+                                             signed=signed, assessment=verdict))
     counts = {"controls": dict(Counter(c.status.value for c in controls)),
               "findings": dict(Counter(f.status.value for f in findings)),
-              "assets": len(inventory.assets), "evidence": evidence_count}
+              "assets": len(inventory.assets), "evidence": evidence_count,
+              "high_risk_candidates": len(verdict.high_risks)}
     manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
                                           scope=scope, partial=partial, api_calls=api_calls, counts=counts), sign_key)
     if make_zip:
         zip_folder(stage)
     return Evaluation(level=level, profile=profile, findings=findings, controls=controls, partial=partial,
-                      manifest=manifest)
+                      assessment=verdict, manifest=manifest)
 
 
 # --------------------------------------------------------------------------- the commands' flows
@@ -118,7 +146,7 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
 
 def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | None, evaluate_level: bool = True,
          force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None, tofu: bool = False,
-         progress: Callable[[str], None] | None = None) -> Evaluation | Collected:
+         progress: Callable[[str], None] | None = None, as_of: date | None = None) -> Evaluation | Collected:
     """Collect the config's targets into a new bundle at `out`; evaluate the level unless `evaluate_level` is
     false (`collect`). Nothing is written at `out` unless the whole run succeeds."""
     from .config import load_config
@@ -132,6 +160,8 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
         prof = resolve_profile(lvl, profile_path, cfg.model.profile, cfg.base_dir)
     if sign_key:
         load_private_key(sign_key)  # fail before scanning, not after
+    if prof is not None:
+        check_static_waivers(cfg, prof)  # a waiver the profile does not allow fails before scanning, not after
     # the ports the profile calls high-risk or admin are the ones discovery must probe (the checks judge them)
     ports_from = prof or resolve_profile(cfg.system.level or 3, profile_path, cfg.model.profile, cfg.base_dir)
     options = {"tofu": tofu, "profile_ports": sorted(set(ports_from.high_risk_ports) | set(ports_from.admin_ports))}
@@ -145,7 +175,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
             ev = evaluate_and_write(stage, system=cfg.system.name, level=lvl, profile=prof, inventory=res.inventory,
                                     scope=res.scope, started_at=res.started_at, finished_at=res.finished_at,
                                     partial=res.partial, api_calls=res.api_calls, config_dump=dump,
-                                    sign_key=sign_key, make_zip=zip_bundle)
+                                    sign_key=sign_key, make_zip=zip_bundle, as_of=as_of)
         else:
             write_json(stage / "inventory.json", res.inventory)
             write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": dump})
@@ -164,8 +194,11 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
 
 
 def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Path | None = None,
-          force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None) -> Evaluation:
-    """Re-evaluate a bundle offline (it must verify first); with `out`, write a new bundle of the result."""
+          force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None,
+          waivers: Path | None = None, as_of: date | None = None) -> Evaluation:
+    """Re-evaluate a bundle offline (it must verify first); with `out`, write a new bundle of the result.
+    `waivers` (a static file holding only `waivers:`) replaces the bundle's waivers; in a written bundle the
+    file is recorded as evidence like any other."""
     require_intact(bundle)
     b = BundleReader(bundle)
     m = b.manifest()
@@ -173,24 +206,70 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     lvl = resolve_level(level, m.level)
     inventory = b.inventory()
     profile = saved_profile(scan_meta, lvl, profile_path)
+    config = scan_meta.get("config", {})
+    wdoc = wdata = None
+    if waivers is not None:
+        from .collectors.static import parse_waiver_file
+        wdoc, wdata = parse_waiver_file(waivers)
     if out is None:
-        findings, controls = evaluate(inventory, lvl, profile)
-        return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial)
+        if wdata is not None:
+            inventory = _with_waivers(inventory, Path(waivers), wdata.waivers, None)
+        findings, controls, verdict = evaluate(inventory, lvl, profile, system=m.system, as_of=as_of,
+                                               extensions=declared_extensions(config))
+        return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial,
+                          assessment=verdict)
     with staged_output(out, force=force) as stage:
         for n in b.names():
-            if n.startswith("evidence/"):
+            if n.startswith(("evidence/", "documents/")):
                 (stage / n).parent.mkdir(parents=True, exist_ok=True)
                 (stage / n).write_bytes(b.read(n))
+        if wdoc is not None:
+            from .evidence import Recorder
+            inventory = _with_waivers(inventory, Path(waivers), wdoc, Recorder(stage))
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
-                                partial=m.partial, api_calls=m.api_calls, config_dump=scan_meta.get("config", {}),
-                                sign_key=sign_key, make_zip=zip_bundle)
+                                partial=m.partial, api_calls=m.api_calls, config_dump=config,
+                                sign_key=sign_key, make_zip=zip_bundle, as_of=as_of)
     ev.out = Path(out).expanduser().absolute()
     return ev
 
 
+WAIVERS_TARGET = "waivers"
+
+
+def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder) -> Inventory:
+    """The inventory with its waivers replaced by those of a `check --waivers` file. With a recorder, `doc`
+    (the parsed file) becomes an evidence record of the static collector, so a replay of the new bundle
+    rebuilds the same waivers; without one (nothing written), `doc` is the list of waivers."""
+    from .collectors.static import StaticCollector
+    from .models import Asset
+    from .plugins import CollectSession
+    inv = inventory.model_copy(deep=True)
+    inv.assets = [a for a in inv.assets if a.type != "waiver"]
+    if recorder is None:
+        inv.assets.extend(Asset(type="waiver", id=w.id, name=w.id, scope=f"static/{WAIVERS_TARGET}",
+                                attributes={**w.model_dump(mode="json"), "file": path.name}) for w in doc)
+        return inv
+    s = CollectSession(StaticCollector.name, WAIVERS_TARGET, recorder, base_dir=path.parent)
+    rec = s.record(f"file:{path.name}", doc, request={"path": path.name, "format": "assets", "given_as": "--waivers"})
+    StaticCollector()._derive_file(path.name, "assets", rec.id, rec.answer, s, None)
+    inv.assets.extend(s.assets)
+    inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
+    return inv
+
+
+def check_static_waivers(cfg, profile: Profile) -> None:
+    """Before scanning: the waivers of the config's static files within the profile's limits."""
+    from . import assessment as A
+    from .collectors.static import static_waivers
+    from .models import Asset
+    found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"static/{tname}", attributes={"file": str(f)}))
+             for tname, f, w in static_waivers(cfg)]
+    A.validate_waivers(found, profile)
+
+
 def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Path | None, force: bool = False,
-          zip_bundle: bool = True, sign_key: Path | None = None) -> Evaluation:
+          zip_bundle: bool = True, sign_key: Path | None = None, as_of: date | None = None) -> Evaluation:
     """Merge shard bundles of one system into a new bundle at `out` and evaluate it."""
     from .evidence import Recorder
     from .merge import merge_bundles
@@ -203,6 +282,6 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls,
                                 config_dump={"merged_from": [str(b) for b in bundles]}, sign_key=sign_key,
-                                make_zip=zip_bundle)
+                                make_zip=zip_bundle, as_of=as_of)
     ev.out = Path(out).expanduser().absolute()
     return ev

@@ -108,6 +108,9 @@ class Collector:
     description: ClassVar[str] = ""
     # patterns of the asset types it produces ("aws.*"); a crash of the collector marks these as missing
     asset_patterns: ClassVar[tuple[str, ...]] = ()
+    # GB/T 22239 extensions its targets imply (a cloud account: "cloud"); the default scope of a system whose
+    # scan.yaml does not declare system.extensions
+    extensions: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def patterns(cls) -> tuple[str, ...]:

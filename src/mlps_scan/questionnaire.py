@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -418,7 +419,31 @@ def build(reader=None, bundle_path: Path | None = None) -> Questionnaire:
                                           manifest_sha256=manifest_sha256(reader), system=m.system,
                                           scanned_at=m.finished_at)
     q.architecture = prefill(load_inventory(reader))
+    _system_from_scan(q, reader)
     return q
+
+
+def _system_from_scan(q: Questionnaire, reader) -> None:
+    """The system section's facts scan.yaml already states: name, level (current_level), filing date and
+    description (business_description)."""
+    try:
+        meta = reader.json("scan.json") if "scan.json" in reader.names() else {}
+    except Exception:  # noqa: BLE001 - an unreadable scan.json leaves the section to the client
+        return
+    sysc = ((meta.get("config") or {}).get("system") or {}) if isinstance(meta, dict) else {}
+    if not isinstance(sysc, dict):
+        return
+    try:
+        if sysc.get("name"):
+            q.system.name = str(sysc["name"])
+        if sysc.get("level") is not None:
+            q.system.current_level = int(sysc["level"])
+        if sysc.get("filing_date"):
+            q.system.filing_date = date.fromisoformat(str(sysc["filing_date"]))
+        if sysc.get("description"):
+            q.system.business_description = str(sysc["description"])
+    except (TypeError, ValueError):
+        return
 
 
 def keep_answers(fresh: Questionnaire, answered: Questionnaire) -> Questionnaire:

@@ -7,14 +7,14 @@ import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .catalogue import Catalogue
 from .evidence import Recorder
-from .models import (Automation, Bilingual, Control, ControlResult, ControlStatus,
-                     EvidenceStatus, Finding, FindingStatus, Inventory, Profile, utcnow)
+from .models import (Automation, Bilingual, Control, ControlResult, ControlStatus, EvidenceStatus, Finding,
+                     FindingStatus, Inventory, NotApplicable, Profile, utcnow)
 from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, Verdict, checks
 
 log = logging.getLogger("mlps_scan")
@@ -133,7 +133,7 @@ def run_check(spec: CheckSpec, ctx: CheckContext, level: int) -> list[Finding]:
 
 
 def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Catalogue,
-             only: Iterable[str] | None = None) -> list[Finding]:
+             only: Iterable[str] | None = None, as_of: date | None = None) -> list[Finding]:
     ctx = CheckContext(inventory.assets, inventory.coverage, profile, level)
     findings: list[Finding] = []
     wanted = set(only) if only else None
@@ -144,17 +144,22 @@ def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Cata
         if unknown:
             raise ValueError(f"check {spec.id} maps to ids not in the catalogue: {unknown}")
         findings.extend(run_check(spec, ctx, level))
-    findings.extend(attestation_findings(ctx, level, catalogue))
+    findings.extend(attestation_findings(ctx, level, catalogue, as_of or date.today()))
     findings.sort(key=lambda f: (f.check_id, f.scope, f.resource_id))
     return findings
 
 
-def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue) -> list[Finding]:
+def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue, as_of: date) -> list[Finding]:
     """An assessor's recorded judgement (static `attestations:`) becomes a finding on the controls it names.
-    It is evidence like any other: who, when, what was seen, and the file's hash."""
+    It is evidence like any other: who, when, what was seen, and the file's hash. An attestation dated after
+    `as_of`, or older than the profile's attestation_max_age_days on it, does not count (the assessment
+    reports it)."""
+    from .assessment import attestation_state
     out = []
     for a in ctx.assets("attestation"):
         at = a.attributes
+        if attestation_state(a, as_of, ctx.profile.attestation_max_age_days) != "counted":
+            continue
         ids = [c for c in at.get("control_ids", []) if c in catalogue and catalogue.get(c).level == level]
         unknown = [c for c in at.get("control_ids", []) if c not in catalogue]
         if unknown:
@@ -176,15 +181,21 @@ _MANUAL_DEFAULT = Bilingual(en="Assessor to examine documents, configuration and
                             zh="由测评人员通过访谈、核查文档与配置进行判定。")
 
 
-def aggregate(findings: list[Finding], level: int, catalogue: Catalogue) -> list[ControlResult]:
+def aggregate(findings: list[Finding], level: int, catalogue: Catalogue,
+              not_applicable: dict[str, NotApplicable] | None = None) -> list[ControlResult]:
     """One result for every control of the level, in catalogue order.
 
     compliant      every automated verdict passed and the control is fully automatable
     non_compliant  every applicable verdict failed
-    partial        some passed and some failed, or all passed but a human must confirm the rest (部分符合 / 待确认)
+    partial        some passed and some failed, or all passed but a human must confirm the rest (部分符合 / 待确认),
+                   or the only failures are waived with a compensating measure (never compliant on a waiver alone)
     error          no failure, but some evidence could not be collected: never read as a pass
     manual         no automated verdict (manual item, or nothing in scope): what a human must supply is listed
+    not_applicable 不适用, decided by a person (attestation) or the declared scope (`not_applicable` here)
+
+    `counts` holds failures an active waiver covers as `waived`, apart from `fail`.
     """
+    not_applicable = not_applicable or {}
     by_control: dict[str, list[Finding]] = {}
     for f in findings:
         for cid in f.control_ids:
@@ -192,25 +203,45 @@ def aggregate(findings: list[Finding], level: int, catalogue: Catalogue) -> list
     results = []
     for c in catalogue.for_level(level):
         fs = by_control.get(c.id, [])
-        counts = Counter(f.status.value for f in fs)
+        counts = Counter("waived" if f.waiver is not None else f.status.value for f in fs)
         attested = any(f.details.get("attestation") and f.status == FindingStatus.passed for f in fs)
-        status, summary = _judge(c, counts, attested)
+        waived = [f.waiver for f in fs if f.waiver is not None]
+        na = not_applicable.get(c.id)
+        if na is not None:
+            status, summary = ControlStatus.not_applicable, f"not applicable 不适用: {na.reason} (decided by {na.decided_by})"
+        else:
+            status, summary = _judge(c, counts, attested, compensated=all(w.compensating for w in waived),
+                                     waivers=sorted({w.id for w in waived}))
         results.append(ControlResult(
             control_id=c.id, status=status, level=c.level, area=c.area, extension=c.extension, clause=c.clause,
             id_basis=c.id_basis, automation=c.automation, title=c.title, control_point=c.control_point,
             summary=summary, counts=dict(counts), checks=sorted({f.check_id for f in fs}),
-            manual=(c.guidance or _MANUAL_DEFAULT) if status in (ControlStatus.manual, ControlStatus.partial)
+            manual=None if status == ControlStatus.not_applicable else
+            (c.guidance or _MANUAL_DEFAULT) if status in (ControlStatus.manual, ControlStatus.partial)
             or c.automation != Automation.automated else None,
+            na=na,
         ))
     return results
 
 
-def _judge(c: Control, counts: Counter, attested: bool = False) -> tuple[ControlStatus, str]:
-    p, f, e, na = counts["pass"], counts["fail"], counts["error"], counts["not_applicable"]
+def _judge(c: Control, counts: Counter, attested: bool = False, compensated: bool = False,
+           waivers: list[str] | None = None) -> tuple[ControlStatus, str]:
+    p, f, e, na, w = counts["pass"], counts["fail"], counts["error"], counts["not_applicable"], counts["waived"]
+    wtext = f", {w} waived ({', '.join(waivers or [])})" if w else ""
     if f and p:
-        return ControlStatus.partial, f"{f} failed, {p} passed" + (f", {e} not assessable" if e else "")
+        return ControlStatus.partial, f"{f} failed{wtext}, {p} passed" + (f", {e} not assessable" if e else "")
     if f:
-        return ControlStatus.non_compliant, f"{f} failed" + (f", {e} not assessable" if e else "")
+        return ControlStatus.non_compliant, f"{f} failed{wtext}" + (f", {e} not assessable" if e else "")
+    if w:
+        tail = f", {p} passed" if p else ""
+        tail += f", {e} not assessable" if e else ""
+        if p:
+            return ControlStatus.partial, f"{w} failed, waived ({', '.join(waivers or [])}){tail}"
+        if compensated:
+            return ControlStatus.partial, (f"{w} failed, covered by waiver(s) {', '.join(waivers or [])} with a "
+                                           f"compensating measure: at best partial{tail}")
+        return ControlStatus.non_compliant, (f"{w} failed, risk accepted by waiver(s) {', '.join(waivers or [])} "
+                                             f"without a compensating measure{tail}")
     if e:
         return ControlStatus.error, f"{e} not assessable (evidence missing)" + (f", {p} passed" if p else "")
     if p:
@@ -224,12 +255,16 @@ def _judge(c: Control, counts: Counter, attested: bool = False) -> tuple[Control
     return ControlStatus.manual, "no automated evidence in the scan scope; assessor to supply"
 
 
-def exit_code(findings: list[Finding], partial: bool, fail_on: str = "any") -> int:
-    """0 compliant, 1 findings, 3 partial scan (evidence missing). `fail_on` loosens this for CI."""
-    has_fail = any(f.status == FindingStatus.fail for f in findings)
+def exit_code(findings: list[Finding], partial: bool, fail_on: str = "any", high_risks: int = 0) -> int:
+    """0 compliant, 1 findings, 3 partial scan (evidence missing). `fail_on` loosens this for CI: `high-risk`
+    gives 1 only when the assessment lists high-risk candidates. A failure an active waiver covers does not
+    fail the run (its verdict stays `fail` in the bundle)."""
+    has_fail = any(f.status == FindingStatus.fail and f.waiver is None for f in findings)
     has_err = partial or any(f.status == FindingStatus.error for f in findings)
     if fail_on == "never":
         return 0
+    if fail_on == "high-risk":
+        return 1 if high_risks else 0
     if has_err and fail_on in ("any", "error"):
         return 3
     if has_fail and fail_on in ("any", "fail"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from .models import ControlResult, EvidenceRecord, Finding, Inventory, Manifest, Questionnaire
+from .models import Assessment, ControlResult, EvidenceRecord, Finding, Inventory, Manifest, Questionnaire
 
 
 def all_schemas() -> dict[str, dict]:
@@ -19,6 +19,7 @@ def all_schemas() -> dict[str, dict]:
         "evidence-record.schema.json": EvidenceRecord.model_json_schema(),
         "scan-config.schema.json": scan_config_model().model_json_schema(),
         "questionnaire.schema.json": Questionnaire.model_json_schema(),
+        "assessment.schema.json": Assessment.model_json_schema(),
     }
 
 
