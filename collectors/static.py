@@ -282,6 +282,7 @@ class StaticCollector(Collector):
         groups: dict[tuple[str, str], list[EvidenceRecord]] = {}
         for rec in _evidence_records(root):
             groups.setdefault((rec.collector, rec.target), []).append(rec)
+        _copy_bundle_documents(root, s)
         known = collectors()
         for (cname, tname), recs in sorted(groups.items()):
             recs = [s.recorder.import_record(r) for r in recs]
@@ -293,6 +294,24 @@ class StaticCollector(Collector):
             s.progress(f"replaying {len(recs)} records of {cname}/{tname}")
             cls().derive(sorted(recs, key=lambda r: r.id), s)
 
+
+
+def _copy_bundle_documents(root: Path, s: CollectSession) -> None:
+    """Replaying a bundle's evidence: the documents its attestations name come along (same paths), so the
+    document records' hashes still match files in the new bundle."""
+    if root.is_dir() and not (root / "manifest.json").exists():
+        return  # a bare evidence/ folder: no documents beside it
+    from mlps_scan.bundle import BundleReader
+    try:
+        b = BundleReader(root)
+        names = [n for n in b.names() if n.startswith("documents/")]
+        for n in names:
+            dest = s.recorder.root / n
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(b.read(n))
+    except (OSError, ValueError) as e:
+        raise InputError(f"static evidence {root}: unreadable ({e})") from None
 
 
 def _safe_part(name: str) -> str:

@@ -98,7 +98,8 @@ def test_expired_pending_and_unused_waivers_do_nothing_and_are_reported():
     assert f["fw1"].waiver is None and c["L3-ABS1-05"].status == ControlStatus.non_compliant
     assert {w.id: w.status for w in a.waivers} == {"W-old": "expired", "W-later": "pending", "W-none": "unused"}
     assert all(not w.findings for w in a.waivers)
-    assert any("W-old expired on 2026-05-31" in n for n in a.notes) and any("W-none covers no failed" in n for n in a.notes)
+    assert any("W-old expired on 2026-05-31" in n.en and "到期" in n.zh for n in a.notes)
+    assert any("W-none covers no failed" in n.en for n in a.notes)
     # the day it expires it still holds; the day after it does not
     assert judge(fw("fw1", FW_BAD), waiver("W", expires="2026-11-29"))[0]["fw1"].waiver is not None
     assert judge(fw("fw1", FW_BAD), waiver("W", expires="2026-11-28"))[0]["fw1"].waiver is None
@@ -147,7 +148,7 @@ def test_not_applicable_by_attestation():
 def test_not_applicable_never_hides_an_automated_verdict():
     f, c, a = judge(fw("fw1", FW_BAD), attestation(0, ["L3-ABS1-05"], "not_applicable", note="no boundary"))
     assert c["L3-ABS1-05"].status == ControlStatus.non_compliant
-    assert a.attestations[0].state == "contradicted" and any("L3-ABS1-05" in n for n in a.notes)
+    assert a.attestations[0].state == "contradicted" and any("L3-ABS1-05" in n.en and "不适用" in n.zh for n in a.notes)
 
 
 def test_manual_items_are_never_silently_not_applicable():
@@ -184,7 +185,7 @@ def test_stale_and_future_attestations_do_not_count():
     # older than attestation_max_age_days (365) on the assessment date: stale, the item is open again
     _, c, a = judge(attestation(0, ids, "pass", when="2025-11-28"))
     assert c["L3-PES1-01"].status == ControlStatus.manual and a.attestations[0].state == "stale"
-    assert any("older than 365 days" in n for n in a.notes)
+    assert any("older than 365 days" in n.en and "不再采信" in n.zh for n in a.notes)
     _, c, a = judge(attestation(0, ids, "pass", when="2025-11-29"))  # exactly 365 days: still counts
     assert a.attestations[0].state == "counted"
     # dated after the assessment date: not counted
@@ -390,7 +391,7 @@ def test_documents_are_copied_and_hashed_and_a_missing_one_is_reported(tmp_path)
     docs = {d["name"]: d for d in att["documents"]}
     assert docs["docs/survey.txt"]["sha256"] == man["documents/a/docs/survey.txt"]
     assert docs["missing.pdf"]["path"] is None and "not found" in docs["missing.pdf"]["problem"]
-    assert any("missing.pdf" in n for n in a["notes"]) and att["state"] == "counted"
+    assert any("missing.pdf" in n["en"] and "缺失" in n["zh"] for n in a["notes"]) and att["state"] == "counted"
     assert run_cli("verify", str(out)).returncode == 0
     cb = check_bundle(out)
     assert cb.returncode == 0, cb.stdout
@@ -498,3 +499,23 @@ def test_diff_says_when_two_bundles_were_judged_with_different_profiles_or_waive
     assert not [n for n in same["notes"] if "judged with" in n]
     text = run_cli("diff", str(sample_bundle), str(out)).stdout
     assert "judged with different profiles" in text
+
+
+def test_documents_follow_the_evidence_into_replays_and_merges(tmp_path, sample_bundle):
+    docs = sorted(p.relative_to(sample_bundle).as_posix() for p in (sample_bundle / "documents").rglob("*") if p.is_file())
+    assert docs == ["documents/assessor/DC-site-survey-2026.pdf", "documents/assessor/network-diagram-rev7.txt"]
+    cfg = _static(tmp_path, "replay.yaml", {"system": {"name": "Acme Shop", "level": 3},
+                                            "static": [{"name": "old", "path": str(sample_bundle), "format": "evidence"}]})
+    out = tmp_path / "replayed"
+    r = run_cli("scan", "--config", str(cfg), "--out", str(out), "--quiet", "--no-history", "--as-of", SAMPLE_AS_OF)
+    assert r.returncode == 1, r.stderr
+    assert all((out / d).read_bytes() == (sample_bundle / d).read_bytes() for d in docs)
+    a = json.loads((out / "assessment.json").read_text())
+    assert {w["id"]: w["status"] for w in a["waivers"]} == {"W-2025-12": "expired", "W-2026-07": "active"}
+    assert [n["control_id"] for n in a["not_applicable"]] == ["L3-ABS1-04"]
+    assert all(d["path"] for x in a["attestations"] for d in x["documents"])
+    assert run_cli("verify", str(out)).returncode == 0
+    merged = tmp_path / "merged"
+    r = run_cli("merge", str(sample_bundle), str(out), "--out", str(merged), "--quiet", "--as-of", SAMPLE_AS_OF)
+    assert r.returncode == 1, r.stderr
+    assert all((merged / d).exists() for d in docs) and run_cli("verify", str(merged)).returncode == 0

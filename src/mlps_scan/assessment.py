@@ -260,19 +260,21 @@ def decide_scope(inventory: Inventory, declared: list[str] | None,
 
 def decide_not_applicable(findings: list[Finding], level: int, catalogue, scope: ScopeDecision,
                           attestations: list[tuple[Asset, str]]
-                          ) -> tuple[dict[str, NotApplicable], dict[str, list[str]], list[str]]:
+                          ) -> tuple[dict[str, NotApplicable], dict[str, list[str]], list[Bilingual]]:
     """不适用 decisions: items of an extension outside the scope, and items a counted attestation says are
     not applicable. Neither overrides an automated or attested verdict (pass/fail) on the item: such a
     conflict is reported instead. Returns (control id -> decision, attestation id -> contradicted ids, notes)."""
     verdicts = {cid for f in findings if f.status in (FindingStatus.passed, FindingStatus.fail) for cid in f.control_ids}
     na: dict[str, NotApplicable] = {}
-    notes: list[str] = []
+    notes: list[Bilingual] = []
     for c in catalogue.for_level(level):
         if c.extension == "general" or c.extension in scope.extensions:
             continue
         if c.id in verdicts:
-            notes.append(f"{c.id}: the {c.extension} extension is outside the scope ({scope.source}) but automated "
-                         "verdicts exist for it: judged on them, not 不适用")
+            notes.append(Bilingual(
+                en=f"{c.id}: the {c.extension} extension is outside the scope ({scope.source}) but automated verdicts "
+                   "exist for it: judged on them, not 不适用",
+                zh=f"{c.id}：{c.extension} 扩展要求不在定级范围内（{scope.source}），但已有自动检查结论，按检查结论判定，不作不适用处理"))
             continue
         ext = EXTENSIONS.get(c.extension, Bilingual(en=f"{c.extension} extension", zh=c.extension))
         na[c.id] = NotApplicable(
@@ -289,8 +291,10 @@ def decide_not_applicable(findings: list[Finding], level: int, catalogue, scope:
                 continue
             if cid in verdicts:
                 contradicted.setdefault(a.id, []).append(cid)
-                notes.append(f"{cid}: attested not applicable by {at.get('by')} ({a.id}) but verdicts exist for it: "
-                             "judged on them, not 不适用")
+                notes.append(Bilingual(
+                    en=f"{cid}: attested not applicable by {at.get('by')} ({a.id}) but verdicts exist for it: judged on "
+                       "them, not 不适用",
+                    zh=f"{cid}：{at.get('by')} 记录为不适用（{a.id}），但已有检查结论，按检查结论判定，不作不适用处理"))
                 continue
             na.setdefault(cid, NotApplicable(reason=str(at.get("note") or ""), decided_by=str(at.get("by") or ""),
                                              source=a.id, evidence=list(a.evidence)))
@@ -398,7 +402,8 @@ def attestation_states_of(inventory: Inventory, as_of: date, max_age_days: int) 
 
 def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue, findings: list[Finding],
            controls: list[ControlResult], scope: ScopeDecision, waiver_states: list[WaiverState],
-           attestations: list[tuple[Asset, str]], contradicted: dict[str, list[str]], notes: list[str]) -> Assessment:
+           attestations: list[tuple[Asset, str]], contradicted: dict[str, list[str]], notes: list[Bilingual]
+           ) -> Assessment:
     r = rule()
     risks = high_risks(findings, level)
     majors = sum(h.major for h in risks)
@@ -424,20 +429,30 @@ def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue,
     out_notes = list(notes)
     for a in att:
         if a.state == "stale":
-            out_notes.append(f"attestation {a.id} by {a.by} of {a.date} is older than {profile.attestation_max_age_days} "
-                             "days (attestation_max_age_days): it no longer counts; renew it")
+            out_notes.append(Bilingual(
+                en=f"attestation {a.id} by {a.by} of {a.date} is older than {profile.attestation_max_age_days} days "
+                   "(attestation_max_age_days): it no longer counts; renew it",
+                zh=f"现场核查记录 {a.id}（{a.by}，{a.date}）已超过 {profile.attestation_max_age_days} 天，不再采信，请重新核查"))
         elif a.state == "future":
-            out_notes.append(f"attestation {a.id} is dated {a.date}, after the assessment date {as_of}: not counted")
+            out_notes.append(Bilingual(
+                en=f"attestation {a.id} is dated {a.date}, after the assessment date {as_of}: not counted",
+                zh=f"现场核查记录 {a.id} 日期为 {a.date}，晚于判定日期 {as_of}，不予采信"))
         for d in a.documents:
             if d.problem:
-                out_notes.append(f"attestation {a.id}: document {d.name!r}: {d.problem}")
+                out_notes.append(Bilingual(en=f"attestation {a.id}: document {d.name!r}: {d.problem}",
+                                           zh=f"现场核查记录 {a.id}：文档 {d.name!r} 缺失（{d.problem}）"))
     for w in waiver_states:
         if w.status == "expired":
-            out_notes.append(f"waiver {w.id} expired on {w.expires}: it covers nothing; renew or remove it")
+            out_notes.append(Bilingual(en=f"waiver {w.id} expired on {w.expires}: it covers nothing; renew or remove it",
+                                       zh=f"豁免 {w.id} 已于 {w.expires} 到期，不再生效；请续期或删除"))
         elif w.status == "unused":
-            out_notes.append(f"waiver {w.id} covers no failed finding: remove it, or check its checks/controls/resources")
+            out_notes.append(Bilingual(
+                en=f"waiver {w.id} covers no failed finding: remove it, or check its checks/controls/resources",
+                zh=f"豁免 {w.id} 未覆盖任何不符合项：请删除，或核对其 checks/controls/resources"))
         elif w.status == "pending":
-            out_notes.append(f"waiver {w.id} is approved on {w.approved_on}, after the assessment date {as_of}: not applied")
+            out_notes.append(Bilingual(
+                en=f"waiver {w.id} is approved on {w.approved_on}, after the assessment date {as_of}: not applied",
+                zh=f"豁免 {w.id} 批准日期 {w.approved_on} 晚于判定日期 {as_of}，不予适用"))
     return Assessment(
         system=system, level=level, as_of=as_of,
         profile={"name": profile.name, "waiver_max_days": profile.waiver_max_days,

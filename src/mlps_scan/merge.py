@@ -27,6 +27,17 @@ class Merged:
     api_calls: dict[str, int]
 
 
+def _copy_document(src: Path, b: BundleReader, name: str, root: Path) -> None:
+    data = b.read(name)
+    dest = root / name
+    if dest.exists():
+        if dest.read_bytes() != data:
+            raise BundleError(f"{src}: {name} differs from the document of the same path in another shard")
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
 def merge_bundles(paths: list[Path], recorder: Recorder) -> Merged:
     if len(paths) < 2:
         raise InputError("merge needs at least two bundles")
@@ -40,6 +51,9 @@ def merge_bundles(paths: list[Path], recorder: Recorder) -> Merged:
         m = b.manifest()
         manifests.append(m)
         for name in b.names():
+            if name.startswith("documents/"):  # documents attestations name: the same path must hold the same bytes
+                _copy_document(p, b, name, recorder.root)
+                continue
             if not (name.startswith("evidence/") and name.endswith(".json")):
                 continue
             try:

@@ -663,4 +663,5 @@ class Assessment(BaseModel):
     waivers: list[WaiverState] = Field(default_factory=list)
     attestations: list[AttestationState] = Field(default_factory=list)
     not_applicable: list[NotApplicableItem] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Bilingual] = Field(default_factory=list, description="what the assessor should know: stale or "
+                                   "future attestations, missing documents, expired/unused/pending waivers, conflicts")

@@ -235,12 +235,13 @@ def cmd_history(args) -> int:
         return 0
     from rich.table import Table
     t = Table(title=f"Scan history 扫描历史 ({path})")
-    for col in ("#", "system", "level", "scanned at", "controls (C/P/N/E/M)", "findings fail/error/pass", "bundle"):
+    for col in ("#", "system", "level", "scanned at", "controls (C/P/N/E/M/NA)", "findings fail/error/pass", "bundle"):
         t.add_column(col, overflow="fold")
     for s in scans:
         c, f = s["controls"], s["findings"]
         t.add_row(str(s["id"]), s["system"], str(s["level"]), s["scanned_at"] + (" (partial)" if s["partial"] else ""),
-                  "/".join(str(c.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual")),
+                  "/".join(str(c.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual",
+                                                      "not_applicable")),
                   f"{f.get('fail', 0)}/{f.get('error', 0)}/{f.get('pass', 0)}", s["bundle_path"])
     con = _console()
     con.print(t)
