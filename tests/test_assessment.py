@@ -519,3 +519,13 @@ def test_documents_follow_the_evidence_into_replays_and_merges(tmp_path, sample_
     r = run_cli("merge", str(sample_bundle), str(out), "--out", str(merged), "--quiet", "--as-of", SAMPLE_AS_OF)
     assert r.returncode == 1, r.stderr
     assert all((merged / d).exists() for d in docs) and run_cli("verify", str(merged)).returncode == 0
+
+
+def test_a_waived_failure_does_not_fail_the_run_but_stays_fail(tmp_path):
+    from mlps_scan.runner import exit_code
+    f, _, a = judge(fw("fw1", FW_BAD), waiver("W-1", compensating="x"))
+    assert f["fw1"].status == FindingStatus.fail
+    assert exit_code(list(f.values()), partial=False) == 0
+    assert exit_code(list(f.values()), partial=False, fail_on="high-risk", high_risks=len(a.high_risks)) == 1
+    plain, _, _ = judge(fw("fw1", FW_BAD))
+    assert exit_code(list(plain.values()), partial=False) == 1

@@ -261,11 +261,14 @@ def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder) -> Inven
 def check_static_waivers(cfg, profile: Profile) -> None:
     """Before scanning: the waivers of the config's static files within the profile's limits."""
     from . import assessment as A
+    from .catalogue import load as load_catalogue
     from .collectors.static import static_waivers
     from .models import Asset
+    from .plugins import checks
     found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"static/{tname}", attributes={"file": str(f)}))
              for tname, f, w in static_waivers(cfg)]
-    A.validate_waivers(found, profile)
+    A.validate_waivers(found, profile, known_checks=list(checks()) + ["attestation"],
+                       known_controls=load_catalogue().by_id)
 
 
 def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Path | None, force: bool = False,
