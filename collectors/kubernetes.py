@@ -259,7 +259,6 @@ class KubernetesCollector(Collector):
         from kubernetes import config as kconfig
 
         path = s.resolve_path(target.kubeconfig) if target.kubeconfig else self._kubeconfig(target, s.base_dir)
-        before = set(s.recorder.index)
         api = kconfig.new_client_from_config(config_file=str(path), context=target.context, persist_config=False)
         try:
             host = api.configuration.host
@@ -282,7 +281,7 @@ class KubernetesCollector(Collector):
                 self._encryption_config(s.resolve_path(target.encryption_config), s)
         finally:
             api.close()
-        self.derive(self._own_records(s, before), s)
+        self.derive(s.records(), s)  # this target's records only: other targets may still be writing theirs
 
     @staticmethod
     def _eks(eks: EksTarget, s: CollectSession) -> None:
@@ -327,17 +326,6 @@ class KubernetesCollector(Collector):
                      error=f"{path.name} is not an EncryptionConfiguration (kind: EncryptionConfiguration)")
             return
         s.record("encryption-config", sanitize_encryption_config(doc), request=req)
-
-    # every record this session wrote, read back from the recorder (the redacted form)
-    def _own_records(self, s: CollectSession, before: set[str]) -> list[EvidenceRecord]:
-        out = []
-        for ev_id, (coll, _src, _st) in list(s.recorder.index.items()):
-            if coll != self.name or ev_id in before:
-                continue
-            rec = EvidenceRecord.model_validate_json((s.recorder.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
-            if rec.target == s.target:
-                out.append(rec)
-        return out
 
     @staticmethod
     def _call(fn, target: KubeTarget, **kw) -> tuple[int, Any, str | None]:

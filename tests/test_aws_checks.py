@@ -117,19 +117,6 @@ def test_missing_and_failed_calls_are_errors_never_passes():
     assert not [k for k, (s, _) in v.items() if s == "pass" and k[0] not in ("aws.s3.versioning", "aws.account.china_partition")]
 
 
-def test_policy_parsing_admin_and_tls_only():
-    from mlps_scan.collectors.aws.derive import _policy_admin, _policy_public, _policy_tls_only
-    assert _policy_admin({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-    assert _policy_admin('{"Statement": {"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]}}')
-    assert not _policy_admin({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
-    assert not _policy_admin({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
-    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-    assert _policy_tls_only({"Statement": [deny]})
-    assert not _policy_tls_only({"Statement": [dict(deny, Action="s3:GetObject")]})
-    assert _policy_public({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject"}]})
-
-
 def test_nacl_rule_order_and_tls_policy_names():
     from mlps_scan.checks._aws import nacl_open_ports, tls_policy_ok, world_open_ports
     entries = [{"rule_number": 100, "egress": False, "action": "allow", "protocol": "all", "cidr": "0.0.0.0/0"},
@@ -234,55 +221,6 @@ def test_s3_account_level_block_counts_and_unreadable_account_block_is_error_onl
     # evidence recorded before the account setting was collected: the same, never a pass for an exposed bucket
     inv, v = s3_estate(False, {"acl": {"acl": PUBLIC_READ}, "private": {}})
     assert v[("aws.s3.not_public", "private")][0] == "pass" and v[("aws.s3.not_public", "acl")][0] == "error"
-
-
-def _allow(cond=None, principal="*", **extra):
-    st = {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **extra}
-    if cond is not None:
-        st["Condition"] = cond
-    return {"Statement": [st]}
-
-
-def test_policy_public_only_conditions_that_pin_the_caller_make_it_private():
-    from mlps_scan.collectors.aws.derive import _policy_public
-    public = [
-        _allow(),
-        _allow(principal={"AWS": ["arn:aws:iam::111122223333:root", "*"]}),
-        _allow({"Bool": {"aws:SecureTransport": "true"}}),                       # how, not who
-        _allow({"StringLike": {"s3:prefix": ["home/"]}}),
-        _allow({"StringEquals": {"aws:SourceVpce": "vpce-*"}}),                 # a wildcard is no fixed value
-        _allow({"StringNotEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),          # negated: everyone else
-        _allow({"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1a2b3c4d"}}),     # absent key passes
-        _allow({"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}}),                    # broader than /8
-        _allow({"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "0.0.0.0/0"]}}),
-        _allow({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
-        _allow(principal={"AWS": "arn:aws:iam::*:root"}),
-        {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
-                        "Action": "s3:GetObject", "Resource": "*"}]},
-        '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", '
-        '"Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}',
-    ]
-    private = [
-        _allow(principal={"AWS": "arn:aws:iam::111122223333:root"}),
-        _allow(principal={"Service": "logging.s3.amazonaws.com"}),
-        _allow({"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
-        _allow({"StringEquals": {"aws:SourceVpc": ["vpc-1a2b3c4d"]}}),
-        _allow({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.1.0/24"]}}),
-        _allow({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
-        _allow({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
-        _allow({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
-        _allow({"StringEquals": {"aws:SourceAccount": "111122223333"}}),
-        _allow({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}),
-        _allow({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/r"}}),
-        _allow({"StringLike": {"aws:userid": "AROAEXAMPLEID:*"}}),
-        # a TLS condition beside a pinning one: conditions are ANDed, so still pinned
-        _allow({"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}),
-        # a Deny for non-TLS requests is not an Allow at all
-        {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
-    ]
-    assert [i for i, d in enumerate(public) if not _policy_public(d)] == []
-    assert [i for i, d in enumerate(private) if _policy_public(d)] == []
 
 
 def test_shared_and_redundant_user_signals():

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from mlps_scan.models import EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
-from . import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
+from .target import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
 from .partition import GLOBAL_REGION, offered, partition_of_arn, partition_of_region
 
 Task = Callable[[], "list[Task] | None"]

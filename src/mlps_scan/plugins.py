@@ -44,28 +44,44 @@ class CollectSession:
     """What a collector gets for one target: evidence recording, assets, coverage, call counting."""
 
     def __init__(self, collector: str, target: str, recorder: Recorder, *, base_dir: Path,
+                 profile: Profile | None = None, trust_on_first_use: bool = False,
                  options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None):
         self.collector = collector
         self.target = target
         self.recorder = recorder
         self.base_dir = base_dir
-        self.options = options or {}
+        # the scan's thresholds (e.g. which ports are high-risk: host discovery probes them); None = defaults
+        self.profile = profile
+        # --tofu: accept unknown SSH host keys (recorded); a changed key is always refused
+        self.trust_on_first_use = trust_on_first_use
+        self.options = options or {}  # plugin-specific tuning (e.g. k8s_page_size), for tests and benchmarks
         self._progress = progress
         self._lock = threading.Lock()
         self.assets: list[Asset] = []
         self.coverage_records: list[Coverage] = []
         self.api_calls = 0
         self.errors = 0
+        self._record_ids: set[str] = set()
 
     # evidence
     def record(self, source: str, answer: Any = None, *, request: dict | None = None,
                status: EvidenceStatus | str = EvidenceStatus.ok, error: str | None = None) -> Recorded:
         rec = self.recorder.record(collector=self.collector, target=self.target, source=source, answer=answer,
                                    request=request, status=status, error=error)
-        if rec.status in (EvidenceStatus.error, EvidenceStatus.denied):
-            with self._lock:
+        with self._lock:
+            self._record_ids.add(rec.id)
+            if rec.status in (EvidenceStatus.error, EvidenceStatus.denied):
                 self.errors += 1
         return rec
+
+    def records(self) -> list[EvidenceRecord]:
+        """The records this session wrote, read back as stored (redacted), in the order the recorder took
+        them. Only this session's own files are read: another target's collector may still be writing its
+        records into the same folder."""
+        with self._lock:
+            mine = set(self._record_ids)
+        return [EvidenceRecord.model_validate_json((self.recorder.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
+                for ev_id in list(self.recorder.index) if ev_id in mine]
 
     def count_call(self, n: int = 1) -> None:
         with self._lock:
