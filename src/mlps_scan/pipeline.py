@@ -162,13 +162,13 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
         load_private_key(sign_key)  # fail before scanning, not after
     if prof is not None:
         check_static_waivers(cfg, prof)  # a waiver the profile does not allow fails before scanning, not after
-    # the ports the profile calls high-risk or admin are the ones discovery must probe (the checks judge them)
-    ports_from = prof or resolve_profile(cfg.system.level or 3, profile_path, cfg.model.profile, cfg.base_dir)
-    options = {"tofu": tofu, "profile_ports": sorted(set(ports_from.high_risk_ports) | set(ports_from.admin_ports))}
+    # collectors read the scan's profile (host discovery probes the ports it calls high-risk or admin)
+    collect_profile = prof or resolve_profile(cfg.system.level or 3, profile_path, cfg.model.profile, cfg.base_dir)
     dump = config_dump(cfg)
     with staged_output(out, force=force) as stage:
         rec = Recorder(stage)
-        res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, options=options, progress=progress)
+        res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, profile=collect_profile, trust_on_first_use=tofu,
+                      progress=progress)
         if evaluate_level:
             if progress:
                 progress("evaluating checks")

@@ -36,6 +36,7 @@ class CollectResult:
 
 
 def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir: Path,
+            profile: Profile | None = None, trust_on_first_use: bool = False,
             options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
             max_workers: int = 4) -> CollectResult:
     """Run every target's collector in a bounded pool. A collector that crashes costs only its own
@@ -46,7 +47,8 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
     for cls, target in targets:
         coll = cls()
         tname = coll.target_name(target)
-        s = CollectSession(cls.name, tname, recorder, base_dir=base_dir, options=options, progress=progress)
+        s = CollectSession(cls.name, tname, recorder, base_dir=base_dir, profile=profile,
+                           trust_on_first_use=trust_on_first_use, options=options, progress=progress)
         sessions.append((s, f"{cls.name}/{tname}"))
         jobs.append((coll, target, s))
 
