@@ -7,21 +7,12 @@ from __future__ import annotations
 
 from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
+from ._k8s import control_plane
+
 # images of well-known log shippers (a DaemonSet running one is evidence that node logs leave the cluster)
 SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtail", "logstash", "splunk",
             "datadog-agent", "otel/opentelemetry-collector", "opentelemetry-collector", "ilogtail", "loongcollector",
             "cloudwatch-agent", "aws-for-fluent-bit")
-
-
-def control_plane(asset, ctx: CheckContext) -> tuple[str, dict]:
-    """("api", kube-apiserver flags) where the static pod is visible, ("eks", EKS facts) for an EKS cluster
-    read through AWS, else EvidenceMissing (the reason says why the flags are unknown)."""
-    a = asset.attributes
-    if "api_server" in a:
-        return "api", a["api_server"]
-    if a.get("platform") == "eks" and a.get("eks_cluster"):
-        return "eks", ctx.need(asset, "eks")
-    return "api", ctx.need(asset, "api_server")
 
 
 @check(

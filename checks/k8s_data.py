@@ -2,8 +2,9 @@
 minimum TLS version), Secrets mounted as files rather than exposed through environment variables."""
 from __future__ import annotations
 
-from mlps_scan.checks.k8s_audit import control_plane
 from mlps_scan.plugins import CheckContext, check, error, failed, passed
+
+from ._k8s import control_plane
 
 # EncryptionConfiguration providers that encrypt what they write (identity writes plain text)
 ENCRYPTING_PROVIDERS = ("aescbc", "aesgcm", "secretbox", "kms")

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from mlps_scan.errors import InputError
 from mlps_scan.models import EvidenceRecord, EvidenceStatus, Strict
-from mlps_scan.plugins import CollectSession, Collector
+from mlps_scan.plugins import CollectSession, Collector, FileFormat
 from mlps_scan.redact import REDACTED, is_secret_key
 
 # kind key -> (client API class, method, REST path, asset types it feeds)
@@ -214,9 +214,19 @@ class KubernetesCollector(Collector):
     target_model = KubeTarget
     description = "Kubernetes clusters through a kubeconfig context (read-only: get/list)"
     asset_patterns = ("k8s.*",)
+    architecture_order = {"*": 30, "security_services": 40}
 
     def target_name(self, target: KubeTarget) -> str:
         return target.name
+
+    def architecture(self, assets):
+        from mlps_scan.collectors.kubernetes_architecture import describe
+        return describe(assets)
+
+    @classmethod
+    def file_formats(cls) -> list[FileFormat]:
+        """`kubectl get ... -o json` dumps (a v1 List) in static files."""
+        return [FileFormat("kubectl", _kubectl_detect, _kubectl_handler)]
 
     @staticmethod
     def _kubeconfig(target: KubeTarget, base_dir: Path) -> Path:
@@ -914,11 +924,3 @@ def _kubectl_handler(doc: Any, s: CollectSession, ev_id: str, scope: str, path: 
             it = strip_secret(it)
         lists.setdefault(key, KindResult([], [ev_id], EvidenceStatus.ok, None)).items.append(it)
     build_assets(s, s.target, lists, version=None, source="kubectl")
-
-
-def _register() -> None:
-    from mlps_scan.collectors.static import register_format
-    register_format("kubectl", _kubectl_detect, _kubectl_handler)
-
-
-_register()

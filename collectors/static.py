@@ -11,8 +11,8 @@ cite that record. Formats:
   evidence the evidence of an earlier bundle (a bundle folder or zip, or its evidence/ folder): each
            record is copied into this bundle unchanged and handed to the collector that made it, which
            rebuilds its assets offline (`Collector.derive`). The built-in sample is made this way.
-  other    registered by other plugins with `register_format()` (e.g. the Kubernetes collector registers
-           `kubectl` for `kind: List` dumps)
+  other    read by the collector that declares it (`Collector.file_formats()`: e.g. the Kubernetes
+           collector reads `kubectl` for `kind: List` dumps)
 """
 from __future__ import annotations
 
@@ -22,21 +22,19 @@ import re
 import shutil
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
 
 from mlps_scan.errors import InputError, pydantic_message
 from mlps_scan.models import Attestation, EvidenceRecord, EvidenceStatus, Strict, Waiver
-from mlps_scan.plugins import CollectSession, Collector
+from mlps_scan.plugins import CollectSession, Collector, FileFormat
 
-# name -> (detect(doc) -> bool, handler(doc, session, evidence_id, scope, path))
-_FORMATS: dict[str, tuple[Callable[[Any], bool], Callable[..., None]]] = {}
-
-
-def register_format(name: str, detect: Callable[[Any], bool], handler: Callable[..., None]) -> None:
-    _FORMATS[name] = (detect, handler)
+def _formats() -> dict[str, FileFormat]:
+    """The file formats collectors declare (`Collector.file_formats()`), by name."""
+    from mlps_scan.plugins import collectors
+    return {f.name: f for cls in collectors().values() for f in cls.file_formats()}
 
 
 class StaticTarget(Strict):
@@ -146,6 +144,12 @@ class StaticCollector(Collector):
     target_model = StaticTarget
     description = "files the user supplies: inventories, firewall exports, attestations, waivers, kubectl dumps"
     asset_patterns = ("static.*", "network.*", "attestation", "waiver")
+    # on-premises devices come after cloud, hosts and clusters; in security services, after the cloud's
+    architecture_order = {"*": 40, "security_services": 20}
+
+    def architecture(self, assets):
+        from mlps_scan.collectors.static_architecture import describe
+        return describe(assets)
 
     def target_name(self, target: StaticTarget) -> str:
         return target.name or Path(target.path).stem
@@ -159,9 +163,9 @@ class StaticCollector(Collector):
         if target.format == "evidence":
             _evidence_records(p)  # raises InputError when unreadable
             return
-        if target.format not in ("auto", "assets") and target.format not in _FORMATS:
+        if target.format not in ("auto", "assets") and target.format not in _formats():
             raise InputError(f"static evidence {p}: unknown format {target.format!r} "
-                             f"(known: auto, assets{''.join(', ' + f for f in sorted(_FORMATS))})")
+                             f"(known: auto, assets{''.join(', ' + f for f in sorted(_formats()))})")
         for f in _files(p):
             doc = _parse(f)
             fmt = self._format(doc, target.format)
@@ -181,9 +185,9 @@ class StaticCollector(Collector):
     def _format(doc: Any, fmt: str) -> str:
         if fmt != "auto":
             return fmt
-        for name, (detect, _) in sorted(_FORMATS.items()):
+        for name, file_format in sorted(_formats().items()):
             try:
-                if detect(doc):
+                if file_format.detect(doc):
                     return name
             except Exception:  # noqa: BLE001 - a detector that cannot read the doc does not claim it
                 continue
@@ -247,10 +251,10 @@ class StaticCollector(Collector):
                      scope: str | None = None, documents: dict[str, Any] | None = None) -> None:
         scope = scope or f"static/{s.target}"
         if fmt != "assets":
-            if fmt not in _FORMATS:
+            if fmt not in _formats():
                 s.coverage("static.*", scope, EvidenceStatus.error, f"{rel}: format {fmt!r} needs a plugin that is not installed", [ev_id])
                 return
-            _FORMATS[fmt][1](answer, s, ev_id, scope, path)
+            _formats()[fmt].handler(answer, s, ev_id, scope, path)
             return
         data = AssetsFile.model_validate(answer if answer is not None else {})
         for a in data.assets:

@@ -18,6 +18,7 @@ from pathlib import Path
 from mlps_scan.errors import InputError
 from mlps_scan.plugins import CollectSession, Collector
 
+from .architecture import describe
 from .derive import derive
 from .fetch import Fetcher
 from .partition import partition_of_arn, partition_of_region
@@ -33,6 +34,8 @@ class AwsCollector(Collector):
     description = "AWS accounts (global and China partition) through boto3, read-only"
     asset_patterns = ("aws.*",)
     extensions = ("cloud",)  # an AWS account makes the system a cloud service customer (云计算扩展要求)
+    # the questionnaire reads cloud first; in its hosts section, scanned machines come before EC2 instances
+    architecture_order = {"*": 10, "hosts": 20}
 
     def target_name(self, target: AwsTarget) -> str:
         return target.name
@@ -59,4 +62,7 @@ class AwsCollector(Collector):
 
     def derive(self, records, session: CollectSession) -> None:
         derive(records, session)
+
+    def architecture(self, assets):
+        return describe(assets)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from mlps_scan.models import EvidenceRecord
 from mlps_scan.plugins import CollectSession, Collector
 
+from .architecture import describe
 from .derive import derive_hosts
 from .discovery import discover, fact_hosts, plan_hosts
 from .facts import (FACT_GROUPS, MARK, SCRIPT_PATH, parse_accounts, parse_audit, parse_disk, parse_facts,
@@ -41,6 +42,9 @@ class HostsCollector(Collector):
     target_model = HostsTarget
     description = "Linux hosts: nmap discovery and facts over SSH (one read-only script per host)"
     asset_patterns = ("host", "host.*")
+    # after the cloud's entries, before clusters'; first in the hosts section; security facilities after the
+    # network devices'
+    architecture_order = {"*": 20, "hosts": 10, "security_services": 30}
 
     def target_name(self, target: HostsTarget) -> str:
         return target.name or (target.targets[0] if len(target.targets) == 1 else "hosts")
@@ -72,3 +76,6 @@ class HostsCollector(Collector):
 
     def derive(self, records: list[EvidenceRecord], session: CollectSession) -> None:
         derive_hosts(records, session)
+
+    def architecture(self, assets):
+        return describe(assets)

@@ -12,12 +12,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import __version__
 from .errors import BundleError, InputError
-from .models import Manifest, ManifestFile
+from .models import Assessment, ControlResult, Finding, Inventory, Manifest, ManifestFile, ScanSettings
 from .redact import redact_strings, redact_text
+
+_SCAN_SETTINGS = TypeAdapter(ScanSettings)
+_INVENTORY = TypeAdapter(Inventory)
+_FINDINGS = TypeAdapter(list[Finding])
+_CONTROLS = TypeAdapter(list[ControlResult])
+_ASSESSMENT = TypeAdapter(Assessment)
 
 SIG_FILE = "manifest.sig"
 ZIP_NAME = "bundle.zip"
@@ -153,8 +159,18 @@ def _check_member_name(zpath: Path, name: str) -> None:
         raise InputError(f"{zpath}: unsafe member name in zip: {name!r}")
 
 
+def open_bundle(path: Path) -> "BundleReader":
+    """A bundle folder or zip, or an output folder holding one (e.g. out/ with bundle.zip only)."""
+    p = Path(path).expanduser()
+    if p.is_dir() and not (p / "manifest.json").exists() and (p / ZIP_NAME).is_file():
+        p = p / ZIP_NAME
+    return BundleReader(p)
+
+
 class BundleReader:
-    """A bundle as a folder or a zip, read the same way."""
+    """A bundle as a folder or a zip, read the same way: its files as bytes or JSON, and its JSON files as
+    the models they are (manifest, inventory, findings, controls, scan settings), a malformed one being a
+    BundleError that names it."""
 
     def __init__(self, path: Path):
         self.path = Path(path).expanduser()
@@ -208,6 +224,12 @@ class BundleReader:
         except ValueError as e:
             raise BundleError(f"{name} is not valid JSON: {e}") from None
 
+    def _model(self, name: str, adapter: TypeAdapter, what: str):
+        try:
+            return adapter.validate_python(self.json(name))
+        except ValidationError as e:
+            raise BundleError(f"{self.path}: {name} is not {what}: {str(e).splitlines()[0]}") from None
+
     def manifest(self) -> Manifest:
         try:
             return Manifest.model_validate(self.json("manifest.json"))
@@ -216,23 +238,33 @@ class BundleReader:
         except Exception as e:
             raise BundleError(f"manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
 
-    def scan_settings(self) -> dict:
-        """scan.json (system, level, profile, effective config), or {} for a bundle without one."""
+    def manifest_sha256(self) -> str:
+        """The SHA-256 of manifest.json: what names this bundle (history, questionnaire prefill)."""
+        return hashlib.sha256(self.read("manifest.json")).hexdigest()
+
+    def scan_settings(self) -> ScanSettings:
+        """scan.json (system, level, profile, effective config); empty settings for a bundle without one."""
         if "scan.json" not in self._names:
-            return {}
-        data = self.json("scan.json")
-        if not isinstance(data, dict):
-            raise BundleError(f"{self.path}: scan.json is not a JSON object")
-        return data
+            return ScanSettings()
+        return self._model("scan.json", _SCAN_SETTINGS, "valid scan settings")
 
-    def inventory(self):
-        from pydantic import ValidationError
+    def inventory(self) -> Inventory:
+        return self._model("inventory.json", _INVENTORY, "a valid inventory")
 
-        from .models import Inventory
-        try:
-            return Inventory.model_validate(self.json("inventory.json"))
-        except ValidationError as e:
-            raise BundleError(f"{self.path}: inventory.json is not a valid inventory: {str(e).splitlines()[0]}") from None
+    def findings(self) -> list[Finding]:
+        return self._model("findings.json", _FINDINGS, "a valid list of findings")
+
+    def controls(self) -> list[ControlResult]:
+        return self._model("controls.json", _CONTROLS, "a valid list of control results")
+
+    def assessment(self) -> Assessment | None:
+        """assessment.json, or None for a bundle without one (made by `collect`, or an older version)."""
+        if "assessment.json" not in self._names:
+            return None
+        return self._model("assessment.json", _ASSESSMENT, "a valid assessment")
+
+    def has(self, name: str) -> bool:
+        return name in self._names
 
     @property
     def is_zip(self) -> bool:

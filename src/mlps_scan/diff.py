@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import BundleError, InputError
+from .bundle import open_bundle, verify_bundle
+from .errors import InputError
+from .models import ControlResult, Finding
 
 # how bad a control status is; a move to a higher rank is a regression (from `manual`, i.e. not assessed
 # before, too); a move to `manual` is "no longer assessed", never an improvement
@@ -14,25 +16,18 @@ _FRANK = {"pass": 0, "not_applicable": 0, "error": 1, "fail": 2}
 
 
 def _load(path: Path) -> dict[str, Any]:
-    from .questionnaire import open_bundle
     r = open_bundle(Path(path))
     m = r.manifest()
-    names = r.names()
     for n in ("findings.json", "controls.json"):
-        if n not in names:
+        if not r.has(n):
             raise InputError(f"{path}: {n} missing (a `collect` bundle? run `mlps-scan check --out` on it first)")
-    inv = r.json("inventory.json") if "inventory.json" in names else {"assets": []}
-    scan_meta = r.json("scan.json") if "scan.json" in names else {}
-    verdict = r.json("assessment.json") if "assessment.json" in names else None
-    findings = r.json("findings.json")
-    controls = r.json("controls.json")
-    if not isinstance(findings, list) or not isinstance(controls, list) or not isinstance(inv, dict):
-        raise BundleError(f"{path}: findings.json, controls.json or inventory.json has the wrong shape")
-    from .bundle import verify_bundle
+    assets = r.inventory().assets if r.has("inventory.json") else []
+    findings, controls = r.findings(), r.controls()
+    verdict = r.assessment()
     problems = verify_bundle(r.path)
     return {"path": str(path), "manifest": m, "problems": problems, "findings": findings, "controls": controls,
-            "assets": inv.get("assets", []), "profile": (scan_meta or {}).get("profile") if isinstance(scan_meta, dict) else None,
-            "assessment": verdict if isinstance(verdict, dict) else None}
+            "assets": assets, "profile": r.scan_settings().profile,
+            "assessment": verdict.model_dump(mode="json") if verdict is not None else None}
 
 
 def judged_differently(old: dict, new: dict) -> list[str]:
@@ -72,18 +67,22 @@ def judged_differently(old: dict, new: dict) -> list[str]:
     return notes
 
 
-def _by_key(findings: list[dict]) -> dict[tuple[str, str], dict]:
-    out: dict[tuple[str, str], dict] = {}
+def _by_key(findings: list[Finding]) -> dict[tuple[str, str], Finding]:
+    out: dict[tuple[str, str], Finding] = {}
     for f in findings:
-        k = (f.get("check_id", ""), f.get("resource_id", ""))
-        if k not in out or _FRANK.get(f.get("status"), 0) > _FRANK.get(out[k].get("status"), 0):
+        k = (f.check_id, f.resource_id)
+        if k not in out or _FRANK.get(f.status.value, 0) > _FRANK.get(out[k].status.value, 0):
             out[k] = f
     return out
 
 
-def _brief(f: dict) -> dict:
-    return {"check_id": f.get("check_id"), "resource_id": f.get("resource_id"), "resource_type": f.get("resource_type"),
-            "status": f.get("status"), "controls": f.get("control_ids", []), "message": f.get("message")}
+def _brief(f: Finding) -> dict:
+    return {"check_id": f.check_id, "resource_id": f.resource_id, "resource_type": f.resource_type,
+            "status": f.status.value, "controls": list(f.control_ids), "message": f.message}
+
+
+def _status(f: Finding | None) -> str | None:
+    return f.status.value if f is not None else None
 
 
 def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
@@ -91,40 +90,25 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
     fo, fn = _by_key(old["findings"]), _by_key(new["findings"])
     new_failures, fixed, resolved_gone, new_errors = [], [], [], []
     for k, f in sorted(fn.items()):
-        prev = fo.get(k)
-        if f.get("status") == "fail" and (prev is None or prev.get("status") != "fail"):
-            new_failures.append({**_brief(f), "was": prev.get("status") if prev else None})
-        elif f.get("status") == "error" and (prev is None or prev.get("status") not in ("error", "fail")):
-            new_errors.append({**_brief(f), "was": prev.get("status") if prev else None})
+        was = _status(fo.get(k))
+        if f.status.value == "fail" and was != "fail":
+            new_failures.append({**_brief(f), "was": was})
+        elif f.status.value == "error" and was not in ("error", "fail"):
+            new_errors.append({**_brief(f), "was": was})
     for k, f in sorted(fo.items()):
-        if f.get("status") != "fail":
+        if f.status.value != "fail":
             continue
         now = fn.get(k)
         if now is None:
             resolved_gone.append({**_brief(f), "now": None})
-        elif now.get("status") in ("pass", "not_applicable"):
+        elif now.status.value in ("pass", "not_applicable"):
             fixed.append({**_brief(now), "was": "fail"})
-    co = {c["control_id"]: c for c in old["controls"] if isinstance(c, dict) and "control_id" in c}
-    cn = {c["control_id"]: c for c in new["controls"] if isinstance(c, dict) and "control_id" in c}
-    changed = []
-    for cid in sorted(set(co) & set(cn)):
-        a, b = co[cid]["status"], cn[cid]["status"]
-        if a != b:
-            if b == "manual":  # no automated verdict any more: evidence went away, nothing was fixed
-                change = "no_longer_assessed"
-            elif b == "not_applicable" or a == "not_applicable":  # a decision on applicability, not a fix
-                change = "applicability_changed"
-            elif _RANK.get(b, 0) > _RANK.get(a, 0):
-                change = "regressed"
-            elif _RANK.get(b, 0) < _RANK.get(a, 0):
-                change = "improved"
-            else:
-                change = "changed"
-            changed.append({"control_id": cid, "old": a, "new": b, "change": change,
-                            "title": (cn[cid].get("title") or {}).get("en")})
-    ao = {(a["type"], a["id"]): a for a in old["assets"] if isinstance(a, dict)}
-    an = {(a["type"], a["id"]): a for a in new["assets"] if isinstance(a, dict)}
-    asset = lambda a: {"type": a["type"], "id": a["id"], "name": a.get("name"), "scope": a.get("scope")}  # noqa: E731
+    changed = _controls_changed(old["controls"], new["controls"])
+    co = {c.control_id for c in old["controls"]}
+    cn = {c.control_id for c in new["controls"]}
+    ao = {(a.type, a.id): a for a in old["assets"]}
+    an = {(a.type, a.id): a for a in new["assets"]}
+    asset = lambda a: {"type": a.type, "id": a.id, "name": a.name, "scope": a.scope}  # noqa: E731
     mo, mn = old["manifest"], new["manifest"]
     return {
         "old": {"path": old["path"], "system": mo.system, "level": mo.level, "scanned_at": mo.finished_at.isoformat(),
@@ -142,8 +126,8 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
         "resolved_resource_gone": resolved_gone,
         "new_errors": new_errors,
         "controls_changed": changed,
-        "controls_added": sorted(set(cn) - set(co)),
-        "controls_removed": sorted(set(co) - set(cn)),
+        "controls_added": sorted(cn - co),
+        "controls_removed": sorted(co - cn),
         "assets_added": [asset(an[k]) for k in sorted(set(an) - set(ao))],
         "assets_removed": [asset(ao[k]) for k in sorted(set(ao) - set(an))],
         "regressed": any(c["change"] == "regressed" for c in changed),
@@ -155,3 +139,26 @@ def diff(old_path: Path, new_path: Path) -> dict[str, Any]:
                     "controls_changed": len(changed),
                     "assets_added": len(set(an) - set(ao)), "assets_removed": len(set(ao) - set(an))},
     }
+
+
+def _controls_changed(old: list[ControlResult], new: list[ControlResult]) -> list[dict[str, Any]]:
+    """Controls of both bundles whose status changed, and whether that is a regression."""
+    co = {c.control_id: c for c in old}
+    cn = {c.control_id: c for c in new}
+    changed = []
+    for cid in sorted(set(co) & set(cn)):
+        a, b = co[cid].status.value, cn[cid].status.value
+        if a == b:
+            continue
+        if b == "manual":  # no automated verdict any more: evidence went away, nothing was fixed
+            change = "no_longer_assessed"
+        elif b == "not_applicable" or a == "not_applicable":  # a decision on applicability, not a fix
+            change = "applicability_changed"
+        elif _RANK.get(b, 0) > _RANK.get(a, 0):
+            change = "regressed"
+        elif _RANK.get(b, 0) < _RANK.get(a, 0):
+            change = "improved"
+        else:
+            change = "changed"
+        changed.append({"control_id": cid, "old": a, "new": b, "change": change, "title": cn[cid].title.en})
+    return changed

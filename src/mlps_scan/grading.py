@@ -167,10 +167,13 @@ def _advisories(q: Questionnaire) -> list[dict[str, Any]]:
 
 def contradictions_with(q: Questionnaire, inv: Inventory) -> list[dict[str, Any]]:
     """Answers the scan's evidence contradicts, each with the assets and evidence ids that contradict it."""
-    from .questionnaire import is_data_store, personal_data_hint, prefill
+    from .architecture import personal_data_hint
+    from .questionnaire import prefill
+    arch = prefill(inv)
+    stores = {(d.id, d.scope) for d in arch.data_stores}  # what the collectors call a data store
     pii, sensitive = [], []
     for a in inv.assets:
-        if not is_data_store(a):
+        if (a.id, a.scope) not in stores:
             continue
         why, sens = personal_data_hint(a)
         if why:
@@ -199,10 +202,7 @@ def contradictions_with(q: Questionnaire, inv: Inventory) -> list[dict[str, Any]
         add("impact.business_information.citizens_legal_persons", cit,
             "answered that a leak harms no citizens, but the inventory holds stores that look like personal data", pii)
     if q.users.public_access is False or q.users.external == 0:
-        arch = prefill(inv)
-        exposed = [e for e in arch.internet_endpoints
-                   if e.kind in ("public_ip", "load_balancer", "k8s_ingress", "public_bucket", "public_database",
-                                 "k8s_service", "open_security_group")]
+        exposed = [e for e in arch.internet_endpoints if e.internet_facing]
         if exposed:
             assets = [{"asset": e.id, "type": e.kind, "why": e.detail or e.kind, "evidence": e.source} for e in exposed]
             path = "users.public_access" if q.users.public_access is False else "users.external"

@@ -6,7 +6,6 @@ Location: `--history PATH`, else $MLPS_SCAN_HISTORY, else <user data dir>/mlps-s
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -15,6 +14,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from .bundle import open_bundle, verify_bundle
 from .errors import BundleError, InputError
 from .models import utcnow
 
@@ -105,30 +105,22 @@ class History:
 
     def record_bundle(self, bundle: str | Path) -> tuple[int, bool]:
         """Add a bundle (folder or zip). Returns (scan id, True if newly added; False if already recorded)."""
-        from .questionnaire import open_bundle
         reader = open_bundle(Path(bundle))
         m = reader.manifest()
-        if m.level is None or "controls.json" not in reader.names():
+        if m.level is None or not reader.has("controls.json"):
             raise InputError(f"{bundle}: has no evaluated level (made by `collect`?): run `mlps-scan check` first")
-        from .bundle import verify_bundle
         problems = verify_bundle(reader.path)
         if problems:
             raise BundleError(f"{bundle}: not recorded, the bundle fails verification: {problems[0]}"
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-        raw = reader.read("manifest.json")
-        bundle_hash = hashlib.sha256(raw).hexdigest()
-        controls = reader.json("controls.json")
-        findings = reader.json("findings.json") if "findings.json" in reader.names() else []
-        if not isinstance(controls, list) or not isinstance(findings, list):
-            raise BundleError(f"{bundle}: controls.json/findings.json are not lists")
-        scan_meta = reader.json("scan.json") if "scan.json" in reader.names() else {}
-        filing = (((scan_meta.get("config") or {}).get("system") or {}).get("filing_date")) if isinstance(scan_meta, dict) else None
-        fcounts = dict(Counter(f.get("status") for f in findings if isinstance(f, dict)))
-        ccounts = dict(Counter(c.get("status") for c in controls if isinstance(c, dict)))
+        controls = reader.controls()
+        findings = reader.findings() if reader.has("findings.json") else []
+        fcounts = dict(Counter(f.status.value for f in findings))
+        ccounts = dict(Counter(c.status.value for c in controls))
         path = str(Path(reader.path).expanduser().absolute())
-        return self._insert(m.system, m.level, m.finished_at.isoformat(), filing, m.partial, fcounts, ccounts,
-                            m.counts.get("assets"), bundle_hash, path,
-                            [(c["control_id"], c["status"]) for c in controls if isinstance(c, dict) and "control_id" in c])
+        return self._insert(m.system, m.level, m.finished_at.isoformat(), reader.scan_settings().filing_date, m.partial,
+                            fcounts, ccounts, m.counts.get("assets"), reader.manifest_sha256(), path,
+                            [(c.control_id, c.status.value) for c in controls])
 
     def _insert(self, system, level, scanned_at, filing, partial, fcounts, ccounts, assets, bundle_hash, path, rows):
         assert self.conn is not None

@@ -366,6 +366,10 @@ class Endpoint(Prefilled):
     address: str | None = None
     ports: list[str] = Field(default_factory=list)
     detail: str | None = None
+    internet_facing: bool = Field(False, exclude=True, description=(
+        "the internet reaches it by its configuration (public address, internet-facing load balancer, rule open to "
+        "0.0.0.0/0...); false: open where the scan saw it, reach from the internet unconfirmed. Set by the "
+        "prefill, not written to the questionnaire file"))
 
 
 class HostEntry(Prefilled):
@@ -444,6 +448,28 @@ class Questionnaire(Strict):
 
 
 Meta.model_rebuild()
+
+
+# --------------------------------------------------------------------------- scan settings
+
+
+class ScanSettings(BaseModel):
+    """scan.json: the system, the level and profile a bundle was judged with, and the effective (redacted)
+    configuration. Read leniently: bundles of other versions may carry more."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    system: str | None = None
+    level: int | None = None
+    profile: dict[str, Any] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def filing_date(self) -> str | None:
+        """system.filing_date of the scan config, as written there."""
+        system = self.config.get("system")
+        value = system.get("filing_date") if isinstance(system, dict) else None
+        return None if value is None else str(value)
 
 
 # --------------------------------------------------------------------------- manifest

@@ -15,7 +15,7 @@ from .bundle import (BundleReader, key_fingerprint, load_private_key, require_in
                      write_manifest, write_text)
 from .bundle import make_zip as zip_folder
 from .errors import InputError
-from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile
+from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
 
 
 @dataclass
@@ -61,12 +61,12 @@ def resolve_profile(level: int, cli_profile: Path | None, cfg_profile: Any, base
     return build_profile(level, cfg_profile)
 
 
-def saved_profile(scan_meta: dict, level: int, cli_profile: Path | None) -> Profile:
+def saved_profile(settings: ScanSettings, level: int, cli_profile: Path | None) -> Profile:
     """The profile a bundle was judged with (scan.json), unless --profile overrides it or the level changed."""
     from .profile import build_profile
     if cli_profile:
         return build_profile(level, cli_profile)
-    saved = (scan_meta.get("profile") or {}) if scan_meta.get("level") == level else {}
+    saved = (settings.profile or {}) if settings.level == level else {}
     saved = {k: v for k, v in saved.items() if k != "level"}
     return build_profile(level, saved or None)
 
@@ -206,7 +206,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     lvl = resolve_level(level, m.level)
     inventory = b.inventory()
     profile = saved_profile(scan_meta, lvl, profile_path)
-    config = scan_meta.get("config", {})
+    config = scan_meta.config
     wdoc = wdata = None
     if waivers is not None:
         from .collectors.static import parse_waiver_file

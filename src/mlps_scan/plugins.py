@@ -29,6 +29,7 @@ from typing import Any, Callable, ClassVar, Iterable
 
 from pydantic import BaseModel
 
+from .architecture import ArchitectureEntries
 from .evidence import Recorded, Recorder
 from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, Profile
 
@@ -115,6 +116,17 @@ class CollectSession:
             self._progress(f"{self.collector}/{self.target}: {msg}")
 
 
+@dataclass(frozen=True)
+class FileFormat:
+    """A file format a collector reads from static evidence (`static: [{path, format}]`): `detect(doc)`
+    claims a parsed file for format `auto`; `handler(doc, session, evidence_id, scope, path)` builds its
+    assets from the recorded document."""
+
+    name: str
+    detect: Callable[[Any], bool]
+    handler: Callable[..., None]
+
+
 class Collector:
     """Base class of collector plugins."""
 
@@ -151,6 +163,26 @@ class Collector:
         bundle's evidence be replayed offline (static `format: evidence`, the built-in sample). A collector
         that implements it should build its live inventory through it too, so both paths agree."""
         raise NotImplementedError(f"collector {self.name} cannot replay recorded evidence")
+
+    # where this collector's entries sit in each section of the questionnaire's architecture, relative to
+    # other collectors' entries (lower first, then by collector name; "*" for every section not named)
+    architecture_order: ClassVar[dict[str, int]] = {"*": 100}
+
+    def architecture(self, assets: list[Asset]) -> ArchitectureEntries:
+        """The questionnaire's architecture entries (accounts, networks, internet-facing endpoints, hosts,
+        clusters, data stores, security services) for the asset types this collector defines, read from any
+        of the inventory's `assets` (a bundle's assets may come from replayed or static evidence). Tolerates
+        any attribute being absent. None by default."""
+        return ArchitectureEntries()
+
+    @classmethod
+    def architecture_rank(cls, section: str) -> int:
+        return cls.architecture_order.get(section, cls.architecture_order.get("*", 100))
+
+    @classmethod
+    def file_formats(cls) -> list[FileFormat]:
+        """File formats of static evidence this collector reads (e.g. `kubectl` dumps). None by default."""
+        return []
 
 
 # --------------------------------------------------------------------------- checks

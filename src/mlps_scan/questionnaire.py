@@ -1,224 +1,65 @@
 """The client questionnaire (stage 1): the architecture section prefilled from a bundle's inventory, the
 sections only the client can answer left empty with guidance, and validation of an answered file.
 
-Prefill reads nothing but docs/asset-types.md attributes, and tolerates any of them being absent: a kind of
-asset the inventory does not hold is listed under `architecture.not_seen`, and kinds that could not be
-collected under `architecture.coverage_gaps`, so an empty list never reads as "there is none".
+Each collector describes its own asset types (`Collector.architecture`, see architecture.py); prefill merges
+what they say and adds what is generic. A kind of asset the inventory does not hold is listed under
+`architecture.not_seen`, and kinds that could not be collected under `architecture.coverage_gaps`, so an
+empty list never reads as "there is none".
 """
 from __future__ import annotations
 
-import hashlib
 import re
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from .architecture import SECTIONS, ArchitectureEntries, entry_source, group_by_type
+from .architecture import personal_data_hint as personal_data_hint  # public here too (grading, tests)
+from .bundle import BundleReader, open_bundle
 from .errors import InputError, pydantic_message
-from .models import (ArchitectureSection, Asset, AssetCount, CloudAccount, ClusterEntry, CoverageGap, DataStore,
-                     Endpoint, EvidenceStatus, HostEntry, Inventory, Meta, NetworkZone, PrefillSource, Questionnaire,
-                     SecurityService, utcnow)
+from .models import (ArchitectureSection, AssetCount, CoverageGap, EvidenceStatus, Inventory, Meta, PrefillSource,
+                     Questionnaire, utcnow)
+from .plugins import Collector, collectors
 
-# --------------------------------------------------------------------------- reading a bundle
-
-
-def open_bundle(path: Path):
-    """A bundle folder or zip, or an output folder holding one (e.g. out/ with bundle.zip only)."""
-    from .bundle import BundleReader
-    p = Path(path).expanduser()
-    if p.is_dir() and not (p / "manifest.json").exists() and (p / "bundle.zip").is_file():
-        p = p / "bundle.zip"
-    return BundleReader(p)
+__all__ = ["build", "keep_answers", "load", "load_inventory", "open_bundle", "parse", "personal_data_hint", "prefill",
+           "render_yaml", "validation_message"]
 
 
-def load_inventory(reader) -> Inventory:
+def load_inventory(reader: BundleReader) -> Inventory:
     return reader.inventory()
-
-
-def manifest_sha256(reader) -> str:
-    return hashlib.sha256(reader.read("manifest.json")).hexdigest()
-
-
-# --------------------------------------------------------------------------- helpers over assets
-
-
-def _src(a: Asset) -> list[str]:
-    return list(a.evidence) or [a.id]
-
-
-def _attr(a: Asset, key: str, default: Any = None) -> Any:
-    v = a.attributes.get(key, default)
-    return default if v is None else v
-
-
-def _known(a: Asset, key: str) -> bool:
-    return key in a.attributes and key not in a.errors
-
-
-def _tags(a: Asset) -> dict[str, str]:
-    t = a.attributes.get("tags")
-    if isinstance(t, dict):
-        return {str(k): str(v) for k, v in t.items()}
-    if isinstance(t, list):  # AWS style [{Key, Value}]
-        out = {}
-        for e in t:
-            if isinstance(e, dict) and ("Key" in e or "key" in e):
-                out[str(e.get("Key", e.get("key")))] = str(e.get("Value", e.get("value", "")))
-        return out
-    return {}
-
-
-def _bool(v: Any) -> bool | None:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "yes", "enabled", "active", "running", "on"):
-        return True
-    if isinstance(v, str) and v.lower() in ("false", "no", "disabled", "inactive", "stopped", "off"):
-        return False
-    return None
-
-
-def _fact_enabled(v: Any) -> bool | None:
-    """A host fact group (audit, firewall...) whose shape the hosts collector owns: find its on/off answer."""
-    b = _bool(v)
-    if b is not None or not isinstance(v, dict):
-        return b
-    for k in ("enabled", "active", "running", "auditd_active", "auditd_running", "installed", "status", "state"):
-        if k in v:
-            b = _bool(v[k])
-            if b is not None:
-                return b
-    return None
-
-
-def _short(v: Any, n: int = 160) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, dict):
-        s = ", ".join(f"{k}={v[k]}" for k in list(v)[:8] if not isinstance(v[k], (dict, list)))
-    elif isinstance(v, list):
-        s = ", ".join(str(x) for x in v[:8])
-    else:
-        s = str(v)
-    return (s[: n - 1] + "…") if len(s) > n else (s or None)
-
-
-def _ports(listeners: Any) -> list[str]:
-    out = []
-    for p in listeners or []:
-        if isinstance(p, dict):
-            port = p.get("port", p.get("Port", p.get("node_port")))
-            proto = p.get("protocol", p.get("Protocol"))
-            if port is not None:
-                out.append(f"{port}/{str(proto).lower()}" if proto else str(port))
-        elif p is not None:
-            out.append(str(p))
-    return out
-
-
-def _port_range(frm: Any, to: Any, proto: Any) -> str:
-    proto = str(proto if proto not in (None, "-1") else "all").lower()
-    if frm in (None, -1) or (frm == 0 and to in (65535, None)):
-        return f"all/{proto}"
-    return f"{frm}/{proto}" if to in (None, frm) else f"{frm}-{to}/{proto}"
-
-
-_OPEN_CIDRS = {"0.0.0.0/0", "::/0", "any", "*"}
-
-# --------------------------------------------------------------------------- personal-data hints
-
-PII_TAG_KEYS = ("data-classification", "data_classification", "dataclassification", "classification",
-                "data-class", "sensitivity", "pii")
-PII_TAG_VALUES = ("pii", "personal", "sensitive", "spi", "confidential-pii", "个人信息", "敏感个人信息")
-PII_NAME_WORDS = ("user", "customer", "member", "order", "payment", "pii", "kyc", "account", "profile",
-                  "patient", "passport", "idcard", "identity")
-SENSITIVE_NAME_WORDS = ("payment", "kyc", "idcard", "identity", "passport", "patient", "health", "biometric", "card")
-DATA_STORE_TYPES = ("aws.rds.instance", "aws.rds.cluster", "aws.s3.bucket", "aws.dynamodb.table",
-                    "aws.ec2.volume", "aws.ec2.snapshot")
-
-
-def personal_data_hint(a: Asset) -> tuple[str | None, bool]:
-    """(why this store looks like it holds personal information, whether it looks sensitive) or (None, False)."""
-    for k, v in _tags(a).items():
-        kl, vl = k.lower(), v.lower()
-        if kl in PII_TAG_KEYS and any(w in vl for w in PII_TAG_VALUES):
-            return f"tag {k}={v}", any(w in vl for w in ("sensitive", "spi", "敏感"))
-        if kl == "pii" and _bool(v):
-            return f"tag {k}={v}", False
-    names = " ".join(str(x) for x in (a.name, a.attributes.get("name"), a.id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]) if x)
-    low = names.lower()
-    for w in PII_NAME_WORDS:
-        if re.search(rf"(^|[^a-z]){w}", low):  # a word starting a token: customer-db, orders, userdata
-            return f"name {a.name or a.id!r} contains {w!r}", any(
-                re.search(rf"(^|[^a-z]){s}", low) for s in SENSITIVE_NAME_WORDS)
-    return None, False
-
-
-def is_data_store(a: Asset) -> bool:
-    return a.type in DATA_STORE_TYPES or a.type.startswith(("aws.rds.", "aws.dynamodb.", "database", "static.database"))
-
 
 # --------------------------------------------------------------------------- prefill
 
 
 def prefill(inv: Inventory) -> ArchitectureSection:
-    by_type: dict[str, list[Asset]] = defaultdict(list)
-    for a in inv.assets:
-        by_type[a.type].append(a)
+    """The architecture section: every collector's entries for the assets it defines (`Collector.architecture`),
+    merged section by section in the collectors' `architecture_order`; then what is generic: counts per asset
+    type, coverage gaps, and the kinds of entry the inventory holds nothing of."""
     arch = ArchitectureSection()
-
-    # cloud accounts and regions
-    for a in by_type["aws.account"]:
-        arch.cloud_accounts.append(CloudAccount(
-            id=str(_attr(a, "account_id", a.id)), partition=_attr(a, "partition"),
-            regions=[str(r) for r in _attr(a, "regions", [])], scope=a.scope, source=_src(a)))
-
-    # networks and zones
-    for a in by_type["aws.ec2.vpc"]:
-        fl = _attr(a, "flow_logs")
-        arch.networks.append(NetworkZone(
-            kind="vpc", id=str(_attr(a, "vpc_id", a.id)), name=a.name, cidr=_attr(a, "cidr"), scope=a.scope,
-            detail="; ".join(x for x in ("default VPC" if _attr(a, "is_default") else "",
-                                         f"flow logs {'on' if fl else 'off'}" if fl is not None else "") if x) or None,
-            source=_src(a)))
-    for a in by_type["aws.ec2.subnet"]:
-        arch.networks.append(NetworkZone(
-            kind="subnet", id=str(_attr(a, "subnet_id", a.id)), name=a.name, cidr=_attr(a, "cidr"),
-            public=_bool(_attr(a, "public")), scope=a.scope,
-            detail=_short({k: a.attributes[k] for k in ("vpc_id", "availability_zone") if k in a.attributes}),
-            source=_src(a)))
-    for a in by_type["k8s.namespace"]:
-        arch.networks.append(NetworkZone(
-            kind="k8s_namespace", id=a.id, name=a.name, scope=a.scope,
-            detail=_short({k: a.attributes[k] for k in ("pod_security", "default_deny") if k in a.attributes}),
-            source=_src(a)))
-    zones: dict[str, list[Asset]] = defaultdict(list)
-    for t in sorted(t for t in by_type if t.startswith("network.")):
-        for a in by_type[t]:
-            if _attr(a, "zone"):
-                zones[str(a.attributes["zone"])].append(a)
-    for z, assets in sorted(zones.items()):
-        arch.networks.append(NetworkZone(
-            kind="firewall_zone", id=z, name=z, detail="devices: " + ", ".join(a.name or a.id for a in assets),
-            source=sorted({e for a in assets for e in _src(a)})))
-
-    _endpoints(by_type, arch)
-    _hosts(by_type, arch)
-    _clusters(by_type, arch)
-    _stores(inv.assets, arch)
-    _security(by_type, arch)
-
-    for t in sorted({a.type for a in inv.assets}):
-        assets = by_type[t]
-        arch.counts.append(AssetCount(asset_type=t, count=len(assets),
-                                      source=sorted({e for a in assets for e in _src(a)})))
+    contributions: list[tuple[type[Collector], ArchitectureEntries]] = []
+    failures: list[CoverageGap] = []
+    for name, cls in sorted(collectors().items()):
+        try:
+            contributions.append((cls, cls().architecture(list(inv.assets))))
+        except Exception as e:  # noqa: BLE001 - a broken plugin costs its own entries, and says so
+            failures.append(CoverageGap(asset_type=f"{name} collector", scope="questionnaire", status="error",
+                                        reason=f"collector {name} could not describe its assets: {type(e).__name__}: {e}"))
+    for section in SECTIONS:
+        for cls, entries in sorted(contributions, key=lambda c: (c[0].architecture_rank(section), c[0].name)):
+            getattr(arch, section).extend(getattr(entries, section))
+    by_type = group_by_type(inv.assets)
+    for asset_type in sorted(by_type):
+        assets = by_type[asset_type]
+        arch.counts.append(AssetCount(asset_type=asset_type, count=len(assets),
+                                      source=sorted({e for a in assets for e in entry_source(a)})))
     for c in inv.coverage:
         if c.status != EvidenceStatus.ok:
             arch.coverage_gaps.append(CoverageGap(asset_type=c.asset_type, scope=c.scope, status=c.status.value,
                                                   reason=c.reason, source=list(c.evidence)))
+    arch.coverage_gaps.extend(failures)
     for key, label in (("cloud_accounts", "cloud accounts"), ("networks", "networks/zones"),
                        ("internet_endpoints", "internet-facing endpoints"), ("hosts", "hosts"),
                        ("kubernetes_clusters", "Kubernetes clusters"), ("data_stores", "data stores"),
@@ -228,209 +69,27 @@ def prefill(inv: Inventory) -> ArchitectureSection:
     return arch
 
 
-def _endpoints(by_type, arch: ArchitectureSection) -> None:
-    for a in by_type["aws.ec2.instance"]:
-        if _attr(a, "public_ip"):
-            arch.internet_endpoints.append(Endpoint(
-                kind="public_ip", id=str(_attr(a, "instance_id", a.id)), name=a.name, address=str(a.attributes["public_ip"]),
-                scope=a.scope, detail=f"EC2 instance, state {_attr(a, 'state', '?')}", source=_src(a)))
-    for a in by_type["aws.elb.load_balancer"]:
-        if str(_attr(a, "scheme", "")).lower() == "internet-facing":
-            arch.internet_endpoints.append(Endpoint(
-                kind="load_balancer", id=a.id, name=a.name, address=_attr(a, "dns_name"),
-                ports=_ports(_attr(a, "listeners", [])), scope=a.scope, detail="internet-facing load balancer",
-                source=_src(a)))
-    for a in by_type["aws.ec2.security_group"]:
-        open_ports = []
-        for r in _attr(a, "ingress", []) or []:
-            if isinstance(r, dict) and _OPEN_CIDRS & {str(c) for c in (r.get("cidrs") or [])}:
-                open_ports.append(_port_range(r.get("from_port"), r.get("to_port"), r.get("protocol")))
-        if open_ports:
-            arch.internet_endpoints.append(Endpoint(
-                kind="open_security_group", id=str(_attr(a, "group_id", a.id)), name=a.name, ports=open_ports,
-                scope=a.scope, detail=f"ingress from 0.0.0.0/0 or ::/0; in use: {_attr(a, 'in_use', 'unknown')}",
-                source=_src(a)))
-    for a in by_type["aws.rds.instance"]:
-        if _attr(a, "publicly_accessible") is True:
-            arch.internet_endpoints.append(Endpoint(
-                kind="public_database", id=a.id, name=a.name, address=_short(_attr(a, "endpoint")), scope=a.scope,
-                detail=f"RDS {_attr(a, 'engine', '')} publicly accessible", source=_src(a)))
-    for a in by_type["aws.s3.bucket"]:
-        if _attr(a, "public") is True:
-            arch.internet_endpoints.append(Endpoint(
-                kind="public_bucket", id=a.id, name=a.name or _attr(a, "name"), scope=a.scope,
-                detail="S3 bucket readable by the public", source=_src(a)))
-    for a in by_type["host.service"]:
-        port = _attr(a, "port")
-        arch.internet_endpoints.append(Endpoint(
-            kind="host_service", id=a.id, name=a.name, address=_attr(a, "address"),
-            ports=[f"{port}/{_attr(a, 'protocol', 'tcp')}"] if port is not None else [], scope=a.scope,
-            detail=_short(" ".join(str(x) for x in (_attr(a, "service"), _attr(a, "product"), _attr(a, "version")) if x)
-                          + " (open to the scanner; confirm whether the internet reaches it)"),
-            source=_src(a)))
-    for a in by_type["k8s.service"]:
-        st = str(_attr(a, "service_type", ""))
-        if st in ("LoadBalancer", "NodePort") or _attr(a, "external") is True:
-            arch.internet_endpoints.append(Endpoint(
-                kind="k8s_service", id=a.id, name=f"{_attr(a, 'namespace', '')}/{a.name or a.id}".lstrip("/"),
-                ports=_ports(_attr(a, "ports", [])), scope=a.scope, detail=f"type {st or '?'}", source=_src(a)))
-    for a in by_type["k8s.ingress"]:
-        arch.internet_endpoints.append(Endpoint(
-            kind="k8s_ingress", id=a.id, name=f"{_attr(a, 'namespace', '')}/{a.name or a.id}".lstrip("/"),
-            address=", ".join(str(h) for h in _attr(a, "hosts", [])) or None,
-            ports=["443/tcp"] if _attr(a, "tls") else ["80/tcp"], scope=a.scope,
-            detail=f"TLS {'yes' if _attr(a, 'tls') else 'no'}", source=_src(a)))
-    for t in sorted(t for t in by_type if t.startswith("network.")):
-        for a in by_type[t]:
-            exposed = []
-            for r in _attr(a, "rules", []) or []:
-                if isinstance(r, dict) and str(r.get("action", "")).lower() in ("allow", "permit", "accept") \
-                        and str(r.get("source", "")).lower() in _OPEN_CIDRS:
-                    exposed.append(f"{r.get('ports', 'any')}/{r.get('protocol', 'any')} -> {r.get('destination', 'any')}")
-            if exposed:
-                arch.internet_endpoints.append(Endpoint(
-                    kind="firewall_allow_any_source", id=a.id, name=a.name, ports=exposed, scope=a.scope,
-                    detail=f"zone {_attr(a, 'zone', '?')}: rules allowing any source", source=_src(a)))
-
-
-def _os_name(os_: Any) -> str | None:
-    if isinstance(os_, dict):
-        return os_.get("pretty_name") or " ".join(str(os_[k]) for k in ("id", "version") if os_.get(k)) or None
-    return str(os_) if os_ else None
-
-
-def _hosts(by_type, arch: ArchitectureSection) -> None:
-    for a in by_type["host"]:
-        ports = _attr(a, "open_ports", [])
-        detail = "; ".join(x for x in (
-            f"kernel {a.attributes['kernel']}" if _attr(a, "kernel") else "",
-            f"open ports {', '.join(str(p) for p in ports)}" if ports else "",
-            "unreachable" if _attr(a, "reachable") is False else "") if x)
-        arch.hosts.append(HostEntry(kind="host", id=a.id, name=_attr(a, "hostname") or a.name,
-                                    os=_os_name(_attr(a, "os")), detail=detail or None, scope=a.scope, source=_src(a)))
-    for a in by_type["aws.ec2.instance"]:
-        arch.hosts.append(HostEntry(
-            kind="ec2_instance", id=str(_attr(a, "instance_id", a.id)), name=a.name,
-            os=_attr(a, "platform") or None, scope=a.scope,
-            detail=_short({k: a.attributes[k] for k in ("state", "private_ip", "public_ip", "vpc_id") if a.attributes.get(k)}),
-            source=_src(a)))
-
-
-def _clusters(by_type, arch: ArchitectureSection) -> None:
-    for a in by_type["k8s.cluster"]:
-        # the cluster's objects share its scope prefix kubernetes/<target>
-        root = a.scope.rstrip("/")
-        inside = lambda x: x.scope == root or x.scope.startswith(root + "/")  # noqa: E731
-        exposed = [e.name or e.id for e in arch.internet_endpoints
-                   if e.kind in ("k8s_service", "k8s_ingress") and e.scope and inside(e)]
-        nodes = [n for n in by_type["k8s.node"] if inside(n)]
-        node_count = _attr(a, "node_count")
-        if node_count is None and nodes:
-            node_count = len(nodes)
-        src = _src(a) + ([e for n in nodes for e in _src(n)][:20])
-        arch.kubernetes_clusters.append(ClusterEntry(
-            id=a.id, name=a.name, version=_short(_attr(a, "server_version")), platform=_attr(a, "platform"),
-            node_count=node_count if isinstance(node_count, int) else None,
-            namespaces=sum(1 for n in by_type["k8s.namespace"] if inside(n)),
-            exposed_services=exposed, scope=a.scope, source=list(dict.fromkeys(src))))
-
-
-def _stores(assets: Iterable[Asset], arch: ArchitectureSection) -> None:
-    for a in assets:
-        if not is_data_store(a):
-            continue
-        kind = {"aws.rds.instance": "rds", "aws.rds.cluster": "rds_cluster", "aws.s3.bucket": "s3",
-                "aws.ec2.volume": "ebs_volume", "aws.ec2.snapshot": "ebs_snapshot",
-                "aws.dynamodb.table": "dynamodb"}.get(a.type, a.type)
-        enc_key = {"aws.rds.instance": "storage_encrypted", "aws.rds.cluster": "storage_encrypted",
-                   "aws.s3.bucket": "encryption"}.get(a.type, "encrypted")
-        detail = None
-        if enc_key in a.errors:
-            encrypted, detail = None, f"encryption not known: {a.errors[enc_key]}"
-        elif enc_key == "encryption":
-            encrypted = (bool(a.attributes.get("encryption")) if "encryption" in a.attributes else None)
-            if encrypted:
-                detail = _short(a.attributes["encryption"])
-        else:
-            encrypted = _bool(a.attributes.get(enc_key))
-        if encrypted is None and detail is None:
-            detail = f"encryption not known ({enc_key} not collected)"
-        hint, _ = personal_data_hint(a)
-        public = _attr(a, "publicly_accessible") if a.type.startswith("aws.rds.") else _attr(a, "public")
-        arch.data_stores.append(DataStore(
-            kind=kind, id=a.id, name=a.name or _attr(a, "name"), engine=_attr(a, "engine"), encrypted=encrypted,
-            public=_bool(public), personal_data_hint=hint, detail=detail, scope=a.scope, source=_src(a)))
-
-
-def _security(by_type, arch: ArchitectureSection) -> None:
-    S = arch.security_services
-    for a in by_type["aws.cloudtrail.trail"]:
-        S.append(SecurityService(kind="cloudtrail", id=a.id, name=a.name, enabled=_bool(_attr(a, "logging")), scope=a.scope,
-                                 detail=_short({k: a.attributes[k] for k in ("multi_region", "log_file_validation", "home_region")
-                                                if k in a.attributes}), source=_src(a)))
-    for a in by_type["aws.ec2.vpc"]:
-        if "flow_logs" in a.attributes or "flow_logs" in a.errors:
-            S.append(SecurityService(kind="vpc_flow_logs", id=str(_attr(a, "vpc_id", a.id)), name=a.name,
-                                     enabled=None if "flow_logs" in a.errors else _bool(a.attributes["flow_logs"]),
-                                     detail=(f"not collected: {a.errors['flow_logs']}" if "flow_logs" in a.errors else None),
-                                     scope=a.scope, source=_src(a)))
-    for a in by_type["aws.guardduty.detector"]:
-        st = _attr(a, "status")
-        S.append(SecurityService(kind="guardduty", id=a.id, name=a.name, enabled=_bool(st), detail=_short(st),
-                                 scope=a.scope, source=_src(a)))
-    for a in by_type["aws.wafv2.web_acl"]:
-        assoc = _attr(a, "associated")
-        S.append(SecurityService(kind="waf", id=a.id, name=a.name,
-                                 enabled=bool(assoc) if assoc is not None else None,
-                                 detail=f"associated: {_short(assoc)}" if assoc is not None else None,
-                                 scope=a.scope, source=_src(a)))
-    for a in by_type["aws.config.recorder"]:
-        S.append(SecurityService(kind="aws_config", id=a.id, name=a.name, enabled=_bool(_attr(a, "recording")),
-                                 scope=a.scope, source=_src(a)))
-    for t in sorted(t for t in by_type if t.startswith("network.")):
-        for a in by_type[t]:
-            S.append(SecurityService(kind=t.split(".", 1)[1], id=a.id, name=a.name, scope=a.scope,
-                                     enabled=_bool(_attr(a, "logging")) if "logging" in a.attributes else None,
-                                     detail=_short({k: a.attributes[k] for k in ("vendor", "model", "zone", "default_action", "logging")
-                                                    if k in a.attributes}), source=_src(a)))
-    for a in by_type["host"]:
-        for fact, kind in (("audit", "host_audit"), ("firewall", "host_firewall"), ("malware", "host_malware_protection"),
-                           ("mac", "host_mandatory_access_control")):
-            if fact in a.attributes or fact in a.errors:
-                S.append(SecurityService(kind=kind, id=a.id, name=_attr(a, "hostname") or a.name, scope=a.scope,
-                                         enabled=None if fact in a.errors else _fact_enabled(a.attributes[fact]),
-                                         detail=(f"not collected: {a.errors[fact]}" if fact in a.errors
-                                                 else _short(a.attributes.get(fact))), source=_src(a)))
-    for a in by_type["k8s.cluster"]:
-        api = _attr(a, "api_server", {})
-        if isinstance(api, dict) and ("audit_log_path" in api or "api_server" in a.errors):
-            S.append(SecurityService(kind="k8s_audit_log", id=a.id, name=a.name, scope=a.scope,
-                                     enabled=None if "api_server" in a.errors else bool(api.get("audit_log_path")),
-                                     detail=_short({k: api[k] for k in ("audit_log_path", "audit_log_maxage") if k in api}),
-                                     source=_src(a)))
-
-
 def build(reader=None, bundle_path: Path | None = None) -> Questionnaire:
     q = Questionnaire(meta=Meta(generated_at=utcnow()))
     if reader is None:
         return q
     m = reader.manifest()
     q.meta.prefilled_from = PrefillSource(bundle=str(Path(bundle_path or reader.path).expanduser().absolute()),
-                                          manifest_sha256=manifest_sha256(reader), system=m.system,
+                                          manifest_sha256=reader.manifest_sha256(), system=m.system,
                                           scanned_at=m.finished_at)
     q.architecture = prefill(load_inventory(reader))
     _system_from_scan(q, reader)
     return q
 
 
-def _system_from_scan(q: Questionnaire, reader) -> None:
+def _system_from_scan(q: Questionnaire, reader: BundleReader) -> None:
     """The system section's facts scan.yaml already states: name, level (current_level), filing date and
     description (business_description)."""
     try:
-        meta = reader.json("scan.json") if "scan.json" in reader.names() else {}
+        settings = reader.scan_settings()
     except Exception:  # noqa: BLE001 - an unreadable scan.json leaves the section to the client
         return
-    sysc = ((meta.get("config") or {}).get("system") or {}) if isinstance(meta, dict) else {}
+    sysc = settings.config.get("system") or {}
     if not isinstance(sysc, dict):
         return
     try:

@@ -107,6 +107,7 @@ def _print_json(obj: Any) -> None:
 
 def cmd_questionnaire(args) -> int:
     from . import questionnaire as Q
+    from .bundle import open_bundle
     if args.template and args.bundle:
         raise InputError("questionnaire: give a bundle to prefill from, or --template, not both")
     if not args.template and not args.bundle:
@@ -114,7 +115,7 @@ def cmd_questionnaire(args) -> int:
     if args.answers and args.template:
         raise InputError("questionnaire: --answers refreshes the architecture from a bundle; it does not go with --template")
     old = Q.load(args.answers) if args.answers else None
-    reader = None if args.template else Q.open_bundle(args.bundle)
+    reader = None if args.template else open_bundle(args.bundle)
     q = Q.build(reader, args.bundle)
     if old is not None:
         q = Q.keep_answers(q, old)
@@ -143,19 +144,19 @@ def cmd_questionnaire(args) -> int:
 
 def cmd_grade(args) -> int:
     from . import questionnaire as Q
+    from .bundle import open_bundle
     from .grading import grade
     q = Q.load(args.questionnaire)
     inv, src, notes = None, None, []
     if not args.no_evidence:
         if args.bundle:
-            reader = Q.open_bundle(args.bundle)
-            inv, src = Q.load_inventory(reader), str(args.bundle)
+            inv, src = open_bundle(args.bundle).inventory(), str(args.bundle)
         elif q.meta.prefilled_from:
             p = Path(q.meta.prefilled_from.bundle)
             if p.exists():
-                reader = Q.open_bundle(p)
-                inv, src = Q.load_inventory(reader), str(p)
-                if Q.manifest_sha256(reader) != q.meta.prefilled_from.manifest_sha256:
+                reader = open_bundle(p)
+                inv, src = reader.inventory(), str(p)
+                if reader.manifest_sha256() != q.meta.prefilled_from.manifest_sha256:
                     notes.append(f"bundle {p} changed since the questionnaire was prefilled (manifest hash differs)")
             else:
                 notes.append(f"the bundle the questionnaire was prefilled from is gone ({p}): answers not checked against evidence")
