@@ -163,6 +163,15 @@ class Progress:
 _CONTROL_COLUMNS = ("compliant", "partial", "non_compliant", "error", "manual", "not_applicable")
 
 
+def _warn_plugin_failures() -> None:
+    """A plugin that failed to load is named on stderr (also with --quiet): its checks did not run."""
+    from .plugins import plugin_failures
+    for p in plugin_failures(load=False):
+        what = (f"the controls of its checks ({', '.join(sorted(p.checks))}) are marked error" if p.checks
+                else "its checks did not run" if p.group == "mlps_scan.checks" else "its targets cannot be scanned")
+        print(f"mlps-scan: plugin {p.name} ({p.group}: {p.value}) failed to load: {p.error}; {what}", file=sys.stderr)
+
+
 def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool, assessment=None) -> None:
     if quiet:
         return
@@ -350,9 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if not args.cmd:
             raise InputError("no command given: try `mlps-scan scan --config scan.yaml --level 3 --out out/` or --help")
-        return COMMANDS[args.cmd](args)
+        code = COMMANDS[args.cmd](args)
+        _warn_plugin_failures()
+        return code
     except MlpsError as e:
         print(f"mlps-scan: {e}", file=sys.stderr)
+        _warn_plugin_failures()
         return e.exit_code
     except KeyboardInterrupt:
         print("mlps-scan: interrupted; nothing was written", file=sys.stderr)

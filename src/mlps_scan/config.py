@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from .errors import InputError, pydantic_message
 from .models import Strict
-from .plugins import collectors
+from .plugins import collectors, plugin_failures
 from .profile import load_yaml_file
 
 
@@ -66,7 +66,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         model = scan_config_model().model_validate(doc)
     except ValidationError as e:
-        raise InputError(pydantic_message(e, prefix=f"scan config {path}: ")) from None
+        broken = [p.name for p in plugin_failures() if p.group == "mlps_scan.collectors"]
+        hint = f" (collector plugin {', '.join(broken)} failed to load)" if broken else ""
+        raise InputError(pydantic_message(e, prefix=f"scan config {path}: ") + hint) from None
     cfg = LoadedConfig(model, path.resolve())
     for cls, t in cfg.targets():
         cls().validate_target(t, cfg.base_dir)

@@ -483,6 +483,19 @@ class ManifestFile(BaseModel):
     sha256: str
 
 
+class PluginFailure(BaseModel):
+    """A plugin (entry point) that failed to load: its checks did not run, so the controls they evidence
+    are marked `error` rather than left out."""
+
+    group: str = Field(description="entry-point group: mlps_scan.checks or mlps_scan.collectors")
+    name: str
+    value: str = Field(description="what the entry point names (module or module:attribute)")
+    error: str
+    checks: dict[str, dict[int, list[str]]] = Field(
+        default_factory=dict, description="check id -> level -> control ids, read from the plugin's source without running it")
+    checks_unknown: str | None = Field(None, description="why its checks could not be read from its source")
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -497,6 +510,7 @@ class Manifest(BaseModel):
     partial: bool = Field(False, description="true when some evidence could not be collected")
     api_calls: dict[str, int] = Field(default_factory=dict, description="calls made per collector")
     counts: dict[str, Any] = Field(default_factory=dict)
+    plugin_failures: list[PluginFailure] = Field(default_factory=list, description="plugins that failed to load")
     signature: dict[str, str] | None = None
     files: list[ManifestFile]
 

@@ -16,6 +16,7 @@ from .bundle import (BundleReader, key_fingerprint, load_private_key, require_in
 from .bundle import make_zip as zip_folder
 from .errors import InputError
 from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
+from .plugins import plugin_failures
 
 
 @dataclass
@@ -125,16 +126,18 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
     write_json(stage / "scan.json", {"system": system, "level": level, "profile": profile.model_dump(mode="json"),
                                      "scope": verdict.scope.model_dump(mode="json"), "config": config_dump})
     signed = key_fingerprint(load_private_key(sign_key)) if sign_key else None
+    failures = plugin_failures()
     write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
                                              scope=scope, finished_at=finished_at.isoformat(), partial=partial,
                                              asset_count=len(inventory.assets), evidence_count=evidence_count,
-                                             signed=signed, assessment=verdict))
+                                             signed=signed, assessment=verdict, plugin_failures=failures))
     counts = {"controls": dict(Counter(c.status.value for c in controls)),
               "findings": dict(Counter(f.status.value for f in findings)),
               "assets": len(inventory.assets), "evidence": evidence_count,
               "high_risk_candidates": len(verdict.high_risks)}
     manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
-                                          scope=scope, partial=partial, api_calls=api_calls, counts=counts), sign_key)
+                                          scope=scope, partial=partial, api_calls=api_calls, counts=counts,
+                                          plugin_failures=failures), sign_key)
     if make_zip:
         zip_folder(stage)
     return Evaluation(level=level, profile=profile, findings=findings, controls=controls, partial=partial,
@@ -182,7 +185,8 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
             write_manifest(stage, dict(system=cfg.system.name, level=cfg.system.level, started_at=res.started_at,
                                        finished_at=res.finished_at, scope=res.scope, partial=res.partial,
                                        api_calls=res.api_calls,
-                                       counts={"assets": len(res.inventory.assets), "evidence": len(rec.index)}),
+                                       counts={"assets": len(res.inventory.assets), "evidence": len(rec.index)},
+                                       plugin_failures=plugin_failures()),
                            sign_key)
             if zip_bundle:
                 zip_folder(stage)

@@ -18,9 +18,11 @@ collectors/ and checks/ folders); third parties register through the entry-point
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import logging
 import pkgutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -31,7 +33,7 @@ from pydantic import BaseModel
 
 from .architecture import ArchitectureEntries
 from .evidence import Recorded, Recorder
-from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, Profile
+from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, PluginFailure, Profile
 
 log = logging.getLogger("mlps_scan")
 
@@ -326,8 +328,58 @@ def _import_package_modules(pkg_name: str) -> None:
         importlib.import_module(m.name)
 
 
+_FAILURES: list[PluginFailure] = []
+
+
+def _module_source(module: str) -> Path | None:
+    """The source file of `module` on sys.path, found without importing anything."""
+    parts = module.split(".")
+    for entry in sys.path:
+        base = Path(entry or ".").joinpath(*parts)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _is_check_decorator(func: ast.expr) -> bool:
+    return (isinstance(func, ast.Name) and func.id == "check") or (isinstance(func, ast.Attribute) and func.attr == "check")
+
+
+def declared_checks(module: str) -> tuple[dict[str, dict[int, list[str]]], str | None]:
+    """The `@check(id=..., controls={level: [ids]})` declarations of a module, read from its source without
+    running it (for a plugin that fails to load); or why they could not be read."""
+    path = _module_source(module)
+    if path is None:
+        return {}, f"source of {module} not found on the path"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, OSError) as e:
+        return {}, f"source of {module} unreadable ({type(e).__name__}: {e})"
+    found: dict[str, dict[int, list[str]]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _is_check_decorator(node.func)):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        try:
+            check_id, controls = ast.literal_eval(keywords["id"]), ast.literal_eval(keywords["controls"])
+        except (KeyError, ValueError, SyntaxError, TypeError):
+            continue  # not a literal declaration: nothing can be said of it without running it
+        if isinstance(check_id, str) and isinstance(controls, dict):
+            found[check_id] = {int(level): [str(c) for c in ids] for level, ids in controls.items()}
+    return found, None if found else f"no literal @check declarations in the source of {module}"
+
+
+def _record_failure(group: str, name: str, value: str, error: Exception) -> None:
+    checks, unknown = declared_checks(value.partition(":")[0].strip()) if group == "mlps_scan.checks" else ({}, None)
+    _FAILURES.append(PluginFailure(group=group, name=name, value=value, error=f"{type(error).__name__}: {error}",
+                                   checks=checks, checks_unknown=unknown))
+
+
 def load_plugins() -> None:
-    """Import built-in plugins and entry points once."""
+    """Import built-in plugins and entry points once. A third-party plugin that fails to import does not take
+    the tool down, and is not dropped silently either: it is recorded (`plugin_failures()`), the manifest and
+    the report name it, and the controls its checks evidence get an `error` finding."""
     global _loaded
     with _load_lock:
         if _loaded:
@@ -338,12 +390,20 @@ def load_plugins() -> None:
             for ep in entry_points(group=group):
                 try:
                     obj = ep.load()
-                except Exception as e:  # a broken third-party plugin must not take the tool down
-                    log.warning("plugin %s (%s) failed to load: %s", ep.name, ep.value, e)
+                except Exception as e:  # noqa: BLE001 - recorded, reported, and its controls say error
+                    log.debug("plugin %s (%s) failed to load", ep.name, ep.value, exc_info=True)
+                    _record_failure(group, ep.name, ep.value, e)
                     continue
                 if isinstance(obj, type) and issubclass(obj, Collector):
                     register_collector(obj)
         _loaded = True
+
+
+def plugin_failures(load: bool = True) -> list[PluginFailure]:
+    """The plugins that failed to load (loading them first unless `load` is false)."""
+    if load:
+        load_plugins()
+    return list(_FAILURES)
 
 
 def collectors() -> dict[str, type[Collector]]:

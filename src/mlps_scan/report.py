@@ -8,7 +8,7 @@ from jinja2 import Environment, select_autoescape
 
 from . import __version__
 from .catalogue import load as load_catalogue
-from .models import Assessment, ControlResult, Finding, FindingStatus
+from .models import Assessment, ControlResult, Finding, FindingStatus, PluginFailure
 
 _LEVEL_ZH = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五"}
 STATUSES = [("compliant", "compliant 符合"), ("partial", "partial 部分符合"), ("non_compliant", "non-compliant 不符合"),
@@ -46,7 +46,7 @@ def verdict_view(a: Assessment | None) -> dict | None:
 
 def render(*, system: str, level: int, controls: list[ControlResult], findings: list[Finding], scope: list[str],
            finished_at: str, partial: bool, asset_count: int, evidence_count: int, signed: str | None = None,
-           assessment: Assessment | None = None) -> str:
+           assessment: Assessment | None = None, plugin_failures: list[PluginFailure] | None = None) -> str:
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     tpl = env.from_string(resources.files("mlps_scan").joinpath("templates/report.html.j2").read_text("utf-8"))
     order = {"fail": 0, "error": 1}
@@ -59,4 +59,4 @@ def render(*, system: str, level: int, controls: list[ControlResult], findings: 
         control_counts=Counter(c.status.value for c in controls),
         finding_counts=Counter(f.status.value for f in findings), statuses=STATUSES, scope=scope,
         areas=load_catalogue().areas, finished_at=finished_at, partial=partial, asset_count=asset_count, evidence_count=evidence_count, signed=signed,
-        verdict=verdict_view(assessment))
+        verdict=verdict_view(assessment), plugin_failures=plugin_failures or [])

@@ -15,7 +15,7 @@ from .catalogue import Catalogue
 from .evidence import Recorder
 from .models import (Automation, Bilingual, Control, ControlResult, ControlStatus, EvidenceStatus, Finding,
                      FindingStatus, Inventory, NotApplicable, Profile, utcnow)
-from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, Verdict, checks
+from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, Verdict, checks, plugin_failures
 
 log = logging.getLogger("mlps_scan")
 
@@ -147,6 +147,7 @@ def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Cata
             raise ValueError(f"check {spec.id} maps to ids not in the catalogue: {unknown}")
         findings.extend(run_check(spec, ctx, level))
     findings.extend(attestation_findings(ctx, level, catalogue, as_of or date.today()))
+    findings.extend(plugin_failure_findings(level, catalogue))
     findings.sort(key=lambda f: (f.check_id, f.scope, f.resource_id))
     return findings
 
@@ -174,6 +175,27 @@ def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue, as
                            resource_type="attestation", scope=a.scope, evidence=a.evidence,
                            message=f"attested by {at['by']} on {at['date']}: {at['note']}",
                            details={"attestation": True, "documents": at.get("documents", [])}))
+    return out
+
+
+def plugin_failure_findings(level: int, catalogue: Catalogue) -> list[Finding]:
+    """A check plugin that failed to load: an `error` finding per check it declares, on the controls of the
+    level that check evidences (read from its source), so they say error instead of vanishing; one finding
+    on no control when its checks could not be read."""
+    out = []
+    for failure in plugin_failures():
+        if failure.group != "mlps_scan.checks":
+            continue
+        message = f"plugin {failure.name} failed to load ({failure.error}): its checks did not run"
+        common = dict(status=FindingStatus.error, resource_id=f"plugin/{failure.name}", resource_type="plugin",
+                      scope="plugins", details={"plugin": failure.value})
+        if not failure.checks:
+            out.append(Finding(check_id=f"plugin:{failure.name}", control_ids=[], **common,
+                               message=f"{message}; which controls they evidence is unknown: {failure.checks_unknown}"))
+        for check_id, controls in sorted(failure.checks.items()):
+            ids = [c for c in controls.get(level, []) if c in catalogue and catalogue.get(c).level == level]
+            if ids:
+                out.append(Finding(check_id=check_id, control_ids=ids, message=message, **common))
     return out
 
 
