@@ -173,3 +173,12 @@ def test_a_collector_imports_no_other_collector():
     reach_ins = sorted(f"{m} -> {d}" for m, deps in graph.items() if m.startswith("mlps_scan.collectors.")
                        for d in deps if d.startswith("mlps_scan.collectors.") and _collector_of(d) != _collector_of(m))
     assert not reach_ins, reach_ins
+
+
+def test_shipped_data_names_no_path_of_the_machine_that_wrote_it():
+    """Data files ship in the wheel: where their content comes from is said in words, not as a local path."""
+    local = re.compile(r"(/work/|/home/|/Users/|/root/|/tmp/|[A-Z]:\\\\)")
+    hits = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+            for p in sorted((ENGINE / "data").rglob("*")) + sorted((ENGINE / "templates").rglob("*")) if p.is_file()
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if local.search(line)]
+    assert not hits, hits
