@@ -2,13 +2,14 @@
 
 Per target (one entry under `hosts:` in scan.yaml):
   1. every target string is validated (hostname, address or CIDR; nothing that nmap or a shell could read as
-     an option or command), host names are resolved (recorded)                              -> `targets`, `discovery`
+     an option or command), host names are resolved (recorded). Modules `targets`, `discovery`.
   2. discovery: ONE nmap run for all addresses of the target: TCP connect scan of the port set (the scan
      profile's high-risk and admin ports and common service ports), -sV, and the ssh2-enum-algos /
-     ssl-enum-ciphers scripts; nmap's XML is the evidence                                   -> `discovery`
+     ssl-enum-ciphers scripts; nmap's XML is the evidence. Modules `discovery`, `nmap_xml`.
   3. facts: per host ONE SSH session running ONE batched read-only script (facts.sh) over one exec channel,
      host keys verified against known_hosts (RejectPolicy; trust-on-first-use only when asked for, and then
-     the trusted key's fingerprint is recorded). `transport: local` runs the same script here -> `transport`
+     the trusted key's fingerprint is recorded). `transport: local` runs the same script here. Modules
+     `transport`, `ssh_config`.
 Assets are built only from the recorded evidence (`derive`; the script's output is read by `facts`), so a
 bundle's evidence replays offline.
 """

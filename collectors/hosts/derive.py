@@ -8,8 +8,8 @@ from typing import Any
 from mlps_scan.models import EvidenceRecord, EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
-from .discovery import parse_nmap_xml
 from .facts import FACT_GROUPS, parse_facts
+from .nmap_xml import parse_nmap_xml
 
 IDENTITY_FACTS = ("os", "kernel", "hostname")
 

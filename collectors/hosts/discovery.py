@@ -1,22 +1,21 @@
 """Discovery: which hosts a target names (host names resolved, ~/.ssh/config HostName aliases followed), ONE
 nmap run over all its addresses and ranges (python-nmap driving the real binary: TCP connect scan of the
-port set, -sV, the ssh2-enum-algos and ssl-enum-ciphers scripts; nmap's XML is the evidence), and the
-reading of that XML into hosts and ports."""
+port set, -sV, the ssh2-enum-algos and ssl-enum-ciphers scripts; nmap's XML is the evidence, read by
+`nmap_xml`), and which hosts then get the fact script."""
 from __future__ import annotations
 
 import ipaddress
 import socket
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlps_scan.errors import InputError
 from mlps_scan.evidence import Recorded
 from mlps_scan.models import EvidenceStatus, Profile
 from mlps_scan.plugins import CollectSession
 
+from .nmap_xml import parse_nmap_xml
+from .ssh_config import ssh_config
 from .targets import HostsTarget, default_ports, is_host_name, parse_target
-from .transport import ssh_config
 
 
 @dataclass
@@ -143,51 +142,3 @@ def fact_hosts(plan: HostPlan, target: HostsTarget, nmap_runs: list[Recorded]) -
         for network in plan.ranges:
             hosts.extend(str(a) for a in ipaddress.ip_network(network).hosts())
     return list(dict.fromkeys(hosts))
-
-
-# --------------------------------------------------------------------------- nmap XML
-
-
-def _script_output(port: dict[str, Any], script: ET.Element) -> None:
-    """The ssh2-enum-algos and ssl-enum-ciphers results of one port, into `port`."""
-    if script.get("id") == "ssh2-enum-algos":
-        port["ssh_algorithms"] = {t.get("key"): [e.text for e in t.findall("elem")] for t in script.findall("table")}
-    elif script.get("id") == "ssl-enum-ciphers":
-        tls: dict[str, Any] = {"versions": [], "ciphers": [], "least_strength": None}
-        for version in script.findall("table"):
-            tls["versions"].append(version.get("key"))
-            for group in version.findall("table"):
-                if group.get("key") != "ciphers":
-                    continue
-                for cipher in group.findall("table"):
-                    name = next((e.text for e in cipher.findall("elem") if e.get("key") == "name"), None)
-                    strength = next((e.text for e in cipher.findall("elem") if e.get("key") == "strength"), None)
-                    tls["ciphers"].append({"version": version.get("key"), "name": name, "strength": strength})
-        tls["least_strength"] = next((e.text for e in script.findall("elem") if e.get("key") == "least strength"), None)
-        port["tls"] = tls
-
-
-def parse_nmap_xml(xml: str) -> list[dict[str, Any]]:
-    """[{address, ports: [{port, protocol, state, service, product, version, tunnel, [ssh_algorithms], [tls]}]}]"""
-    if not xml:
-        return []
-    out = []
-    for host in ET.fromstring(xml).iter("host"):
-        address = next((a for a in host.findall("address") if a.get("addrtype") in ("ipv4", "ipv6")), None)
-        if address is None:
-            continue
-        ports = []
-        for port in host.iter("port"):
-            state = port.find("state")
-            service = port.find("service")
-            item: dict[str, Any] = {"port": int(port.get("portid")), "protocol": port.get("protocol"),
-                                    "state": state.get("state") if state is not None else "unknown",
-                                    "service": service.get("name") if service is not None else None,
-                                    "product": service.get("product") if service is not None else None,
-                                    "version": service.get("version") if service is not None else None,
-                                    "tunnel": service.get("tunnel") if service is not None else None}
-            for script in port.findall("script"):
-                _script_output(item, script)
-            ports.append(item)
-        out.append({"address": address.get("addr"), "ports": ports})
-    return out
