@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import __version__
 from .errors import BundleError, InputError
-from .models import Assessment, ControlResult, Finding, Inventory, Manifest, ManifestFile, ScanSettings
+from .models import Assessment, ControlResult, EvidenceRecord, Finding, Inventory, Manifest, ManifestFile, ScanSettings
 from .redact import redact_strings, redact_text
 
 _SCAN_SETTINGS = TypeAdapter(ScanSettings)
@@ -262,6 +262,16 @@ class BundleReader:
         if "assessment.json" not in self._names:
             return None
         return self._model("assessment.json", _ASSESSMENT, "a valid assessment")
+
+    def evidence_records(self) -> Iterator[EvidenceRecord]:
+        """Every evidence record of the bundle, in name order, one at a time."""
+        for name in self._names:
+            if not (name.startswith("evidence/") and name.endswith(".json")):
+                continue
+            try:
+                yield EvidenceRecord.model_validate_json(self.read(name))
+            except ValueError as e:
+                raise BundleError(f"{self.path}: {name} is not an evidence record ({str(e).splitlines()[0]})") from None
 
     def has(self, name: str) -> bool:
         return name in self._names

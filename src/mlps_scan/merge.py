@@ -12,7 +12,7 @@ from pathlib import Path
 from .bundle import BundleReader, require_intact
 from .errors import BundleError, InputError
 from .evidence import Recorder
-from .models import Asset, Coverage, EvidenceRecord, Inventory, Manifest
+from .models import Asset, Coverage, Inventory, Manifest
 
 
 @dataclass
@@ -53,13 +53,7 @@ def merge_bundles(paths: list[Path], recorder: Recorder) -> Merged:
         for name in b.names():
             if name.startswith("documents/"):  # documents attestations name: the same path must hold the same bytes
                 _copy_document(p, b, name, recorder.root)
-                continue
-            if not (name.startswith("evidence/") and name.endswith(".json")):
-                continue
-            try:
-                rec = EvidenceRecord.model_validate_json(b.read(name))
-            except ValueError as e:
-                raise BundleError(f"{p}: {name} is not an evidence record ({str(e).splitlines()[0]})") from None
+        for rec in b.evidence_records():
             if rec.id in seen_sha and seen_sha[rec.id] != rec.sha256:
                 raise BundleError(f"{p}: evidence id {rec.id} differs from the record of the same id in another shard")
             seen_sha[rec.id] = rec.sha256
