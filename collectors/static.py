@@ -147,9 +147,19 @@ class StaticCollector(Collector):
     # on-premises devices come after cloud, hosts and clusters; in security services, after the cloud's
     architecture_order = {"*": 40, "security_services": 20}
 
+    reads_waiver_files = True  # `check --waivers FILE`: a static file holding only `waivers:`
+
     def architecture(self, assets):
         from mlps_scan.collectors.static_architecture import describe
         return describe(assets)
+
+    def declared_waivers(self, target: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]:
+        return target_waivers(target, base_dir)
+
+    @classmethod
+    def parse_waivers_file(cls, path: Path) -> tuple[Any, list[Waiver]]:
+        doc, data = parse_waiver_file(path)
+        return doc, list(data.waivers)
 
     def target_name(self, target: StaticTarget) -> str:
         return target.name or Path(target.path).stem
@@ -342,28 +352,27 @@ def parse_waiver_file(path: Path) -> tuple[Any, AssetsFile]:
     return doc, data
 
 
-def static_waivers(cfg) -> list[tuple[str, Path, Waiver]]:
-    """(target name, file, waiver) for every waiver in the config's static files, read before scanning so a
-    waiver the profile does not allow stops the run before any collector starts. Only files that mention
-    `waivers` are parsed again."""
+def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]:
+    """(file, waiver) for every waiver in one static target's files, read before scanning so a waiver the
+    profile does not allow stops the run before any collector starts. Only files that mention `waivers` are
+    parsed again."""
+    if t.format not in ("auto", "assets"):
+        return []
     out = []
-    for cls, t in cfg.targets():
-        if cls is not StaticCollector or t.format not in ("auto", "assets"):
+    root = Path(t.path).expanduser()
+    root = root if root.is_absolute() else base_dir / root
+    for f in _files(root):
+        try:
+            if "waivers" not in f.read_text(encoding="utf-8", errors="replace"):
+                continue
+        except OSError:
             continue
-        root = Path(t.path).expanduser()
-        root = root if root.is_absolute() else cfg.base_dir / root
-        for f in _files(root):
-            try:
-                if "waivers" not in f.read_text(encoding="utf-8", errors="replace"):
-                    continue
-            except OSError:
-                continue
-            doc = _parse(f)
-            if StaticCollector._format(doc, t.format) != "assets":
-                continue
-            try:
-                data = AssetsFile.model_validate(doc if doc is not None else {})
-            except ValidationError as e:
-                raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
-            out.extend((StaticCollector().target_name(t), f, w) for w in data.waivers)
+        doc = _parse(f)
+        if StaticCollector._format(doc, t.format) != "assets":
+            continue
+        try:
+            data = AssetsFile.model_validate(doc if doc is not None else {})
+        except ValidationError as e:
+            raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
+        out.extend((f, w) for w in data.waivers)
     return out

@@ -211,13 +211,13 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     inventory = b.inventory()
     profile = saved_profile(scan_meta, lvl, profile_path)
     config = scan_meta.config
-    wdoc = wdata = None
+    wdoc = wlist = reader = None
     if waivers is not None:
-        from .collectors.static import parse_waiver_file
-        wdoc, wdata = parse_waiver_file(waivers)
+        reader = waiver_file_reader()
+        wdoc, wlist = reader.parse_waivers_file(waivers)
     if out is None:
-        if wdata is not None:
-            inventory = _with_waivers(inventory, Path(waivers), wdata.waivers, None)
+        if wlist is not None:
+            inventory = _with_waivers(inventory, Path(waivers), wlist, None, reader)
         findings, controls, verdict = evaluate(inventory, lvl, profile, system=m.system, as_of=as_of,
                                                extensions=declared_extensions(config))
         return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial,
@@ -229,7 +229,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
                 (stage / n).write_bytes(b.read(n))
         if wdoc is not None:
             from .evidence import Recorder
-            inventory = _with_waivers(inventory, Path(waivers), wdoc, Recorder(stage))
+            inventory = _with_waivers(inventory, Path(waivers), wdoc, Recorder(stage), reader)
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config,
@@ -241,36 +241,46 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
 WAIVERS_TARGET = "waivers"
 
 
-def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder) -> Inventory:
+def waiver_file_reader():
+    """The collector that reads `check --waivers` files (the one declaring `reads_waiver_files`)."""
+    from .plugins import collectors
+    for cls in collectors().values():
+        if cls.reads_waiver_files:
+            return cls
+    raise InputError("check --waivers: no installed collector reads waiver files")
+
+
+def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder, reader) -> Inventory:
     """The inventory with its waivers replaced by those of a `check --waivers` file. With a recorder, `doc`
-    (the parsed file) becomes an evidence record of the static collector, so a replay of the new bundle
-    rebuilds the same waivers; without one (nothing written), `doc` is the list of waivers."""
-    from .collectors.static import StaticCollector
+    (the parsed file) becomes an evidence record of the collector that reads such files (`reader`), which
+    derives the waivers from it, so a replay of the new bundle rebuilds the same waivers; without one
+    (nothing written), `doc` is the list of waivers."""
     from .models import Asset
     from .plugins import CollectSession
     inv = inventory.model_copy(deep=True)
     inv.assets = [a for a in inv.assets if a.type != "waiver"]
     if recorder is None:
-        inv.assets.extend(Asset(type="waiver", id=w.id, name=w.id, scope=f"static/{WAIVERS_TARGET}",
+        inv.assets.extend(Asset(type="waiver", id=w.id, name=w.id, scope=f"{reader.name}/{WAIVERS_TARGET}",
                                 attributes={**w.model_dump(mode="json"), "file": path.name}) for w in doc)
         return inv
-    s = CollectSession(StaticCollector.name, WAIVERS_TARGET, recorder, base_dir=path.parent)
-    rec = s.record(f"file:{path.name}", doc, request={"path": path.name, "format": "assets", "given_as": "--waivers"})
-    StaticCollector()._derive_file(path.name, "assets", rec.id, rec.answer, s, None)
+    s = CollectSession(reader.name, WAIVERS_TARGET, recorder, base_dir=path.parent)
+    s.record(f"file:{path.name}", doc, request={"path": path.name, "format": "assets", "given_as": "--waivers"})
+    reader().derive(s.records(), s)
     inv.assets.extend(s.assets)
     inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
     return inv
 
 
 def check_static_waivers(cfg, profile: Profile) -> None:
-    """Before scanning: the waivers of the config's static files within the profile's limits."""
+    """Before scanning: the waivers the config's targets declare (static files) within the profile's limits."""
     from . import assessment as A
     from .catalogue import load as load_catalogue
-    from .collectors.static import static_waivers
     from .models import Asset
     from .plugins import checks
-    found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"static/{tname}", attributes={"file": str(f)}))
-             for tname, f, w in static_waivers(cfg)]
+    found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"{cls.name}/{collector.target_name(t)}",
+                                       attributes={"file": str(f)}))
+             for cls, t in cfg.targets() for collector in (cls(),)
+             for f, w in collector.declared_waivers(t, cfg.base_dir)]
     A.validate_waivers(found, profile, known_checks=list(checks()) + ["attestation"],
                        known_controls=load_catalogue().by_id)
 

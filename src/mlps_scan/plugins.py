@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from .architecture import ArchitectureEntries
 from .evidence import Recorded, Recorder
-from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, PluginFailure, Profile
+from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, PluginFailure, Profile, Waiver
 
 log = logging.getLogger("mlps_scan")
 
@@ -180,6 +180,20 @@ class Collector:
     @classmethod
     def architecture_rank(cls, section: str) -> int:
         return cls.architecture_order.get(section, cls.architecture_order.get("*", 100))
+
+    def declared_waivers(self, target: BaseModel, base_dir: Path) -> list[tuple[Path, Waiver]]:
+        """(file, waiver) for the waivers the target's files declare, read before scanning so a waiver the
+        profile does not allow stops the run before any collector starts. None by default."""
+        return []
+
+    # whether this collector reads the waiver files `check --waivers FILE` is given (`parse_waivers_file`,
+    # then `derive` of the file recorded as its evidence)
+    reads_waiver_files: ClassVar[bool] = False
+
+    @classmethod
+    def parse_waivers_file(cls, path: Path) -> tuple[Any, list[Waiver]]:
+        """(the parsed document to record as evidence, its waivers); InputError for a bad file."""
+        raise NotImplementedError(f"collector {cls.name} does not read waiver files")
 
     @classmethod
     def file_formats(cls) -> list[FileFormat]:
