@@ -13,32 +13,39 @@ from mlps_scan.plugins import CheckContext, check, error, failed, not_applicable
     asset_type="aws.account", reads=["aws.cloudtrail.trail"],
     remediation="Create a multi-region trail (IsMultiRegionTrail, IncludeGlobalServiceEvents), enable log file "
                 "validation and management events (All), and start logging.",
+    remediation_zh="创建覆盖所有区域的跟踪（IsMultiRegionTrail、IncludeGlobalServiceEvents），启用日志文件完整性验证，"
+                   "记录全部管理事件（All），并开始记录。",
     severity="high",
 )
 def cloudtrail_multi_region(asset, ctx: CheckContext):
     trails = ctx.related(asset, "aws.cloudtrail.trail")
-    good, why = [], []
+    good, why, why_zh = [], [], []
     for t in trails:
         a = t.attributes
-        problems = [p for p, bad in (("not multi-region", not a.get("multi_region")),
-                                     ("not logging", a.get("logging") is not True),
-                                     ("no log file validation", not a.get("log_file_validation")),
-                                     ("management events not all", a.get("management_events") != "All"))
+        problems = [(p, z) for p, z, bad in (("not multi-region", "未覆盖所有区域", not a.get("multi_region")),
+                                             ("not logging", "未在记录", a.get("logging") is not True),
+                                             ("no log file validation", "未启用日志文件完整性验证", not a.get("log_file_validation")),
+                                             ("management events not all", "未记录全部管理事件", a.get("management_events") != "All"))
                     if bad]
         if "logging" in t.errors or "management_events" in t.errors:
             why.append(f"{t.name}: state unknown ({'; '.join(t.errors.values())})")
+            why_zh.append(f"{t.name}：状态未知（{'；'.join(t.errors.values())}）")
         elif problems:
-            why.append(f"{t.name}: {', '.join(problems)}")
+            why.append(f"{t.name}: {', '.join(p for p, _ in problems)}")
+            why_zh.append(f"{t.name}：{'、'.join(z for _, z in problems)}")
         else:
             good.append(t.name)
     if good:
         return passed(f"multi-region trail(s) logging with validation: {', '.join(good)}",
+                      f"覆盖所有区域并启用完整性验证的跟踪正在记录：{'、'.join(good)}",
                       evidence=asset.evidence + [e for t in trails for e in t.evidence])
     unknown = [t for t in trails if "logging" in t.errors or "management_events" in t.errors]
     if unknown:
-        return error("trail status could not be read: " + "; ".join(why))
+        return error("trail status could not be read: " + "; ".join(why), "无法读取跟踪状态：" + "；".join(why_zh))
     return failed("no multi-region trail that logs management events with validation"
                   + (f" ({'; '.join(why)})" if why else " (no trail at all)"),
+                  "没有覆盖所有区域、记录管理事件并启用完整性验证的跟踪"
+                  + (f"（{'；'.join(why_zh)}）" if why_zh else "（未配置任何跟踪）"),
                   evidence=asset.evidence + [e for t in trails for e in t.evidence])
 
 
@@ -49,16 +56,17 @@ def cloudtrail_multi_region(asset, ctx: CheckContext):
     controls={2: ["L2-CES1-10", "L2-ABS1-10"], 3: ["L3-CES1-14", "L3-ABS1-18"]},
     asset_type="aws.cloudtrail.trail",
     remediation="Set KmsKeyId on the trail (SSE-KMS) and enable log file validation; keep the bucket versioned.",
+    remediation_zh="为跟踪设置KmsKeyId（SSE-KMS加密）并启用日志文件完整性验证；日志存储桶开启版本控制。",
 )
 def cloudtrail_protected(asset, ctx: CheckContext):
     problems = []
     if not ctx.need(asset, "kms_key_id"):
-        problems.append("logs not encrypted with a KMS key")
+        problems.append(("logs not encrypted with a KMS key", "日志未使用KMS密钥加密"))
     if not ctx.need(asset, "log_file_validation"):
-        problems.append("log file validation off")
+        problems.append(("log file validation off", "未启用日志文件完整性验证"))
     if problems:
-        return failed("; ".join(problems))
-    return passed("KMS-encrypted, log file validation on")
+        return failed("; ".join(p for p, _ in problems), "；".join(z for _, z in problems))
+    return passed("KMS-encrypted, log file validation on", "日志已使用KMS加密，已启用日志文件完整性验证")
 
 
 @check(
@@ -69,16 +77,19 @@ def cloudtrail_protected(asset, ctx: CheckContext):
     asset_type="aws.logs.log_group", params=["log_retention_days"],
     remediation="Set the log group retention (PutRetentionPolicy) to at least the profile's log_retention_days, "
                 "or export to S3 with a matching lifecycle.",
+    remediation_zh="将日志组保留期（PutRetentionPolicy）设置为不少于配置中的log_retention_days（默认180天），"
+                   "或导出到S3并设置相应的生命周期。",
     severity="high",
 )
 def log_retention(asset, ctx: CheckContext):
     days = ctx.need(asset, "retention_days")
     need = ctx.profile.log_retention_days
     if days is None:
-        return passed("retention: never expire")
+        return passed("retention: never expire", "保留期：永不过期")
     if int(days) < need:
-        return failed(f"retention {days} days < {need}", details={"retention_days": days, "required": need})
-    return passed(f"retention {days} days >= {need}")
+        return failed(f"retention {days} days < {need}", f"日志保留{days}天，少于要求的{need}天",
+                      details={"retention_days": days, "required": need})
+    return passed(f"retention {days} days >= {need}", f"日志保留{days}天，不少于要求的{need}天")
 
 
 @check(
@@ -87,11 +98,12 @@ def log_retention(asset, ctx: CheckContext):
     controls={2: ["L2-ABS1-08", "L2-ABS2-05"], 3: ["L3-ABS1-16", "L3-ABS2-05"]},
     asset_type="aws.ec2.vpc",
     remediation="Create a flow log (TrafficType ALL) for the VPC to CloudWatch Logs or S3.",
+    remediation_zh="为VPC创建流日志（TrafficType ALL），发送到CloudWatch Logs或S3。",
 )
 def flow_logs(asset, ctx: CheckContext):
     if ctx.need(asset, "flow_logs"):
-        return passed("flow logs active")
-    return failed("no active flow log")
+        return passed("flow logs active", "流日志已启用")
+    return failed("no active flow log", "未启用流日志")
 
 
 @check(
@@ -101,14 +113,15 @@ def flow_logs(asset, ctx: CheckContext):
     controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14"]},
     asset_type="aws.s3.bucket", reads=["aws.cloudtrail.trail"],
     remediation="Enable server access logging on the CloudTrail/log bucket, to another bucket.",
+    remediation_zh="为CloudTrail日志存储桶开启服务器访问日志，写入另一个存储桶。",
 )
 def log_bucket_access_logging(asset, ctx: CheckContext):
     if not asset.attributes.get("cloudtrail_bucket"):
         return None  # only buckets that receive audit logs (CloudTrail targets)
     target = ctx.need(asset, "logging")
     if target:
-        return passed(f"access logging to {target}")
-    return failed("log bucket without server access logging")
+        return passed(f"access logging to {target}", f"访问日志写入{target}")
+    return failed("log bucket without server access logging", "日志存储桶未开启服务器访问日志")
 
 
 @check(
@@ -118,17 +131,20 @@ def log_bucket_access_logging(asset, ctx: CheckContext):
     controls={2: ["L2-CES1-08"], 3: ["L3-CES1-12", "L3-SMC1-09"]},
     asset_type="aws.region", reads=["aws.config.recorder"],
     remediation="Create a configuration recorder with allSupported=true and a delivery channel, then start it.",
+    remediation_zh="创建allSupported=true的配置记录器和传输通道，并启动记录。",
 )
 def config_recording(asset, ctx: CheckContext):
     if ctx.unavailable(asset, "aws.config.recorder"):
-        return not_applicable(ctx.unavailable(asset, "aws.config.recorder")[0].reason or "AWS Config not offered here")
+        why = ctx.unavailable(asset, "aws.config.recorder")[0].reason
+        return not_applicable(why or "AWS Config not offered here", f"本区域不提供AWS Config（{why or '服务不可用'}）")
     recs = ctx.related(asset, "aws.config.recorder")
     if not recs:
-        return failed("no configuration recorder")
+        return failed("no configuration recorder", "未配置配置记录器")
     for r in recs:
         if ctx.need(r, "recording") and r.attributes.get("all_supported"):
-            return passed(f"recorder {r.name} recording all supported types", evidence=asset.evidence + r.evidence)
-    return failed("configuration recorder not recording all supported resource types",
+            return passed(f"recorder {r.name} recording all supported types", f"配置记录器{r.name}正在记录所有支持的资源类型",
+                          evidence=asset.evidence + r.evidence)
+    return failed("configuration recorder not recording all supported resource types", "配置记录器未记录所有支持的资源类型",
                   evidence=asset.evidence + [e for r in recs for e in r.evidence])
 
 
@@ -140,15 +156,18 @@ def config_recording(asset, ctx: CheckContext):
               3: ["L3-ABS1-10", "L3-ABS1-11", "L3-ABS1-13", "L3-CES1-22", "L3-ABS2-03", "L3-ABS2-04", "L3-ABS2-06"]},
     asset_type="aws.region", reads=["aws.guardduty.detector"],
     remediation="Enable a GuardDuty detector in every region in use and route its findings to an alert channel.",
+    remediation_zh="在所有使用中的区域启用GuardDuty检测器，并将其发现推送到告警渠道。",
     severity="high",
 )
 def guardduty_enabled(asset, ctx: CheckContext):
     na = ctx.unavailable(asset, "aws.guardduty.detector")
     if na:
-        return not_applicable(na[0].reason or "GuardDuty not offered here")
+        return not_applicable(na[0].reason or "GuardDuty not offered here",
+                              f"本区域不提供GuardDuty（{na[0].reason or '服务不可用'}）")
     dets = ctx.related(asset, "aws.guardduty.detector")
     if not dets:
-        return failed("no GuardDuty detector")
+        return failed("no GuardDuty detector", "未创建GuardDuty检测器")
     if any(ctx.need(d, "status") == "ENABLED" for d in dets):
-        return passed("GuardDuty detector enabled", evidence=asset.evidence + [e for d in dets for e in d.evidence])
-    return failed("GuardDuty detector present but not enabled")
+        return passed("GuardDuty detector enabled", "GuardDuty检测器已启用",
+                      evidence=asset.evidence + [e for d in dets for e in d.evidence])
+    return failed("GuardDuty detector present but not enabled", "GuardDuty检测器存在但未启用")

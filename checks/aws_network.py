@@ -14,13 +14,15 @@ from ._aws import nacl_open_ports, world_open_ports
     controls={2: ["L2-CES1-13", "L2-CES1-03"], 3: ["L3-CES1-19", "L3-CES1-03"]},
     asset_type="aws.ec2.security_group", params=["admin_ports"],
     remediation="Restrict SSH/RDP/admin ports to management CIDRs or use SSM Session Manager / a bastion.",
+    remediation_zh="将SSH/RDP等管理端口限制为仅管理网段可访问，或改用SSM Session Manager/堡垒机。",
     severity="high",
 )
 def sg_admin_ports(asset, ctx: CheckContext):
     hits = world_open_ports(ctx.need(asset, "ingress"), ctx.profile.admin_ports)
     if hits:
-        return failed("admin port(s) open to the internet: " + "; ".join(hits), details={"open": hits})
-    return passed("no admin port open to 0.0.0.0/0 or ::/0")
+        return failed("admin port(s) open to the internet: " + "; ".join(hits),
+                      "向互联网开放的管理端口：" + "；".join(hits), details={"open": hits})
+    return passed("no admin port open to 0.0.0.0/0 or ::/0", "没有向0.0.0.0/0或::/0开放的管理端口")
 
 
 @check(
@@ -30,13 +32,15 @@ def sg_admin_ports(asset, ctx: CheckContext):
     controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]},
     asset_type="aws.ec2.security_group", params=["high_risk_ports"],
     remediation="Close database, file-sharing and legacy-protocol ports to 0.0.0.0/0 and ::/0.",
+    remediation_zh="关闭对0.0.0.0/0和::/0开放的数据库、文件共享和老旧协议端口。",
     severity="high",
 )
 def sg_high_risk_ports(asset, ctx: CheckContext):
     hits = world_open_ports(ctx.need(asset, "ingress"), ctx.profile.high_risk_ports)
     if hits:
-        return failed("high-risk port(s) open to the internet: " + "; ".join(hits), details={"open": hits})
-    return passed("no high-risk port open to 0.0.0.0/0 or ::/0")
+        return failed("high-risk port(s) open to the internet: " + "; ".join(hits),
+                      "向互联网开放的高危端口：" + "；".join(hits), details={"open": hits})
+    return passed("no high-risk port open to 0.0.0.0/0 or ::/0", "没有向0.0.0.0/0或::/0开放的高危端口")
 
 
 @check(
@@ -47,6 +51,7 @@ def sg_high_risk_ports(asset, ctx: CheckContext):
               3: ["L3-ABS1-05", "L3-ABS1-07", "L3-ABS2-01"]},
     asset_type="aws.ec2.security_group",
     remediation="Replace allow-all ingress rules with rules naming protocol, port and source.",
+    remediation_zh="将全放通的入站规则替换为明确协议、端口和源地址的规则。",
     severity="high",
 )
 def sg_default_deny(asset, ctx: CheckContext):
@@ -54,8 +59,9 @@ def sg_default_deny(asset, ctx: CheckContext):
             if any(c in ("0.0.0.0/0", "::/0") for c in r.get("cidrs", []))
             and (r.get("protocol") == "all" or (r.get("from_port") in (0, None) and r.get("to_port") in (65535, None)))]
     if wide:
-        return failed(f"{len(wide)} ingress rule(s) allow every port from the internet")
-    return passed("no allow-all ingress from the internet")
+        return failed(f"{len(wide)} ingress rule(s) allow every port from the internet",
+                      f"{len(wide)}条入站规则允许互联网访问所有端口")
+    return passed("no allow-all ingress from the internet", "不存在对互联网全放通的入站规则")
 
 
 @check(
@@ -66,12 +72,14 @@ def sg_default_deny(asset, ctx: CheckContext):
     asset_type="aws.ec2.network_acl", params=["admin_ports"],
     remediation="Add low-numbered deny entries for SSH/RDP/admin ports from 0.0.0.0/0 and ::/0 (or allow only "
                 "management CIDRs).",
+    remediation_zh="添加编号靠前的拒绝条目，拒绝0.0.0.0/0和::/0访问SSH/RDP等管理端口（或仅允许管理网段）。",
 )
 def nacl_admin_ports(asset, ctx: CheckContext):
     hits = nacl_open_ports(ctx.need(asset, "entries"), ctx.profile.admin_ports)
     if hits:
-        return failed("admin port(s) admitted from the internet: " + "; ".join(hits), details={"open": hits})
-    return passed("admin ports not admitted from the internet")
+        return failed("admin port(s) admitted from the internet: " + "; ".join(hits),
+                      "允许互联网访问的管理端口：" + "；".join(hits), details={"open": hits})
+    return passed("admin ports not admitted from the internet", "不允许互联网访问管理端口")
 
 
 @check(
@@ -80,12 +88,13 @@ def nacl_admin_ports(asset, ctx: CheckContext):
     controls={2: ["L2-CNS1-02"], 3: ["L3-CNS1-04"]},
     asset_type="aws.rds.instance",
     remediation="Set PubliclyAccessible=false and place the instance in private subnets.",
+    remediation_zh="设置PubliclyAccessible=false，并将实例部署在私有子网中。",
     severity="high",
 )
 def rds_not_public(asset, ctx: CheckContext):
     if ctx.need(asset, "publicly_accessible"):
-        return failed("publicly accessible")
-    return passed("not publicly accessible")
+        return failed("publicly accessible", "可从公网访问")
+    return passed("not publicly accessible", "不可从公网访问")
 
 
 @check(
@@ -95,14 +104,16 @@ def rds_not_public(asset, ctx: CheckContext):
     controls={2: ["L2-PES2-01", "L2-CES2-05"], 3: ["L3-PES2-01", "L3-CES2-10"]},
     asset_type="aws.account",
     remediation="Host the system in the aws-cn partition (cn-north-1 / cn-northwest-1).",
+    remediation_zh="将系统部署在aws-cn分区（cn-north-1北京 / cn-northwest-1宁夏）。",
     severity="high",
 )
 def china_partition(asset, ctx: CheckContext):
     part = ctx.need(asset, "partition")
     regions = asset.attributes.get("regions") or []
     if part == "aws-cn":
-        return passed(f"aws-cn partition, regions {', '.join(regions)}")
-    return failed(f"partition {part} (regions {', '.join(regions)}) is outside China")
+        return passed(f"aws-cn partition, regions {', '.join(regions)}", f"位于aws-cn分区，区域：{'、'.join(regions)}")
+    return failed(f"partition {part} (regions {', '.join(regions)}) is outside China",
+                  f"分区{part}（区域：{'、'.join(regions)}）位于中国境外")
 
 
 @check(
@@ -113,19 +124,23 @@ def china_partition(asset, ctx: CheckContext):
     asset_type="aws.elb.load_balancer",
     remediation="Associate an AWS WAF web ACL (with managed rule groups for common web attacks) with every "
                 "internet-facing application load balancer.",
+    remediation_zh="为每个面向互联网的应用负载均衡器关联AWS WAF Web ACL（包含防护常见Web攻击的托管规则组）。",
     severity="high",
 )
 def elb_waf(asset, ctx: CheckContext):
     a = asset.attributes
     if a.get("type") != "application" or a.get("scheme") != "internet-facing":
         return not_applicable(f"{a.get('scheme') or 'unknown scheme'} {a.get('type') or ''} load balancer: "
-                              "WAF guards internet-facing application load balancers")
+                              "WAF guards internet-facing application load balancers",
+                              f"{a.get('scheme') or '未知类型'} {a.get('type') or ''} 负载均衡器：WAF仅用于防护面向互联网的应用负载均衡器")
     if a.get("waf_offered") is False:
-        return not_applicable("AWS WAF is not offered in this region")
+        return not_applicable("AWS WAF is not offered in this region", "本区域不提供AWS WAF")
     acl = ctx.need(asset, "waf_web_acl")
     if acl:
-        return passed(f"guarded by web ACL {acl.rsplit('/', 2)[-2] if acl.count('/') >= 2 else acl}")
-    return failed("no WAF web ACL is associated: web attacks from the internet reach the targets unfiltered")
+        name = acl.rsplit('/', 2)[-2] if acl.count('/') >= 2 else acl
+        return passed(f"guarded by web ACL {name}", f"已由Web ACL {name} 防护")
+    return failed("no WAF web ACL is associated: web attacks from the internet reach the targets unfiltered",
+                  "未关联WAF Web ACL：来自互联网的Web攻击未经过滤直达后端")
 
 
 @check(
@@ -135,8 +150,9 @@ def elb_waf(asset, ctx: CheckContext):
     controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-13"]},
     asset_type="aws.wafv2.web_acl",
     remediation="Enable logging on the web ACL (to CloudWatch Logs, S3 or Firehose) and alert on blocked attacks.",
+    remediation_zh="为Web ACL开启日志（写入CloudWatch Logs、S3或Firehose），并对拦截的攻击告警。",
 )
 def waf_logging(asset, ctx: CheckContext):
     if ctx.need(asset, "logging"):
-        return passed("web ACL logging is enabled")
-    return failed("web ACL logging is off: attacks it sees leave no record")
+        return passed("web ACL logging is enabled", "Web ACL已开启日志")
+    return failed("web ACL logging is off: attacks it sees leave no record", "Web ACL未开启日志：检测到的攻击没有留下记录")

@@ -26,13 +26,15 @@ def _system(asset) -> bool:
     reads=["k8s.networkpolicy"],
     remediation="Add a NetworkPolicy with an empty podSelector and policyTypes [Ingress, Egress] and no rules, "
                 "then allow the flows the namespace needs.",
+    remediation_zh="添加podSelector为空、policyTypes为[Ingress, Egress]且不含规则的NetworkPolicy，再逐项放行该命名空间需要的流量。",
     severity="high",
 )
 def default_deny(asset, ctx: CheckContext):
     if ctx.need(asset, "default_deny"):
-        return passed("default-deny NetworkPolicy present")
+        return passed("default-deny NetworkPolicy present", "已配置默认拒绝的NetworkPolicy")
     n = asset.attributes.get("network_policies", 0)
-    return failed(f"no default-deny NetworkPolicy ({n} other polic{'y' if n == 1 else 'ies'}): pods accept traffic from anywhere")
+    return failed(f"no default-deny NetworkPolicy ({n} other polic{'y' if n == 1 else 'ies'}): pods accept traffic from anywhere",
+                  f"没有默认拒绝的NetworkPolicy（另有{n}条其他策略）：Pod接受来自任何地方的流量")
 
 
 _PUBLIC_WEB_PORTS = {443}
@@ -46,28 +48,33 @@ _PUBLIC_WEB_PORTS = {443}
     asset_type="k8s.service",
     remediation="Use ClusterIP Services behind an Ingress; restrict LoadBalancers with loadBalancerSourceRanges or "
                 "an internal load balancer; avoid NodePort and externalIPs.",
+    remediation_zh="在Ingress之后使用ClusterIP类型的Service；用loadBalancerSourceRanges或内部负载均衡器限制LoadBalancer；"
+                   "避免使用NodePort和externalIPs。",
 )
 def service_exposure(asset, ctx: CheckContext):
     a = asset.attributes
     typ = ctx.need(asset, "service_type")
     ports = ",".join(str(p.get("port")) for p in a.get("ports") or [])
     if a.get("external_ips"):
-        return failed(f"externalIPs {', '.join(a['external_ips'])} on port(s) {ports}")
+        return failed(f"externalIPs {', '.join(a['external_ips'])} on port(s) {ports}",
+                      f"在端口{ports}上配置了externalIPs {'、'.join(a['external_ips'])}")
     if typ == "NodePort":
         nps = ",".join(str(p.get("node_port")) for p in a.get("ports") or [])
-        return failed(f"NodePort: port(s) {nps} open on every node, bypassing the boundary")
+        return failed(f"NodePort: port(s) {nps} open on every node, bypassing the boundary",
+                      f"NodePort：端口{nps}在每个节点上开放，绕过了边界防护")
     if typ == "LoadBalancer":
         if a.get("internal_load_balancer"):
-            return passed(f"internal load balancer on port(s) {ports}")
+            return passed(f"internal load balancer on port(s) {ports}", f"内部负载均衡器，端口{ports}")
         ranges = a.get("source_ranges") or []
         if ranges and not any(r in ("0.0.0.0/0", "::/0") for r in ranges):
-            return passed(f"load balancer restricted to {', '.join(ranges)}")
+            return passed(f"load balancer restricted to {', '.join(ranges)}", f"负载均衡器仅允许{'、'.join(ranges)}访问")
         port_set = {p.get("port") for p in a.get("ports") or []}
         if port_set and port_set <= _PUBLIC_WEB_PORTS:
             # a shop's public HTTPS front door is the controlled boundary interface, not a finding
-            return passed(f"public HTTPS entry point on port(s) {ports}; confirm it is fronted by a WAF/ingress policy")
-        return failed(f"public load balancer on port(s) {ports} open to any source")
-    return passed(f"{typ}: reachable inside the cluster only")
+            return passed(f"public HTTPS entry point on port(s) {ports}; confirm it is fronted by a WAF/ingress policy",
+                          f"端口{ports}上的公网HTTPS入口；请确认其前端部署了WAF/Ingress策略")
+        return failed(f"public load balancer on port(s) {ports} open to any source", f"公网负载均衡器端口{ports}对任意来源开放")
+    return passed(f"{typ}: reachable inside the cluster only", f"{typ}：仅集群内可访问")
 
 
 @check(
@@ -78,26 +85,34 @@ def service_exposure(asset, ctx: CheckContext):
     asset_type="k8s.workload",
     remediation="Remove privileged, hostNetwork/hostPID/hostIPC, hostPath volumes and added capabilities; "
                 "enforce the Pod Security Admission 'restricted' (or 'baseline') level on the namespace.",
+    remediation_zh="去掉privileged、hostNetwork/hostPID/hostIPC、hostPath卷和额外添加的capabilities；"
+                   "在命名空间上强制执行Pod安全准入的restricted（或baseline）级别。",
     severity="high",
 )
 def host_isolation(asset, ctx: CheckContext):
     a = asset.attributes
     if _system(asset):
-        return not_applicable("platform component in kube-system (host access by design; review with the platform)")
-    issues = []
+        return not_applicable("platform component in kube-system (host access by design; review with the platform)",
+                              "kube-system中的平台组件（按设计需要访问宿主机；请与平台方一并复核）")
+    issues, issues_zh = [], []
     if ctx.need(asset, "privileged"):
         issues.append("privileged container")
+        issues_zh.append("特权容器")
     for key, label in (("host_network", "hostNetwork"), ("host_pid", "hostPID"), ("host_ipc", "hostIPC")):
         if ctx.need(asset, key):
             issues.append(label)
+            issues_zh.append(f"共享宿主机命名空间（{label}）")
     if a.get("host_path_volumes"):
         issues.append("hostPath " + ", ".join(a["host_path_volumes"]))
+        issues_zh.append("挂载宿主机路径hostPath " + "、".join(a["host_path_volumes"]))
     caps = sorted(set(a.get("capabilities_added") or []) & DANGEROUS_CAPS)
     if caps:
         issues.append("capabilities " + ", ".join(caps))
+        issues_zh.append("危险的capabilities " + "、".join(caps))
     if issues:
-        return failed("; ".join(issues), details={"issues": issues})
-    return passed("no privileged container, host namespace, hostPath or dangerous capability")
+        return failed("; ".join(issues), "；".join(issues_zh), details={"issues": issues})
+    return passed("no privileged container, host namespace, hostPath or dangerous capability",
+                  "无特权容器、宿主机命名空间、hostPath或危险capabilities")
 
 
 @check(
@@ -106,13 +121,14 @@ def host_isolation(asset, ctx: CheckContext):
     controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08"]},
     asset_type="k8s.workload",
     remediation="Set securityContext.runAsNonRoot: true (and a non-zero runAsUser) on the pod or every container.",
+    remediation_zh="在Pod或每个容器上设置securityContext.runAsNonRoot: true（以及非0的runAsUser）。",
 )
 def run_as_non_root(asset, ctx: CheckContext):
     if _system(asset):
-        return not_applicable("platform component in kube-system")
+        return not_applicable("platform component in kube-system", "kube-system中的平台组件")
     if ctx.need(asset, "run_as_non_root"):
-        return passed("every container runs as non-root")
-    return failed("runAsNonRoot not enforced: containers may run as root")
+        return passed("every container runs as non-root", "所有容器均以非root用户运行")
+    return failed("runAsNonRoot not enforced: containers may run as root", "未强制runAsNonRoot：容器可能以root运行")
 
 
 @check(
@@ -123,6 +139,7 @@ def run_as_non_root(asset, ctx: CheckContext):
     params=["trusted_registries"],
     remediation="Pull images from the organisation's registry (profile trusted_registries) by version tag or digest; "
                 "never ':latest' or untagged.",
+    remediation_zh="从单位自己的镜像仓库（配置trusted_registries）按版本标签或摘要拉取镜像；不得使用':latest'或不带标签。",
 )
 def images(asset, ctx: CheckContext):
     imgs = ctx.need(asset, "images")
@@ -133,10 +150,12 @@ def images(asset, ctx: CheckContext):
     if trusted:
         untrusted = [i for i in imgs if not any(i == t or i.startswith(t.rstrip("/") + "/") for t in trusted)]
     issues = [f"mutable tag: {i}" for i in mutable] + [f"untrusted registry: {i}" for i in untrusted]
+    issues_zh = [f"可变标签：{i}" for i in mutable] + [f"不可信的镜像仓库：{i}" for i in untrusted]
     if issues:
-        return failed("; ".join(issues), details={"mutable": mutable, "untrusted": untrusted})
+        return failed("; ".join(issues), "；".join(issues_zh), details={"mutable": mutable, "untrusted": untrusted})
     where = f"trusted registries ({', '.join(trusted)})" if trusted else "no trusted_registries in the profile: registry not judged"
-    return passed(f"{len(imgs)} image(s) pinned; {where}")
+    where_zh = f"来自可信仓库（{'、'.join(trusted)}）" if trusted else "配置中未设置trusted_registries：未判断镜像仓库"
+    return passed(f"{len(imgs)} image(s) pinned; {where}", f"{len(imgs)}个镜像均使用固定版本；{where_zh}")
 
 
 @check(
@@ -147,11 +166,13 @@ def images(asset, ctx: CheckContext):
     asset_type="k8s.namespace",
     remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a workload "
                 "needs it).",
+    remediation_zh="为命名空间添加标签pod-security.kubernetes.io/enforce=restricted（工作负载确有需要时用baseline）。",
 )
 def pod_security(asset, ctx: CheckContext):
     if asset.name in SYSTEM_NAMESPACES:
-        return not_applicable("kube-system runs platform components that need privileges")
+        return not_applicable("kube-system runs platform components that need privileges", "kube-system运行需要特权的平台组件")
     level = ctx.need(asset, "pod_security")
     if level in ("restricted", "baseline"):
-        return passed(f"Pod Security Admission enforces {level}")
-    return failed(f"Pod Security Admission enforce level is {level or 'not set (privileged)'}")
+        return passed(f"Pod Security Admission enforces {level}", f"Pod安全准入强制执行{level}级别")
+    return failed(f"Pod Security Admission enforce level is {level or 'not set (privileged)'}",
+                  f"Pod安全准入强制级别为{level or '未设置（privileged）'}")

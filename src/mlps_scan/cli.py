@@ -304,7 +304,8 @@ def cmd_checks(args) -> int:
         specs = [s for s in specs if s.controls_for(args.level)]
     if args.format == "json":
         print(json.dumps([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
-                           "reads": s.reads, "params": s.params, "severity": s.severity} for s in specs],
+                           "reads": s.reads, "params": s.params, "severity": s.severity,
+                           "remediation": s.remediation.model_dump() if s.remediation else None} for s in specs],
                          ensure_ascii=False, indent=1))
         return 0
     from rich.table import Table

@@ -167,10 +167,11 @@ class Finding(BaseModel):
     resource_type: str
     message: str
     evidence: list[str] = Field(default_factory=list)
+    message_zh: str = Field("", description="the result record (结果记录) in Chinese")
     scope: str = ""
     severity: Literal["low", "medium", "high", "critical"] = "medium"
     title: Bilingual | None = None
-    remediation: str | None = None
+    remediation: Bilingual | None = Field(None, description="整改建议, English and Chinese")
     details: dict[str, Any] = Field(default_factory=dict)
     waiver: FindingWaiver | None = Field(None, description="present when an active waiver covers this failed finding")
 

@@ -205,33 +205,38 @@ class Collector:
 
 
 class EvidenceMissing(Exception):
-    """Raised inside a check when the evidence it needs was not collected."""
+    """Raised inside a check when the evidence it needs was not collected (`zh`: the reason in Chinese)."""
+
+    def __init__(self, message: str, zh: str = ""):
+        super().__init__(message)
+        self.zh = zh
 
 
 @dataclass
 class Verdict:
     status: str  # pass | fail | error | not_applicable
     message: str
+    message_zh: str = ""  # the same result record in Chinese (assessment records are written in Chinese)
     evidence: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     resource_id: str | None = None
     resource_type: str | None = None
 
 
-def passed(message: str, **kw: Any) -> Verdict:
-    return Verdict("pass", message, **kw)
+def passed(message: str, zh: str = "", **kw: Any) -> Verdict:
+    return Verdict("pass", message, zh, **kw)
 
 
-def failed(message: str, **kw: Any) -> Verdict:
-    return Verdict("fail", message, **kw)
+def failed(message: str, zh: str = "", **kw: Any) -> Verdict:
+    return Verdict("fail", message, zh, **kw)
 
 
-def not_applicable(message: str, **kw: Any) -> Verdict:
-    return Verdict("not_applicable", message, **kw)
+def not_applicable(message: str, zh: str = "", **kw: Any) -> Verdict:
+    return Verdict("not_applicable", message, zh, **kw)
 
 
-def error(message: str, **kw: Any) -> Verdict:
-    return Verdict("error", message, **kw)
+def error(message: str, zh: str = "", **kw: Any) -> Verdict:
+    return Verdict("error", message, zh, **kw)
 
 
 @dataclass
@@ -242,7 +247,7 @@ class CheckSpec:
     asset_type: str
     reads: list[str]
     params: list[str]
-    remediation: str
+    remediation: Bilingual | None
     severity: str
     func: Callable[..., Any]
     module: str = ""
@@ -255,13 +260,20 @@ _CHECKS: dict[str, CheckSpec] = {}
 
 
 def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str]], asset_type: str,
-          reads: Iterable[str] = (), params: Iterable[str] = (), remediation: str = "",
-          severity: str = "medium") -> Callable:
-    """Declare a check. `controls` maps level -> catalogue ids it evidences at that level."""
+          reads: Iterable[str] = (), params: Iterable[str] = (), remediation: str | dict | Bilingual = "",
+          remediation_zh: str = "", severity: str = "medium") -> Callable:
+    """Declare a check. `controls` maps level -> catalogue ids it evidences at that level. The remediation
+    (整改建议) is given in English and Chinese: `remediation="..." , remediation_zh="..."` or
+    `remediation={"en": ..., "zh": ...}`; verdicts likewise carry their result record in both
+    (`failed("...", "...")`)."""
+    if isinstance(remediation, str):
+        rem = Bilingual(en=remediation, zh=remediation_zh) if remediation else None
+    else:
+        rem = Bilingual.model_validate(remediation)
 
     def deco(fn: Callable) -> Callable:
         spec = CheckSpec(id=id, title=Bilingual(en=title_en, zh=title_zh), controls={int(k): list(v) for k, v in controls.items()},
-                         asset_type=asset_type, reads=list(reads), params=list(params), remediation=remediation,
+                         asset_type=asset_type, reads=list(reads), params=list(params), remediation=rem,
                          severity=severity, func=fn, module=fn.__module__)
         if id in _CHECKS and _CHECKS[id].func is not fn and _CHECKS[id].module != fn.__module__:
             raise ValueError(f"check id {id} declared twice ({_CHECKS[id].module} and {fn.__module__})")
@@ -317,9 +329,9 @@ class CheckContext:
     def need(asset: Asset, key: str) -> Any:
         """The attribute, or EvidenceMissing when the collector could not get it."""
         if key in asset.errors:
-            raise EvidenceMissing(f"{key}: {asset.errors[key]}")
+            raise EvidenceMissing(f"{key}: {asset.errors[key]}", f"{key}：{asset.errors[key]}")
         if key not in asset.attributes:
-            raise EvidenceMissing(f"{key}: not collected")
+            raise EvidenceMissing(f"{key}: not collected", f"{key}：未采集")
         return asset.attributes[key]
 
 

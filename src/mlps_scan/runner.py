@@ -88,12 +88,27 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
 _BAD = (EvidenceStatus.error, EvidenceStatus.denied)
 
 
-def _finding(spec: CheckSpec, level: int, status: str, message: str, resource_id: str, resource_type: str,
-             evidence: list[str], scope: str, details: dict | None = None) -> Finding:
+def _finding(spec: CheckSpec, level: int, status: str, message: str, message_zh: str, resource_id: str,
+             resource_type: str, evidence: list[str], scope: str, details: dict | None = None) -> Finding:
     return Finding(check_id=spec.id, control_ids=spec.controls_for(level), status=FindingStatus(status),
-                   resource_id=resource_id, resource_type=resource_type, message=message,
+                   resource_id=resource_id, resource_type=resource_type, message=message, message_zh=message_zh,
                    evidence=list(dict.fromkeys(evidence)), scope=scope, severity=spec.severity,  # type: ignore[arg-type]
-                   title=spec.title, remediation=spec.remediation or None, details=details or {})
+                   title=spec.title, remediation=spec.remediation, details=details or {})
+
+
+_COV_ZH = {"error": "采集出错", "denied": "无权限", "not_available": "不提供"}
+
+
+def _cov_en(c) -> str:
+    return f"{c.asset_type} in {c.scope}: {c.reason or c.status.value}"
+
+
+def _cov_zh(c) -> str:
+    return f"{c.scope} 中的 {c.asset_type}（{_COV_ZH.get(c.status.value, c.status.value)}）：{c.reason or c.status.value}"
+
+
+def _missing(reasons: str, reasons_zh: str = "") -> tuple[str, str]:
+    return f"evidence missing: {reasons}", f"证据缺失，无法判定：{reasons_zh or reasons}"
 
 
 def run_check(spec: CheckSpec, ctx: CheckContext, level: int) -> list[Finding]:
@@ -101,27 +116,30 @@ def run_check(spec: CheckSpec, ctx: CheckContext, level: int) -> list[Finding]:
     # 1. scopes where the asset type itself could not be listed: an error per scope, never silence
     for cov in ctx.coverage(spec.asset_type):
         if cov.status in _BAD:
-            out.append(_finding(spec, level, "error", f"evidence missing: {cov.asset_type} in {cov.scope}: {cov.reason or cov.status.value}",
-                                cov.scope, spec.asset_type, cov.evidence, cov.scope))
+            out.append(_finding(spec, level, "error", *_missing(_cov_en(cov), _cov_zh(cov)), cov.scope, spec.asset_type,
+                                cov.evidence, cov.scope))
         elif cov.status == EvidenceStatus.not_available and cov.asset_type == spec.asset_type:
-            out.append(_finding(spec, level, "not_applicable", cov.reason or f"{spec.asset_type} not available in {cov.scope}",
+            why = cov.reason or f"{spec.asset_type} not available in {cov.scope}"
+            out.append(_finding(spec, level, "not_applicable", why, f"{cov.scope} 不提供 {spec.asset_type}（{why}），不适用",
                                 cov.scope, spec.asset_type, cov.evidence, cov.scope))
     # 2. one verdict per asset
     for asset in ctx.assets(spec.asset_type):
         missing = [c for r in spec.reads for c in ctx.missing(asset, r)]
         if missing:
-            reasons = "; ".join(f"{c.asset_type} in {c.scope}: {c.reason or c.status.value}" for c in missing)
             ev = asset.evidence + [e for c in missing for e in c.evidence]
-            out.append(_finding(spec, level, "error", f"evidence missing: {reasons}", asset.id, asset.type, ev, asset.scope))
+            why = _missing("; ".join(map(_cov_en, missing)), "；".join(map(_cov_zh, missing)))
+            out.append(_finding(spec, level, "error", *why, asset.id, asset.type, ev, asset.scope))
             continue
         try:
             res = spec.func(asset, ctx)
         except EvidenceMissing as e:
-            out.append(_finding(spec, level, "error", f"evidence missing: {e}", asset.id, asset.type, asset.evidence, asset.scope))
+            out.append(_finding(spec, level, "error", *_missing(str(e), e.zh), asset.id, asset.type, asset.evidence,
+                                asset.scope))
             continue
         except Exception as e:  # noqa: BLE001 - a broken check is an error result, not a crash
             log.debug("check crash: %s", traceback.format_exc())
-            out.append(_finding(spec, level, "error", f"check failed: {type(e).__name__}: {e}", asset.id, asset.type,
+            out.append(_finding(spec, level, "error", f"check failed: {type(e).__name__}: {e}",
+                                f"检查程序出错，无法判定：{type(e).__name__}: {e}", asset.id, asset.type,
                                 asset.evidence, asset.scope))
             continue
         if res is None:
@@ -129,7 +147,7 @@ def run_check(spec: CheckSpec, ctx: CheckContext, level: int) -> list[Finding]:
         for v in (res if isinstance(res, list) else [res]):
             if not isinstance(v, Verdict):
                 raise TypeError(f"check {spec.id} returned {type(v).__name__}, not Verdict")
-            out.append(_finding(spec, level, v.status, v.message, v.resource_id or asset.id,
+            out.append(_finding(spec, level, v.status, v.message, v.message_zh, v.resource_id or asset.id,
                                 v.resource_type or asset.type, v.evidence or asset.evidence, asset.scope, v.details))
     return out
 
@@ -168,12 +186,14 @@ def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue, as
         if unknown:
             out.append(Finding(check_id="attestation", control_ids=[], status=FindingStatus.error, resource_id=a.id,
                                resource_type="attestation", scope=a.scope, evidence=a.evidence,
-                               message=f"attestation names control ids not in the catalogue: {', '.join(unknown)}"))
+                               message=f"attestation names control ids not in the catalogue: {', '.join(unknown)}",
+                               message_zh=f"核查记录引用了目录中不存在的测评项编号：{'、'.join(unknown)}"))
         if not ids:
             continue
         out.append(Finding(check_id="attestation", control_ids=ids, status=FindingStatus(at["status"]), resource_id=a.id,
                            resource_type="attestation", scope=a.scope, evidence=a.evidence,
                            message=f"attested by {at['by']} on {at['date']}: {at['note']}",
+                           message_zh=f"{at['by']} 于 {at['date']} 核查：{at['note']}",
                            details={"attestation": True, "documents": at.get("documents", [])}))
     return out
 
