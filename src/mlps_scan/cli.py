@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "high-risk (1 when the assessment lists high-risk candidates), never")
         sp.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                         help="judge waivers and attestations as of this date (default: today)")
+        sp.add_argument("--checks", action="append", metavar="IDS",
+                        help="run only these checks (comma-separated ids or patterns such as 'aws.iam.*'; repeatable)")
+        sp.add_argument("--skip-checks", action="append", metavar="IDS", help="leave these checks out (ids or patterns)")
+        sp.add_argument("--severity", action="append", metavar="LIST",
+                        help="run only checks of these severities (comma-separated: low, medium, high, critical)")
 
     def noise(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -228,14 +233,22 @@ def verdict_lines(a) -> list[str]:
 # --------------------------------------------------------------------------- commands
 
 
+def _selection(args):
+    from .selection import Selection
+    return Selection.from_args(getattr(args, "checks", None), getattr(args, "skip_checks", None),
+                               getattr(args, "severity", None))
+
+
 def cmd_scan(args, evaluate_level: bool = True) -> int:
     from . import pipeline
 
+    selection = _selection(args) if evaluate_level else None
     with Progress(args.progress, args.quiet) as prog:
         res = pipeline.scan(args.config, out=args.out, level=getattr(args, "level", None),
                             profile_path=getattr(args, "profile", None), evaluate_level=evaluate_level,
                             force=args.force, zip_bundle=not args.no_zip, sign_key=args.sign_key,
-                            tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None))
+                            tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None),
+                            selection=selection)
     if isinstance(res, pipeline.Collected):
         if not args.quiet:
             _console().print(f"collected {res.assets} assets, {res.evidence} evidence records"
@@ -257,7 +270,8 @@ def cmd_check(args) -> int:
     from . import pipeline
 
     res = pipeline.check(args.bundle, level=args.level, profile_path=args.profile, out=args.out, force=args.force,
-                         zip_bundle=not args.no_zip, sign_key=args.sign_key, waivers=args.waivers, as_of=args.as_of)
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key, waivers=args.waivers, as_of=args.as_of,
+                         selection=_selection(args))
     if args.format == "json":
         print(json.dumps({"level": res.level, "controls": [c.model_dump(mode="json") for c in res.controls],
                           "findings": [f.model_dump(mode="json") for f in res.findings],
@@ -272,7 +286,8 @@ def cmd_merge(args) -> int:
     from . import pipeline
 
     res = pipeline.merge(args.bundles, out=args.out, level=args.level, profile_path=args.profile, force=args.force,
-                         zip_bundle=not args.no_zip, sign_key=args.sign_key, as_of=args.as_of)
+                         zip_bundle=not args.no_zip, sign_key=args.sign_key, as_of=args.as_of,
+                         selection=_selection(args))
     _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
     return _exit(res, args.fail_on)
 

@@ -216,12 +216,14 @@ class ControlResult(BaseModel):
     summary: str
     counts: dict[str, int] = Field(default_factory=dict)
     checks: list[str] = Field(default_factory=list)
+    skipped_checks: list[str] | None = Field(None, description="checks of this item left out by the check selection "
+                                                          "(--checks/--skip-checks/--severity); absent when all ran")
     manual: Bilingual | None = Field(None, description="what a human must supply or confirm")
     na: NotApplicable | None = Field(None, description="present when the control is not_applicable (不适用)")
 
     @model_serializer(mode="wrap")
     def _serialise(self, handler):
-        return _drop_none(handler, self, ("na",))
+        return _drop_none(handler, self, ("na", "skipped_checks"))
 
 
 # --------------------------------------------------------------------------- profile
@@ -512,6 +514,8 @@ class Manifest(BaseModel):
     api_calls: dict[str, int] = Field(default_factory=dict, description="calls made per collector")
     counts: dict[str, Any] = Field(default_factory=dict)
     plugin_failures: list[PluginFailure] = Field(default_factory=list, description="plugins that failed to load")
+    selection: dict[str, Any] | None = Field(None, description="the check selection when not every check ran: "
+                                                               "patterns, severities and the checks left out")
     signature: dict[str, str] | None = None
     files: list[ManifestFile]
 

@@ -17,6 +17,7 @@ from .bundle import make_zip as zip_folder
 from .errors import InputError
 from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
 from .plugins import plugin_failures
+from .selection import Selection
 
 
 @dataclass
@@ -78,24 +79,30 @@ def config_dump(cfg) -> dict:
 
 
 def evaluate(inventory: Inventory, level: int, profile: Profile, *, system: str = "", as_of: date | None = None,
-             extensions: list[str] | None = None) -> tuple[list[Finding], list[ControlResult], Assessment]:
+             extensions: list[str] | None = None, selection: Selection | None = None
+             ) -> tuple[list[Finding], list[ControlResult], Assessment]:
     """Checks, decisions (waivers, attestations, 不适用), one result per control and the assessment.
     `as_of` is the date decisions are judged at (default today); `extensions` the declared scope (None:
-    derived from the evidence). A waiver that breaks the profile's limits is an InputError."""
+    derived from the evidence); `selection` the checks to run (a control whose checks were left out says so and
+    is never compliant for it). A waiver that breaks the profile's limits is an InputError."""
     from . import assessment as A
     from .catalogue import load as load_catalogue
     from .plugins import checks, collectors
     from .runner import aggregate, evaluate as run_checks
+    from .selection import mark_skipped
     cat = load_catalogue()
     as_of = as_of or date.today()
     waivers = A.waivers_in(inventory)
     A.validate_waivers(waivers, profile, known_checks=list(checks()) + ["attestation"], known_controls=cat.by_id)
-    findings = run_checks(inventory, level, profile, cat, as_of=as_of)
+    sel = selection or Selection()
+    specs = list(checks().values())
+    run, skipped = sel.resolve(specs, level)
+    findings = run_checks(inventory, level, profile, cat, only=run if sel.active else None, as_of=as_of)
     findings, waiver_states = A.apply_waivers(findings, waivers, as_of)
     scope = A.decide_scope(inventory, extensions, {n: c.extensions for n, c in collectors().items()})
     attestations = A.attestation_states_of(inventory, as_of, profile.attestation_max_age_days)
     na, contradicted, notes = A.decide_not_applicable(findings, level, cat, scope, attestations)
-    controls = aggregate(findings, level, cat, not_applicable=na)
+    controls = mark_skipped(aggregate(findings, level, cat, not_applicable=na), skipped, specs, level)
     verdict = A.assess(system=system, level=level, as_of=as_of, profile=profile, catalogue=cat, findings=findings,
                        controls=controls, scope=scope, waiver_states=waiver_states, attestations=attestations,
                        contradicted=contradicted, notes=notes)
@@ -111,13 +118,14 @@ def declared_extensions(config_dump: dict) -> list[str] | None:
 def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile, inventory: Inventory,
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
-                       as_of: date | None = None) -> Evaluation:
+                       as_of: date | None = None, selection: Selection | None = None) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
     manifest into `stage` (which already holds the evidence)."""
     from .report import render
 
     findings, controls, verdict = evaluate(inventory, level, profile, system=system, as_of=as_of,
-                                           extensions=declared_extensions(config_dump))
+                                           extensions=declared_extensions(config_dump), selection=selection)
+    selected = (selection or Selection()).record_for(level)
     evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
     write_json(stage / "inventory.json", inventory)
     write_json(stage / "findings.json", findings)
@@ -137,7 +145,7 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
               "high_risk_candidates": len(verdict.high_risks)}
     manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
                                           scope=scope, partial=partial, api_calls=api_calls, counts=counts,
-                                          plugin_failures=failures), sign_key)
+                                          plugin_failures=failures, selection=selected), sign_key)
     if make_zip:
         zip_folder(stage)
     return Evaluation(level=level, profile=profile, findings=findings, controls=controls, partial=partial,
@@ -149,7 +157,8 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
 
 def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | None, evaluate_level: bool = True,
          force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None, tofu: bool = False,
-         progress: Callable[[str], None] | None = None, as_of: date | None = None) -> Evaluation | Collected:
+         progress: Callable[[str], None] | None = None, as_of: date | None = None,
+         selection: Selection | None = None) -> Evaluation | Collected:
     """Collect the config's targets into a new bundle at `out`; evaluate the level unless `evaluate_level` is
     false (`collect`). Nothing is written at `out` unless the whole run succeeds."""
     from .config import load_config
@@ -165,6 +174,9 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
         load_private_key(sign_key)  # fail before scanning, not after
     if prof is not None:
         check_static_waivers(cfg, prof)  # a waiver the profile does not allow fails before scanning, not after
+    if selection is not None and lvl is not None:
+        from .plugins import checks
+        selection.resolve(list(checks().values()), lvl)  # a selection that names nothing fails before scanning
     # collectors read the scan's profile (host discovery probes the ports it calls high-risk or admin)
     collect_profile = prof or resolve_profile(cfg.system.level or 3, profile_path, cfg.model.profile, cfg.base_dir)
     dump = config_dump(cfg)
@@ -178,7 +190,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
             ev = evaluate_and_write(stage, system=cfg.system.name, level=lvl, profile=prof, inventory=res.inventory,
                                     scope=res.scope, started_at=res.started_at, finished_at=res.finished_at,
                                     partial=res.partial, api_calls=res.api_calls, config_dump=dump,
-                                    sign_key=sign_key, make_zip=zip_bundle, as_of=as_of)
+                                    sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection)
         else:
             write_json(stage / "inventory.json", res.inventory)
             write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": dump})
@@ -199,7 +211,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
 
 def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Path | None = None,
           force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None,
-          waivers: Path | None = None, as_of: date | None = None) -> Evaluation:
+          waivers: Path | None = None, as_of: date | None = None, selection: Selection | None = None) -> Evaluation:
     """Re-evaluate a bundle offline (it must verify first); with `out`, write a new bundle of the result.
     `waivers` (a static file holding only `waivers:`) replaces the bundle's waivers; in a written bundle the
     file is recorded as evidence like any other."""
@@ -219,9 +231,10 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
         if wlist is not None:
             inventory = _with_waivers(inventory, Path(waivers), wlist, None, reader)
         findings, controls, verdict = evaluate(inventory, lvl, profile, system=m.system, as_of=as_of,
-                                               extensions=declared_extensions(config))
+                                               extensions=declared_extensions(config), selection=selection)
+        selected = (selection or Selection()).record_for(lvl)
         return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial,
-                          assessment=verdict)
+                          assessment=verdict, extra={"selection": selected} if selected else {})
     with staged_output(out, force=force) as stage:
         for n in b.names():
             if n.startswith(("evidence/", "documents/")):
@@ -233,7 +246,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config,
-                                sign_key=sign_key, make_zip=zip_bundle, as_of=as_of)
+                                sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection)
     ev.out = Path(out).expanduser().absolute()
     return ev
 
@@ -286,7 +299,8 @@ def check_static_waivers(cfg, profile: Profile) -> None:
 
 
 def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Path | None, force: bool = False,
-          zip_bundle: bool = True, sign_key: Path | None = None, as_of: date | None = None) -> Evaluation:
+          zip_bundle: bool = True, sign_key: Path | None = None, as_of: date | None = None,
+          selection: Selection | None = None) -> Evaluation:
     """Merge shard bundles of one system into a new bundle at `out` and evaluate it."""
     from .evidence import Recorder
     from .merge import merge_bundles
@@ -299,6 +313,6 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls,
                                 config_dump={"merged_from": [str(b) for b in bundles]}, sign_key=sign_key,
-                                make_zip=zip_bundle, as_of=as_of)
+                                make_zip=zip_bundle, as_of=as_of, selection=selection)
     ev.out = Path(out).expanduser().absolute()
     return ev
