@@ -256,7 +256,7 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
         return 3 if res.partial else 0
     _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
     from .workflow import record_scan
-    record_scan(res.out, args)
+    record_scan(res.out, args, sample=bool(res.extra.get("sample")))
     return _exit(res, args.fail_on)
 
 
@@ -342,8 +342,22 @@ def cmd_verify(args) -> int:
             print(f"FAIL {p}", file=sys.stderr)
         print(f"mlps-scan: verify: {args.bundle}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"OK {args.bundle}: every file matches manifest.json")
+    print(f"OK {args.bundle}: every file matches manifest.json; {_signature_line(args.bundle, args.public_key)}")
     return 0
+
+
+def _signature_line(bundle: Path, public_key: Path | None) -> str:
+    """What `verify` did about the signature, said plainly: which key, and whether that key was one the user
+    named (--public-key) or only the one the manifest carries (which proves integrity, not who signed)."""
+    from .bundle import BundleReader
+    sig = BundleReader(bundle).manifest().signature
+    if not sig:
+        return "not signed: no signature was checked"
+    fp = sig.get("key_fingerprint") or "?"
+    if public_key:
+        return f"Ed25519 signature checked against --public-key {public_key} (key fingerprint {fp})"
+    return (f"Ed25519 signature checked against the key the manifest names (key fingerprint {fp}); "
+            "pass --public-key to require a known signer")
 
 
 def cmd_schemas(args) -> int:

@@ -25,6 +25,8 @@ class SystemInfo(Strict):
         None, description="GB/T 22239 extensions in scope besides the general requirements ([cloud] or []); "
                           "default: derived from the targets (an AWS account implies cloud). Items of an extension "
                           "out of scope are 不适用 (not_applicable)")
+    sample: bool = Field(False, description="a demonstration estate (the built-in sample): its scans are not recorded "
+                                            "in the history unless --history names a file")
 
 
 @lru_cache(maxsize=1)

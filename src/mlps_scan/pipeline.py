@@ -206,6 +206,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
     if not evaluate_level:
         return Collected(out=final, assets=len(res.inventory.assets), evidence=len(rec.index), partial=res.partial)
     ev.out = final
+    ev.extra["sample"] = cfg.system.sample
     return ev
 
 

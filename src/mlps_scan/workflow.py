@@ -443,9 +443,15 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
 }
 
 
-def record_scan(out: Path, args) -> None:
-    """After a successful `scan`: add the bundle to the history (a failure here warns; the scan stands)."""
+def record_scan(out: Path, args, sample: bool = False) -> None:
+    """After a successful `scan`: add the bundle to the history (a failure here warns; the scan stands). A
+    demonstration estate (`system.sample: true`, the built-in sample) is recorded only into a history file
+    named with --history, never into the user's real one."""
     if getattr(args, "no_history", False):
+        return
+    if sample and not getattr(args, "history", None):
+        if not getattr(args, "quiet", False):
+            _console().print("[dim]sample estate: not recorded in the scan history (pass --history FILE to record it)[/]")
         return
     from .errors import MlpsError
     from .history import record_after_scan
