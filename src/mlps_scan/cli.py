@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("bundle", type=Path)
     sp.add_argument("--public-key", type=Path, help="the signer's Ed25519 public key (PEM) to require")
 
+    sp = sub.add_parser("export", help="the results of a bundle that verifies as CSV, JUnit XML, SARIF 2.1.0 or OCSF")
+    sp.add_argument("bundle", type=Path)
+    sp.add_argument("--format", required=True, choices=["csv", "junit", "sarif", "ocsf"])
+    sp.add_argument("-o", "--output", required=True, help="file to write (- for stdout)")
+    sp.add_argument("--controls", action="store_true", help="CSV: one row per control instead of per finding")
+    sp.add_argument("--lang", choices=["zh", "en"], help="language of messages (default: from the locale)")
+
     sp = sub.add_parser("schemas", help="write the JSON Schemas of the output files")
     sp.add_argument("--out", type=Path, default=Path("schemas"))
 
@@ -360,6 +367,18 @@ def _signature_line(bundle: Path, public_key: Path | None) -> str:
             "pass --public-key to require a known signer")
 
 
+def cmd_export(args) -> int:
+    from . import export
+    from .lang import resolve
+    text, r = export.render(args.bundle, args.format, controls=args.controls, lang=resolve(args.lang))
+    path = export.write(text, args.output)
+    if path is not None:
+        what = "controls" if args.controls else "findings"
+        n = len(r.controls) if args.controls else len(r.findings)
+        print(f"wrote {path} ({args.format}, {n} {what} of {r.system} level {r.level})", file=sys.stderr)
+    return 0
+
+
 def cmd_schemas(args) -> int:
     from .schemas import write_schemas
     for p in write_schemas(args.out):
@@ -375,6 +394,7 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "controls": cmd_controls,
     "checks": cmd_checks,
     "verify": cmd_verify,
+    "export": cmd_export,
     "schemas": cmd_schemas,
 }
 from .workflow import COMMANDS as _WORKFLOW_COMMANDS  # noqa: E402
