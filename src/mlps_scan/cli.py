@@ -124,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--controls", action="store_true", help="CSV: one row per control instead of per finding")
     sp.add_argument("--lang", choices=["zh", "en"], help="language of messages (default: from the locale)")
 
+    sp = sub.add_parser("workbook", help="the assessment workbook (xlsx): `workbook export BUNDLE -o record.xlsx`, "
+                                         "`workbook import record.xlsx -o assessor.yaml`")
+    sp.add_argument("action", choices=["export", "import"])
+    sp.add_argument("source", type=Path, help="export: the bundle; import: the filled workbook")
+    sp.add_argument("-o", "--output", required=True, type=Path, help="export: record.xlsx; import: assessor.yaml")
+    sp.add_argument("--lang", choices=["zh", "en"], help="export: language of the cells (default: from the locale; "
+                                                         "headers are Chinese with English beside)")
+    sp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    sp.add_argument("--today", type=_date_arg, help=argparse.SUPPRESS)
+
     sp = sub.add_parser("schemas", help="write the JSON Schemas of the output files")
     sp.add_argument("--out", type=Path, default=Path("schemas"))
 
@@ -379,6 +389,29 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _date_arg(v: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {v!r}") from None
+
+
+def cmd_workbook(args) -> int:
+    from . import workbook
+    from .lang import resolve
+    if args.action == "export":
+        path, n = workbook.export(args.source, args.output, lang=resolve(args.lang), force=args.force)
+        print(f"wrote {path}: {n} rows on sheet {workbook.S_RECORD}", file=sys.stderr)
+        return 0
+    imp = workbook.read_workbook(args.source, today=args.today)
+    path = workbook.write_attestations(imp, args.source, args.output, force=args.force)
+    print(f"wrote {path}: {len(imp.attestations)} attestation(s) from {imp.rows} rows of {args.source}"
+          + ("" if imp.attestations else " (no row was filled: 符合程度 still 待核查)")
+          + "; list it under `static:` in scan.yaml", file=sys.stderr)
+    return 0
+
+
 def cmd_schemas(args) -> int:
     from .schemas import write_schemas
     for p in write_schemas(args.out):
@@ -395,6 +428,7 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "checks": cmd_checks,
     "verify": cmd_verify,
     "export": cmd_export,
+    "workbook": cmd_workbook,
     "schemas": cmd_schemas,
 }
 from .workflow import COMMANDS as _WORKFLOW_COMMANDS  # noqa: E402

@@ -25,6 +25,7 @@ class Results:
     scan: dict = field(default_factory=dict)
     assessment: dict | None = None
     names: list[str] = field(default_factory=list)
+    manifest_sha256: str = ""
 
     @property
     def system(self) -> str:
@@ -61,9 +62,10 @@ def load_results(path: Path) -> Results:
     if not isinstance(findings, list) or not isinstance(controls, list):
         raise BundleError(f"{path}: findings.json or controls.json is not a JSON array")
     assessment = b.json("assessment.json") if "assessment.json" in names else None
+    import hashlib
     return Results(path=path, manifest=b.manifest(), findings=findings, controls=controls,
                    scan=b.scan_settings(), assessment=assessment if isinstance(assessment, dict) else None,
-                   names=names)
+                   names=names, manifest_sha256=hashlib.sha256(b.read("manifest.json")).hexdigest())
 
 
 def area_names() -> dict[str, Any]:
