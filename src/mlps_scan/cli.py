@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     def noise(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
         sp.add_argument("--progress", choices=["auto", "rich", "jsonl", "none"], default="auto",
-                        help="progress display on stderr (jsonl: one JSON object per event, for CI)")
+                        help="progress display on stderr: one line per target with calls, assets and errors "
+                             "(auto: on a terminal only; jsonl: one JSON object per event, for CI)")
+        sp.add_argument("--lang", choices=["zh", "en"], help="language of the summary (default: from the locale)")
 
     sp = sub.add_parser("scan", help="collect evidence, evaluate the level, write the bundle")
     sp.add_argument("--config", required=True, type=Path, help="scan.yaml")
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sign-key", type=Path)
     eval_opts(sp)
     sp.add_argument("-q", "--quiet", action="store_true")
+    sp.add_argument("--lang", choices=["zh", "en"], help="language of the summary (default: from the locale)")
 
     sp = sub.add_parser("controls", help="list the control catalogue of a level")
     sp.add_argument("--level", type=_level, required=True)
@@ -154,34 +157,6 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-class Progress:
-    """Progress on stderr: a rich status line on a terminal, JSON lines for CI, or nothing."""
-
-    def __init__(self, mode: str, quiet: bool):
-        self.mode = "none" if quiet else mode
-        if self.mode == "auto":
-            self.mode = "rich" if sys.stderr.isatty() else "none"
-        self._status = None
-
-    def __enter__(self):
-        if self.mode == "rich":
-            self._status = _console(stderr=True).status("starting", spinner="dots")
-            self._status.__enter__()
-        return self
-
-    def __call__(self, msg: str) -> None:
-        if self.mode == "rich" and self._status:
-            self._status.update(msg)
-        elif self.mode == "jsonl":
-            from .models import utcnow
-            sys.stderr.write(json.dumps({"time": utcnow().isoformat(), "event": msg}, ensure_ascii=False) + "\n")
-            sys.stderr.flush()
-
-    def __exit__(self, *exc):
-        if self._status:
-            self._status.__exit__(*exc)
-
-
 _CONTROL_COLUMNS = ("compliant", "partial", "non_compliant", "error", "manual", "not_applicable")
 
 
@@ -194,28 +169,46 @@ def _warn_plugin_failures() -> None:
         print(f"mlps-scan: plugin {p.name} ({p.group}: {p.value}) failed to load: {p.error}; {what}", file=sys.stderr)
 
 
-def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool, assessment=None) -> None:
+def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool, assessment=None,
+                   lang: str = "en", why: list[str] | None = None) -> None:
+    """Why a partial scan is partial (stderr, one line per target and cause, even with --quiet), then the counts
+    and the assessment's verdict lines."""
+    from rich.markup import escape
+    from rich.text import Text
+
+    from .lang import FINDING, STATUS, label
+    if why:  # plain lines, never wrapped: one per target and cause
+        err = _console(stderr=True)
+        err.print(Text("部分证据未能采集（扫描不完整）：" if lang == "zh" else "partial scan: evidence not collected:",
+                       style="bold yellow"), soft_wrap=True)
+        for line in why:
+            err.print(Text("  " + line), soft_wrap=True)
     if quiet:
         return
-    from rich.markup import escape
     from rich.table import Table
     con = _console()
     cc = Counter(c.status.value for c in controls)
     fc = Counter(f.status.value for f in findings)
     waived = sum(1 for f in findings if f.waiver is not None)
-    t = Table(title="Controls 测评项", show_header=True)
-    for k in _CONTROL_COLUMNS:
-        t.add_column(k)
+    t = Table(title="测评项 Controls" if lang == "zh" else "Controls 测评项", show_header=True)
+    for k in _CONTROL_COLUMNS:  # English: the status names of controls.json
+        t.add_column(label(STATUS, k, lang) if lang == "zh" else k)
     t.add_row(*(str(cc.get(k, 0)) for k in _CONTROL_COLUMNS))
     con.print(t)
-    con.print(f"findings: {fc.get('fail', 0)} fail" + (f" ({waived} waived)" if waived else "")
-              + f", {fc.get('error', 0)} error, {fc.get('pass', 0)} pass, "
-              f"{fc.get('not_applicable', 0)} not applicable" + ("  [bold yellow](partial scan)[/]" if partial else ""))
+    if lang == "zh":
+        con.print(f"检查结果：{fc.get('fail', 0)} 不通过" + (f"（其中 {waived} 项已豁免）" if waived else "")
+                  + f"，{fc.get('error', 0)} 无法评估，{fc.get('pass', 0)} 通过，{fc.get('not_applicable', 0)} 不适用"
+                  + ("  [bold yellow]（扫描不完整）[/]" if partial else ""))
+    else:
+        con.print(f"findings: {fc.get('fail', 0)} fail" + (f" ({waived} waived)" if waived else "")
+                  + f", {fc.get('error', 0)} error, {fc.get('pass', 0)} pass, "
+                  f"{fc.get('not_applicable', 0)} not applicable" + ("  [bold yellow](partial scan)[/]" if partial else ""))
     if assessment is not None:
         for line in verdict_lines(assessment):
             con.print(escape(line))
     if out:
-        con.print(f"bundle: {out}  report: {out / 'report.html'}")
+        con.print(Text(f"{'证据包' if lang == 'zh' else 'bundle'}: {out}  {'报告' if lang == 'zh' else 'report'}: "
+                       f"{out / 'report.html'}"), soft_wrap=True)
 
 
 def verdict_lines(a) -> list[str]:
@@ -259,19 +252,24 @@ def _selection(args):
 def cmd_scan(args, evaluate_level: bool = True) -> int:
     from . import pipeline
 
+    from .lang import resolve
+    from .terminal import ScanProgress
     selection = _selection(args) if evaluate_level else None
-    with Progress(args.progress, args.quiet) as prog:
+    with ScanProgress(args.progress, args.quiet) as prog:
         res = pipeline.scan(args.config, out=args.out, level=getattr(args, "level", None),
                             profile_path=getattr(args, "profile", None), evaluate_level=evaluate_level,
                             force=args.force, zip_bundle=not args.no_zip, sign_key=args.sign_key,
                             tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None),
                             selection=selection)
     if isinstance(res, pipeline.Collected):
+        if res.why:
+            _print_summary([], [], None, True, True, None, resolve(args.lang), res.why)
         if not args.quiet:
             _console().print(f"collected {res.assets} assets, {res.evidence} evidence records"
                              + (" (partial)" if res.partial else "") + f" -> {res.out}")
         return 3 if res.partial else 0
-    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment, resolve(args.lang),
+                   res.extra.get("why_partial"))
     from .workflow import record_scan
     record_scan(res.out, args, sample=bool(res.extra.get("sample")))
     return _exit(res, args.fail_on)
@@ -295,7 +293,9 @@ def cmd_check(args) -> int:
                           "assessment": res.assessment.model_dump(mode="json") if res.assessment else None},
                          ensure_ascii=False, indent=1))
     else:
-        _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
+        from .lang import resolve
+        _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment,
+                       resolve(args.lang), res.extra.get("why_partial"))
     return _exit(res, args.fail_on)
 
 
@@ -305,7 +305,9 @@ def cmd_merge(args) -> int:
     res = pipeline.merge(args.bundles, out=args.out, level=args.level, profile_path=args.profile, force=args.force,
                          zip_bundle=not args.no_zip, sign_key=args.sign_key, as_of=args.as_of,
                          selection=_selection(args))
-    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment)
+    from .lang import resolve
+    _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment, resolve(args.lang),
+                   res.extra.get("why_partial"))
     return _exit(res, args.fail_on)
 
 
@@ -438,7 +440,8 @@ COMMANDS.update(_WORKFLOW_COMMANDS)
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .terminal import configure_logging
+    configure_logging(debug)
     try:
         args = build_parser().parse_args(argv)
         if not args.cmd:

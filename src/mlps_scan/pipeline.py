@@ -18,6 +18,7 @@ from .errors import InputError
 from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
 from .plugins import plugin_failures
 from .selection import Selection
+from .terminal import partial_reasons, scan_log
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Collected:
     assets: int
     evidence: int
     partial: bool
+    why: list[str] = field(default_factory=list)
 
 
 def resolve_level(requested: int | None, configured: int | None, required: bool = True) -> int | None:
@@ -182,8 +184,10 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
     dump = config_dump(cfg)
     with staged_output(out, force=force) as stage:
         rec = Recorder(stage)
-        res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, profile=collect_profile, trust_on_first_use=tofu,
-                      progress=progress)
+        with scan_log(stage):  # library warnings (urllib3 retries...) go to scan.log in the bundle
+            res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, profile=collect_profile, trust_on_first_use=tofu,
+                          progress=progress)
+        why = partial_reasons(res.inventory, res.failed_targets) if res.partial else []
         if evaluate_level:
             if progress:
                 progress("evaluating checks")
@@ -204,9 +208,11 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
                 zip_folder(stage)
     final = Path(out).expanduser().absolute()
     if not evaluate_level:
-        return Collected(out=final, assets=len(res.inventory.assets), evidence=len(rec.index), partial=res.partial)
+        return Collected(out=final, assets=len(res.inventory.assets), evidence=len(rec.index), partial=res.partial,
+                         why=why)
     ev.out = final
     ev.extra["sample"] = cfg.system.sample
+    ev.extra["why_partial"] = why
     return ev
 
 
@@ -224,6 +230,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     inventory = b.inventory()
     profile = saved_profile(scan_meta, lvl, profile_path)
     config = scan_meta.config
+    why = partial_reasons(inventory) if m.partial else []
     wdoc = wlist = reader = None
     if waivers is not None:
         reader = waiver_file_reader()
@@ -235,10 +242,10 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
                                                extensions=declared_extensions(config), selection=selection)
         selected = (selection or Selection()).record_for(lvl)
         return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial,
-                          assessment=verdict, extra={"selection": selected} if selected else {})
+                          assessment=verdict, extra={"why_partial": why, **({"selection": selected} if selected else {})})
     with staged_output(out, force=force) as stage:
         for n in b.names():
-            if n.startswith(("evidence/", "documents/")):
+            if n.startswith(("evidence/", "documents/")) or n == "scan.log":
                 (stage / n).parent.mkdir(parents=True, exist_ok=True)
                 (stage / n).write_bytes(b.read(n))
         if wdoc is not None:
@@ -249,6 +256,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config,
                                 sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection)
     ev.out = Path(out).expanduser().absolute()
+    ev.extra["why_partial"] = why
     return ev
 
 
@@ -316,4 +324,5 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
                                 config_dump={"merged_from": [str(b) for b in bundles]}, sign_key=sign_key,
                                 make_zip=zip_bundle, as_of=as_of, selection=selection)
     ev.out = Path(out).expanduser().absolute()
+    ev.extra["why_partial"] = partial_reasons(m.inventory) if m.partial else []
     return ev

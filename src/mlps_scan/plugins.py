@@ -65,16 +65,23 @@ class CollectSession:
         self.api_calls = 0
         self.errors = 0
         self._record_ids: set[str] = set()
+        self.parts: dict[str, dict[str, int]] = {}  # per region (or other part of the target): calls, errors
 
     # evidence
     def record(self, source: str, answer: Any = None, *, request: dict | None = None,
                status: EvidenceStatus | str = EvidenceStatus.ok, error: str | None = None) -> Recorded:
         rec = self.recorder.record(collector=self.collector, target=self.target, source=source, answer=answer,
                                    request=request, status=status, error=error)
+        bad = rec.status in (EvidenceStatus.error, EvidenceStatus.denied)
+        part = (request or {}).get("region")
         with self._lock:
             self._record_ids.add(rec.id)
-            if rec.status in (EvidenceStatus.error, EvidenceStatus.denied):
+            if bad:
                 self.errors += 1
+            if isinstance(part, str) and part:
+                p = self.parts.setdefault(part, {"calls": 0, "errors": 0})
+                p["calls"] += 1
+                p["errors"] += bad
         return rec
 
     def records(self) -> list[EvidenceRecord]:

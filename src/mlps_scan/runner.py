@@ -50,6 +50,8 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
         s = CollectSession(cls.name, tname, recorder, base_dir=base_dir, profile=profile,
                            trust_on_first_use=trust_on_first_use, options=options, progress=progress)
         sessions.append((s, f"{cls.name}/{tname}"))
+        if hasattr(progress, "track"):  # a display that shows each target's counts as they come
+            progress.track(f"{cls.name}/{tname}", s)  # type: ignore[union-attr]
         jobs.append((coll, target, s))
 
     failed: list[str] = []

@@ -1,0 +1,268 @@
+"""What a scan says on the terminal: live progress per collector target, why a partial scan is partial, and
+where library warnings go (the scan log in the bundle, not the screen).
+
+- `configure_logging` is the one place logging is set up: the terminal shows mlps-scan's own warnings only
+  (everything with --debug); third-party loggers (urllib3 retries, botocore, kubernetes, paramiko) are kept
+  for `scan_log`.
+- `scan_log` collects every log record of a run and writes it, redacted, to `scan.log` in the bundle.
+- `ScanProgress` draws one line per collector target (account and its regions, cluster, host group) with
+  calls, assets and errors as they come (rich, on a terminal), or JSON lines for CI, or nothing (--quiet,
+  or stderr not a terminal).
+- `partial_reasons` turns the inventory's coverage gaps into one line per target and cause, de-duplicated:
+  `aws/prod cn-north-1: AccessDenied on s3:GetBucketPolicy (3 buckets)`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import unicodedata
+from collections import Counter, OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+OWN = "mlps_scan"
+_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class _OwnOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name == OWN or record.name.startswith(OWN + ".")
+
+
+def configure_logging(debug: bool = False) -> None:
+    """Terminal logging for the command line (idempotent). Without --debug only mlps-scan's own warnings reach
+    stderr; library warnings are not lost: `scan_log` writes them into the bundle."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_mlps_terminal", False):
+            root.removeHandler(h)
+    h = logging.StreamHandler(sys.stderr)
+    h._mlps_terminal = True  # type: ignore[attr-defined]
+    h.setFormatter(logging.Formatter(_FORMAT))
+    if debug:
+        h.setLevel(logging.DEBUG)
+        root.setLevel(logging.DEBUG)
+    else:
+        h.setLevel(logging.WARNING)
+        h.addFilter(_OwnOnly())
+        root.setLevel(logging.INFO)
+    root.addHandler(h)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a bad log record must not end the scan
+            pass
+
+
+@contextmanager
+def scan_log(stage: Path) -> Iterator[_Collect]:
+    """Collect the run's log records (INFO and above, every logger) and write them to `<stage>/scan.log`."""
+    from .bundle import write_text
+    h = _Collect()
+    root = logging.getLogger()
+    old = root.level
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    root.addHandler(h)
+    try:
+        yield h
+    finally:
+        root.removeHandler(h)
+        root.setLevel(old)
+        write_text(stage / "scan.log", "# mlps-scan: log records of the libraries and collectors during this scan "
+                                       "(warnings such as urllib3 retries land here, not on the terminal)\n"
+                   + "".join(line + "\n" for line in h.lines))
+
+
+def plain(s: Any, limit: int = 300) -> str:
+    """One line of text safe for a terminal: control characters (escape sequences) shown as `?`."""
+    s = str(s)
+    out = "".join(ch if ch.isprintable() and unicodedata.category(ch) not in ("Cc", "Cf") else "?" for ch in s)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- live progress
+
+
+class ScanProgress:
+    """Progress on stderr. Called with messages like `aws/prod: account 1234 (aws-cn), 2 region(s)`; the
+    runner also hands it each target's CollectSession (`track`) so the counts come straight from there."""
+
+    def __init__(self, mode: str = "auto", quiet: bool = False):
+        self.mode = "none" if quiet else mode
+        if self.mode == "auto":
+            self.mode = "rich" if sys.stderr.isatty() else "none"
+        self._lock = threading.Lock()
+        self._rows: "OrderedDict[str, dict]" = OrderedDict()
+        self._stage = "starting"
+        self._live = None
+
+    # the runner's hooks
+    def track(self, key: str, session: Any) -> None:
+        with self._lock:
+            self._rows[key] = {"session": session, "state": "waiting", "note": ""}
+
+    def __call__(self, msg: str) -> None:
+        key, _, note = str(msg).partition(": ")
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                if note == "collecting":
+                    row["state"] = "collecting"
+                elif note == "done":
+                    row["state"] = "done"
+                else:
+                    row["note"] = note
+            else:
+                self._stage = str(msg)
+        if self.mode == "jsonl":
+            from .models import utcnow
+            ev: dict[str, Any] = {"time": utcnow().isoformat(), "event": plain(msg)}
+            if row is not None:
+                ev.update(target=key, **self._counts(row["session"]))
+            sys.stderr.write(json.dumps(ev, ensure_ascii=False) + "\n")
+            sys.stderr.flush()
+
+    @staticmethod
+    def _counts(s: Any) -> dict[str, int]:
+        return {"calls": int(getattr(s, "api_calls", 0)), "assets": len(getattr(s, "assets", [])),
+                "errors": int(getattr(s, "errors", 0))}
+
+    def __rich__(self):
+        from rich.table import Table
+        from rich.text import Text
+        t = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=False)
+        for col, just in (("target", "left"), ("", "left"), ("calls", "right"), ("assets", "right"),
+                          ("errors", "right"), ("", "left")):
+            t.add_column(col, justify=just, no_wrap=(col != ""), overflow="ellipsis")
+        icon = {"waiting": ("·", "dim"), "collecting": ("⋯", "cyan"), "done": ("✓", "green")}
+        with self._lock:
+            rows = list(self._rows.items())
+            stage = self._stage
+        for key, row in rows:
+            s = row["session"]
+            c = self._counts(s)
+            state = row["state"]
+            mark, style = icon.get(state, ("?", ""))
+            if state == "done" and c["errors"]:
+                mark, style = "!", "yellow"
+            t.add_row(Text(plain(key, 60)), Text(mark, style=style), str(c["calls"]), str(c["assets"]),
+                      Text(str(c["errors"]), style="yellow" if c["errors"] else ""), Text(plain(row["note"], 70), style="dim"))
+            for part, pc in sorted(getattr(s, "parts", {}).items()):
+                t.add_row(Text("  " + plain(part, 58), style="dim"), "", str(pc.get("calls", 0)), "",
+                          Text(str(pc.get("errors", 0)), style="yellow" if pc.get("errors") else "dim"), "")
+        if stage and stage != "starting":
+            t.add_row(Text(plain(stage, 60), style="bold"), "", "", "", "", "")
+        return t
+
+    def __enter__(self) -> "ScanProgress":
+        if self.mode == "rich":
+            from rich.console import Console
+            from rich.live import Live
+            self._live = Live(self, console=Console(stderr=True, highlight=False), refresh_per_second=4,
+                              transient=False, redirect_stdout=False, redirect_stderr=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+
+# --------------------------------------------------------------------------- why a scan is partial
+
+_AWS = re.compile(r"^(?P<src>[a-z0-9-]+:[A-Za-z0-9]+): (?P<code>[A-Z][A-Za-z.]+|HTTP \d{3}): ")
+_POOL = re.compile(r"(?P<proto>HTTPS?)ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)")
+_URL = re.compile(r"\b(?P<url>https?://[^\s/'\"]+)")
+
+
+def _where(reason: str) -> str:
+    m = _POOL.search(reason)
+    if m:
+        return f"{m.group('proto').lower()}://{m.group('host')}:{m.group('port')}"
+    m = _URL.search(reason)
+    return m.group("url") if m else ""
+
+
+def short_cause(reason: str | None) -> str:
+    """The cause of a coverage gap in a few words: `AccessDenied on s3:GetBucketPolicy`, `connection refused
+    https://10.0.0.1:6443`, `host key not in known_hosts`; otherwise the reason's first line, shortened."""
+    r = (reason or "not collected").strip()
+    m = _AWS.match(r)
+    if m:
+        return f"{m.group('code')} on {m.group('src')}"
+    low = r.lower()
+    where = _where(r)
+    for needles, what in ((("connection refused", "errno 111"), "connection refused"),
+                          (("timed out", "timeout", "read timed"), "timed out"),
+                          (("name or service not known", "nodename nor servname", "getaddrinfo failed",
+                            "temporary failure in name resolution"), "host name not resolved"),
+                          (("certificate verify failed",), "TLS certificate not trusted"),
+                          (("no route to host", "network is unreachable"), "unreachable"),
+                          (("401", "unauthorized"), "unauthorized (401)"),
+                          (("403", "forbidden"), "forbidden (403)")):
+        if any(n in low for n in needles):
+            return f"{what} {where}".strip()
+    if "known_hosts" in low or "host key" in low:
+        if "not in known_hosts" in low or "unknown host key" in low:
+            return "host key not in known_hosts"
+        return plain(r.split(" (")[0].split(";")[0], 140)
+    return plain(r.splitlines()[0], 140)
+
+
+def _label(scope: str) -> str:
+    """`aws/prod/123456789012/cn-north-1` -> `aws/prod cn-north-1`; `hosts/web/10.0.0.5` -> `hosts/web 10.0.0.5`."""
+    parts = scope.split("/")
+    head = "/".join(parts[:2])
+    if parts[0] == "aws":
+        tail = parts[3:]
+    else:
+        tail = parts[2:]
+    return f"{head} {'/'.join(tail)}".strip()
+
+
+def _noun(asset_type: str, n: int) -> str:
+    word = asset_type.rsplit(".", 1)[-1].replace("_", " ")
+    if n == 1:
+        return word
+    return word[:-1] + "ies" if word.endswith("y") and not word.endswith(("ay", "ey", "oy")) else \
+        (word + "es" if word.endswith(("s", "x", "ch")) else word + "s")
+
+
+def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, limit: int = 30) -> list[str]:
+    """One line per (target, cause), de-duplicated, most affected first."""
+    from .models import EvidenceStatus
+    bad = (EvidenceStatus.error, EvidenceStatus.denied)
+    groups: "OrderedDict[tuple[str, str], dict[str, set]]" = OrderedDict()
+    for t in failed_targets or []:
+        groups.setdefault((t, "collector failed"), {})
+    for c in getattr(inventory, "coverage", []):
+        if c.status in bad:
+            groups.setdefault((_label(c.scope), short_cause(c.reason)), {}).setdefault("", set()).add(c.asset_type)
+    for a in getattr(inventory, "assets", []):
+        for _attr, why in (a.errors or {}).items():
+            groups.setdefault((_label(a.scope), short_cause(why)), {}).setdefault(a.type, set()).add(a.id)
+    lines = []
+    for (target, cause), by in sorted(groups.items(), key=lambda kv: -sum(len(v) for v in kv[1].values())):
+        kinds = len(by.pop("", ()))
+        cnt = Counter({t: len(ids) for t, ids in by.items()})
+        extra = [f"{n} {_noun(t, n)}" for t, n in cnt.most_common(3)]
+        if kinds:
+            extra.append(f"{kinds} kind{'s' if kinds != 1 else ''} of asset not listed")
+        lines.append(f"{target}: {cause}" + (f" ({', '.join(extra)})" if extra else ""))
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"… and {len(lines) - limit} more (see inventory.json coverage and scan.log)"]
+    return lines
