@@ -33,6 +33,10 @@ def _findings(bundle):
 
 def test_csv_one_row_per_finding(marked_bundle, tmp_path):
     out = _export(marked_bundle, "csv", tmp_path)
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask, "a plain file's permissions, not the temp file's 0600"
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so spreadsheet programs read the Chinese"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))

@@ -352,22 +352,10 @@ def render(bundle: Path, fmt: str, *, controls: bool = False, lang: str = "en") 
 
 def write(text_: str, out: str) -> Path | None:
     """Write to `out` (or stdout for `-`) all at once: a failed export leaves no half-written file."""
-    import os
     import sys
-    import tempfile
+
+    from .results import atomic_write
     if out == "-":
         sys.stdout.write(text_.lstrip("\ufeff"))
         return None
-    p = Path(out).expanduser()
-    if p.is_dir():
-        raise InputError(f"export: -o {p} is a folder; give a file name")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text_)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write(Path(out), lambda p: p.write_text(text_, encoding="utf-8", newline=""))

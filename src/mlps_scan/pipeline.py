@@ -140,7 +140,8 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
     write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
                                              scope=scope, finished_at=finished_at.isoformat(), partial=partial,
                                              asset_count=len(inventory.assets), evidence_count=evidence_count,
-                                             signed=signed, assessment=verdict, plugin_failures=failures))
+                                             signed=signed, assessment=verdict, plugin_failures=failures,
+                                             selection=selected))
     counts = {"controls": dict(Counter(c.status.value for c in controls)),
               "findings": dict(Counter(f.status.value for f in findings)),
               "assets": len(inventory.assets), "evidence": evidence_count,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .bundle import BundleReader, require_intact
 from .errors import BundleError, InputError
@@ -66,6 +66,29 @@ def load_results(path: Path) -> Results:
     return Results(path=path, manifest=b.manifest(), findings=findings, controls=controls,
                    scan=b.scan_settings(), assessment=assessment if isinstance(assessment, dict) else None,
                    names=names, manifest_sha256=hashlib.sha256(b.read("manifest.json")).hexdigest())
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write `path` through a temporary file beside it, moved into place only when `write` succeeded (a failed
+    export leaves nothing half-written), with the permissions a plain file would get (umask)."""
+    import os
+    import tempfile
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def area_names() -> dict[str, Any]:

@@ -201,22 +201,9 @@ def export(bundle: Path, out: Path, *, lang: str = "zh", force: bool = False) ->
     wb.properties.creator = "mlps-scan"
     wb.properties.title = f"{r.system} 等级保护测评记录 (level {r.level})"
     wb.properties.created = r.manifest.finished_at.replace(tzinfo=None)
-    _save(wb, out)
+    from .results import atomic_write
+    atomic_write(out, lambda p: wb.save(p))
     return out, len(rows)
-
-
-def _save(wb, out: Path) -> None:
-    import os
-    import tempfile
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _styles():
@@ -655,16 +642,7 @@ def write_attestations(imp: Imported, src: Path, out: Path, force: bool = False)
              "scan.yaml\n" + comments + body)
     # what we write must load back as a static evidence file
     from mlps_scan.collectors.static import AssetsFile
+
+    from .results import atomic_write
     AssetsFile.model_validate(yaml.safe_load(text_))
-    import os
-    import tempfile
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text_)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(out, lambda p: p.write_text(text_, encoding="utf-8"))
