@@ -152,8 +152,10 @@ def test_assessment_verdict_high_risks_and_waivers(sample_bundle, tmp_path):
     fail.waiver = dict(WAIVER)  # type: ignore[attr-defined]
     controls = [ControlResult.model_validate(c) for c in json.loads((sample_bundle / "controls.json").read_text())]
     assessment = {
-        "compliance_rate": {"low": 0.612, "high": 0.931},
-        "conclusion": {"low": "basically_compliant", "high": "compliant"},
+        "compliance_rate": {"low": 61.2, "high": 93.1},
+        "conclusion": {"low": {"code": "basically_compliant", "zh": "基本符合", "en": "basically compliant"},
+                       "high": {"code": "compliant", "zh": "符合", "en": "compliant"}},
+        "rule": {"provisional": True, "formula": {"en": "rate = ...", "zh": "符合率 = ..."}},
         "high_risks": [{"case_id": "6.4.1.1", "title": {"zh": "测试高风险", "en": "test high risk"},
                         "control_ids": ["L3-CES1-04"], "findings": [{"check_id": "aws.iam.root_mfa",
                                                                       "resource_id": fail.resource_id}],

@@ -75,7 +75,7 @@ CONTROL_COLUMNS = ["system", "level", "control_id", "status", "status_zh", "area
 
 def not_applicable_info(c: dict) -> tuple[str, str]:
     """(reason, who decided) of a not-applicable control, whichever way controls.json spells them."""
-    na = c.get("applicability") or c.get("not_applicable") or {}
+    na = c.get("na") or {}
     if not isinstance(na, dict):
         na = {}
     reason = na.get("reason") or c.get("reason") or ""

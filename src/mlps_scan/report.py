@@ -74,13 +74,16 @@ def chart(controls: list[ControlResult], areas: dict) -> dict:
 
 
 def _conclusion(v: Any) -> tuple[str, str]:
+    """(中文, English) of a conclusion: {code, zh, en} as assessment.json writes it, or a bare code."""
+    if isinstance(v, dict):
+        z, e = CONCLUSION.get(str(v.get("code")), (None, None))
+        return v.get("zh") or z or str(v.get("code")), v.get("en") or e or str(v.get("code"))
     return CONCLUSION.get(str(v), (str(v), str(v)))
 
 
 def _pct(x: Any) -> str:
-    if not isinstance(x, (int, float)):
-        return str(x)
-    return f"{x * 100:.1f}%" if x <= 1 else f"{x:.1f}%"
+    """符合率 as assessment.json gives it: a percentage (0-100)."""
+    return f"{x:.1f}%" if isinstance(x, (int, float)) else str(x)
 
 
 def verdict(controls: list[ControlResult], findings: list[Finding], assessment: dict | None) -> dict:
@@ -100,23 +103,30 @@ def verdict(controls: list[ControlResult], findings: list[Finding], assessment: 
             out["rate_range"] = lo != hi
         elif rate is not None:
             out["rate"] = _pct(rate)
-        if isinstance(concl, dict):
+        if isinstance(concl, dict) and "low" in concl:
             lo, hi = _conclusion(concl.get("low")), _conclusion(concl.get("high"))
             out["conclusion_zh"] = lo[0] if lo == hi else f"{lo[0]} – {hi[0]}"
             out["conclusion_en"] = lo[1] if lo == hi else f"{lo[1]} – {hi[1]}"
         elif concl is not None:
             z, e = _conclusion(concl)
             out["conclusion_zh"], out["conclusion_en"] = z, e
-        out["provisional"] = bool(assessment.get("provisional") or (isinstance(rate, dict) and rate.get("provisional")))
-        out["formula"] = assessment.get("formula") or (rate.get("formula") if isinstance(rate, dict) else None)
+        rule = assessment.get("rule") or {}
+        out["provisional"] = bool(rule.get("provisional") or assessment.get("provisional"))
+        formula = rule.get("formula") or assessment.get("formula")
+        out["formula"] = formula if isinstance(formula, dict) else ({"en": formula, "zh": ""} if formula else None)
         for h in assessment.get("high_risks") or []:
             title = h.get("title") or {}
             out["high_risks"].append({
                 "case_id": h.get("case_id"), "zh": title.get("zh") if isinstance(title, dict) else str(title),
                 "en": title.get("en") if isinstance(title, dict) else "", "controls": h.get("control_ids") or [],
                 "findings": h.get("findings") or [], "major": h.get("major"), "mitigable": h.get("mitigable"),
-                "waivers": h.get("waivers") or []})
-        out["open_items"] = (assessment.get("counts") or {}).get("unassessed")
+                "waivers": h.get("waivers") or [], "compensated": h.get("compensated"),
+                "question": h.get("question") or {}})
+        counts = assessment.get("counts") or {}
+        out["open_items"] = counts.get("open", counts.get("unassessed"))
+        out["majors"] = sum(1 for h in out["high_risks"] if h["major"])
+        out["notes"] = [n for n in assessment.get("notes") or [] if isinstance(n, dict)]
+        out["na"] = assessment.get("not_applicable") or []
     return out
 
 

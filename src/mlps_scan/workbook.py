@@ -272,8 +272,13 @@ def _overview(ws, r: Results, rows: list[Row], lang: str) -> None:
         info.append(("测评结论 Conclusion", _range(concl)))
     if a.get("high_risks") is not None:
         info.append(("疑似高风险 High-risk candidates", str(len(a.get("high_risks") or []))))
-    if a and a.get("provisional") or (isinstance(rate, dict) and rate.get("provisional")):
-        info.append(("说明 Note", "符合率公式为暂定（未见官方模板原文） provisional formula"))
+    rule = a.get("rule") or {}
+    if rule.get("provisional"):
+        f = rule.get("formula") or {}
+        info.append(("计算方法（暂定） Formula (provisional)",
+                     (f.get("zh", "") + "\n" + f.get("en", "")).strip() if isinstance(f, dict) else str(f)))
+    if (a.get("counts") or {}).get("open") is not None:
+        info.append(("待核查项 Open items", str(a["counts"]["open"])))
     if not rate:
         info.append(("符合率 / 结论", "评估判定（assessment.json）不在此证据包中 — not in this bundle"))
     for i, (k, v) in enumerate(info, start=3):
@@ -322,13 +327,17 @@ def _overview(ws, r: Results, rows: list[Row], lang: str) -> None:
 
 
 def _range(v: Any, pct: bool = False) -> str:
+    """A {low, high} range of assessment.json: 符合率 in percent, or conclusions {code, zh, en}."""
+    def fmt(x: Any) -> str:
+        if pct and isinstance(x, (int, float)):
+            return f"{x:.1f}%"
+        if isinstance(x, dict):
+            return f"{x.get('zh') or x.get('code')} {x.get('en') or ''}".strip()
+        return str(x)
     if isinstance(v, dict) and "low" in v:
         lo, hi = v.get("low"), v.get("high")
-        fmt = (lambda x: f"{x:.1f}%" if isinstance(x, (int, float)) else str(x)) if pct else str
-        if pct and isinstance(lo, (int, float)) and lo <= 1 and isinstance(hi, (int, float)) and hi <= 1:
-            fmt = lambda x: f"{x * 100:.1f}%"  # noqa: E731 - fractions
         return fmt(lo) if lo == hi else f"{fmt(lo)} — {fmt(hi)}"
-    return str(v)
+    return fmt(v)
 
 
 def _record(ws, r: Results, rows: list[Row], lang: str) -> None:
