@@ -23,10 +23,12 @@ def test_unquoted_impossible_date_is_a_one_line_input_error(tmp_path, value):
 
 
 def test_real_unquoted_date_still_loads(tmp_path):
-    from mlps_scan.config import load_config
+    from datetime import date
+
+    from mlps_scan.profile import load_yaml_file
     cfg = tmp_path / "scan.yaml"
     cfg.write_text("system:\n  name: X\n  level: 3\n  filing_date: 2024-02-29\n")
-    assert str(load_config(cfg).system.filing_date) == "2024-02-29"
+    assert load_yaml_file(cfg, "scan config")["system"]["filing_date"] == date(2024, 2, 29)
 
 
 def test_verify_says_what_it_did_about_the_signature(sample_bundle, tmp_path):
