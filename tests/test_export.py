@@ -31,6 +31,13 @@ def _findings(bundle):
     return json.loads((bundle / "findings.json").read_text(encoding="utf-8"))
 
 
+def _waived(bundle) -> set[str]:
+    """The ids of the waivers covering findings of the bundle (the sample's own active one and the marked one)."""
+    ids = {f["waiver"]["id"] for f in _findings(bundle) if f.get("waiver")}
+    assert WAIVER["id"] in ids and len(ids) >= 2
+    return ids
+
+
 def test_csv_one_row_per_finding(marked_bundle, tmp_path):
     out = _export(marked_bundle, "csv", tmp_path)
     import os
@@ -44,8 +51,9 @@ def test_csv_one_row_per_finding(marked_bundle, tmp_path):
     assert len(rows) == len(findings)
     assert Counter(r["status"] for r in rows) == Counter(f["status"] for f in findings)
     waived = [r for r in rows if r["waiver_id"]]
-    assert len(waived) == 1 and waived[0]["status"] == "fail" and waived[0]["waiver_expires"] == WAIVER["expires"]
-    assert waived[0]["waiver_compensating"] == WAIVER["compensating"]
+    assert {r["waiver_id"] for r in waived} == _waived(marked_bundle) and {r["status"] for r in waived} == {"fail"}
+    mine = next(r for r in waived if r["waiver_id"] == WAIVER["id"])
+    assert mine["waiver_expires"] == WAIVER["expires"] and mine["waiver_compensating"] == WAIVER["compensating"]
     assert all(r["message_zh"] for r in rows if r["check_id"] != "attestation")
     # a value a spreadsheet would run as a formula stays text
     hit = [r for r in rows if "HYPERLINK" in r["resource_id"]]
@@ -80,9 +88,9 @@ def test_junit_suite_per_area_case_per_finding(marked_bundle, tmp_path):
         assert int(s.get("failures")) == sum(1 for c in cases if c.find("failure") is not None)
     cases = root.findall(".//testcase")
     assert len(cases) == len(findings)
-    waived = [c for c in cases if any(p.get("name") == "waiver_id" for p in c.iter("property"))]
-    assert len(waived) == 1
-    fail = waived[0].find("failure")
+    waived = {p.get("value"): c for c in cases for p in c.iter("property") if p.get("name") == "waiver_id"}
+    assert set(waived) == _waived(marked_bundle)
+    fail = waived[WAIVER["id"]].find("failure")
     assert fail is not None and fail.get("message").startswith(f"[已豁免 {WAIVER['id']}")
     # --lang zh: Chinese result records
     assert any("未" in (c.find("failure").get("message") or "") for c in cases if c.find("failure") is not None)
@@ -105,8 +113,9 @@ def test_sarif_validates_against_the_schema(marked_bundle, tmp_path):
     assert "L3-CES1-04" in r["properties"]["control_ids"] and r["help"]["text"] and "MFA" in r["help"]["text"]
     assert r["defaultConfiguration"]["level"] == "error"
     sup = [res for res in run["results"] if res.get("suppressions")]
-    assert len(sup) == 1 and WAIVER["id"] in sup[0]["suppressions"][0]["justification"]
-    assert sup[0]["suppressions"][0]["status"] == "accepted"
+    assert {s["suppressions"][0]["properties"]["id"] for s in sup} == _waived(marked_bundle)
+    assert all(s["suppressions"][0]["status"] == "accepted" for s in sup)
+    assert any(WAIVER["compensating"] in s["suppressions"][0]["justification"] for s in sup)
     # every result points at an evidence file of the bundle
     for res in run["results"]:
         uri = res["locations"][0].get("physicalLocation", {}).get("artifactLocation", {}).get("uri")
@@ -135,8 +144,8 @@ def test_ocsf_compliance_findings(marked_bundle, tmp_path):
     assert Counter(e["compliance"]["status_id"] for e in events) == Counter(
         {"pass": 1, "fail": 3, "error": 2, "not_applicable": 99}[f["status"]] for f in findings)
     sup = [e for e in events if e["status_id"] == 3]
-    assert len(sup) == 1 and sup[0]["status"] == "Suppressed" and sup[0]["unmapped"]["waiver"]["id"] == WAIVER["id"]
-    assert sup[0]["compliance"]["status_id"] == 3, "a waived finding still fails"
+    assert {e["unmapped"]["waiver"]["id"] for e in sup} == _waived(marked_bundle)
+    assert all(e["status"] == "Suppressed" and e["compliance"]["status_id"] == 3 for e in sup), "waived still fails"
     root = next(e for e in events if e["metadata"]["event_code"] == "aws.iam.root_mfa")
     assert "L3-CES1-04" in root["compliance"]["requirements"] and root["severity_id"] == 5
 

@@ -139,17 +139,12 @@ def test_evidence_links_point_at_the_bundles_files(report, sample_bundle):
 def test_assessment_verdict_high_risks_and_waivers(sample_bundle, tmp_path):
     """With the assessment's judgement in the bundle, the verdict leads with the conclusion range, the 符合率
     range and the high-risk candidates; waived failures say so."""
-    from pydantic import ConfigDict
-
-    from mlps_scan.models import ControlResult, Finding
+    from mlps_scan.models import ControlResult, Finding, FindingWaiver
     from mlps_scan.report import render
 
-    class Waived(Finding):  # a finding as written once waivers exist (an extra `waiver` key)
-        model_config = ConfigDict(extra="allow")
-
-    findings = [Waived.model_validate(f) for f in json.loads((sample_bundle / "findings.json").read_text())]
+    findings = [Finding.model_validate(f) for f in json.loads((sample_bundle / "findings.json").read_text())]
     fail = next(f for f in findings if f.check_id == "aws.iam.root_mfa")
-    fail.waiver = dict(WAIVER)  # type: ignore[attr-defined]
+    fail.waiver = FindingWaiver.model_validate(WAIVER)
     controls = [ControlResult.model_validate(c) for c in json.loads((sample_bundle / "controls.json").read_text())]
     assessment = {
         "compliance_rate": {"low": 61.2, "high": 93.1},

@@ -121,12 +121,20 @@ def verdict(controls: list[ControlResult], findings: list[Finding], assessment: 
                 "en": title.get("en") if isinstance(title, dict) else "", "controls": h.get("control_ids") or [],
                 "findings": h.get("findings") or [], "major": h.get("major"), "mitigable": h.get("mitigable"),
                 "waivers": h.get("waivers") or [], "compensated": h.get("compensated"),
-                "question": h.get("question") or {}})
+                "question": h.get("question") or {}, "major_trigger": h.get("major_trigger"),
+                "mitigation": h.get("mitigation") or {}, "condition": h.get("condition")})
         counts = assessment.get("counts") or {}
         out["open_items"] = counts.get("open", counts.get("unassessed"))
         out["majors"] = sum(1 for h in out["high_risks"] if h["major"])
+        out["high_risks_top"] = sorted(out["high_risks"], key=lambda h: not h["major"])  # possible major risks first
         out["notes"] = [n for n in assessment.get("notes") or [] if isinstance(n, dict)]
         out["na"] = assessment.get("not_applicable") or []
+        out["waivers"] = assessment.get("waivers") or []
+        out["unsettled"] = [a for a in assessment.get("attestations") or [] if a.get("state") not in (None, "counted")]
+        out["basis"] = rule.get("basis") or {}
+        out["as_of"] = assessment.get("as_of")
+        scope = assessment.get("scope") or {}
+        out["scope"] = scope if isinstance(scope, dict) else {}
     return out
 
 

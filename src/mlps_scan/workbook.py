@@ -285,6 +285,10 @@ def _overview(ws, r: Results, rows: list[Row], lang: str) -> None:
         _put(ws, i, 1, k, font=st["bold"], alignment=st["wrap"])
         _put(ws, i, 2, v, alignment=st["wrap"])
         ws.merge_cells(start_row=i, start_column=2, end_row=i, end_column=8)
+        # merged cells do not grow with their text: give long values the lines they need (~60 characters a line)
+        lines = sum(max(1, -(-len(part) // 60)) for part in str(v).split("\n"))
+        if lines > 1:
+            ws.row_dimensions[i].height = 15 * lines
     row = len(info) + 4
     _put(ws, row, 1, "各安全类测评项统计 Items per area", font=st["bold"])
     row += 1
