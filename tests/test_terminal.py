@@ -55,7 +55,7 @@ def test_partial_reasons_are_one_line_per_target_and_cause():
     lines = partial_reasons(inv, ["aws/stage"])
     assert lines == [
         "kubernetes/prod: connection refused https://10.0.0.1:6443 (3 kinds of asset not listed)",
-        "aws/prod cn-north-1: AccessDenied on s3:GetBucketPolicy (3 buckets)",
+        "aws/prod 123456789012/cn-north-1: AccessDenied on s3:GetBucketPolicy (3 buckets)",
         "hosts/web 10.0.0.5: host key not in known_hosts (1 host)",
         "aws/stage: collector failed",
     ]

@@ -209,15 +209,17 @@ def plugin_failure_findings(level: int, catalogue: Catalogue) -> list[Finding]:
         if failure.group != "mlps_scan.checks":
             continue
         message = f"plugin {failure.name} failed to load ({failure.error}): its checks did not run"
+        message_zh = f"插件 {failure.name} 加载失败（{failure.error}）：其检查未执行，无法判定"
         common = dict(status=FindingStatus.error, resource_id=f"plugin/{failure.name}", resource_type="plugin",
                       scope="plugins", details={"plugin": failure.value})
         if not failure.checks:
             out.append(Finding(check_id=f"plugin:{failure.name}", control_ids=[], **common,
-                               message=f"{message}; which controls they evidence is unknown: {failure.checks_unknown}"))
+                               message=f"{message}; which controls they evidence is unknown: {failure.checks_unknown}",
+                               message_zh=f"{message_zh}；无法得知其对应的测评项：{failure.checks_unknown}"))
         for check_id, controls in sorted(failure.checks.items()):
             ids = [c for c in controls.get(level, []) if c in catalogue and catalogue.get(c).level == level]
             if ids:
-                out.append(Finding(check_id=check_id, control_ids=ids, message=message, **common))
+                out.append(Finding(check_id=check_id, control_ids=ids, message=message, message_zh=message_zh, **common))
     return out
 
 

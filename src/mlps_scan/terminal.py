@@ -185,14 +185,14 @@ class ScanProgress:
 # --------------------------------------------------------------------------- why a scan is partial
 
 _AWS = re.compile(r"^(?P<src>[a-z0-9-]+:[A-Za-z0-9]+): (?P<code>[A-Z][A-Za-z.]+|HTTP \d{3}): ")
-_POOL = re.compile(r"(?P<proto>HTTPS?)ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)")
+_POOL = re.compile(r"(?P<proto>HTTPS?)ConnectionPool\(host='(?P<name>[^']+)', port=(?P<port>\d+)\)")
 _URL = re.compile(r"\b(?P<url>https?://[^\s/'\"]+)")
 
 
 def _where(reason: str) -> str:
     m = _POOL.search(reason)
     if m:
-        return f"{m.group('proto').lower()}://{m.group('host')}:{m.group('port')}"
+        return f"{m.group('proto').lower()}://{m.group('name')}:{m.group('port')}"
     m = _URL.search(reason)
     return m.group("url") if m else ""
 
@@ -224,14 +224,10 @@ def short_cause(reason: str | None) -> str:
 
 
 def _label(scope: str) -> str:
-    """`aws/prod/123456789012/cn-north-1` -> `aws/prod cn-north-1`; `hosts/web/10.0.0.5` -> `hosts/web 10.0.0.5`."""
+    """The target (collector/target) and where inside it: `aws/prod/123456789012/cn-north-1` ->
+    `aws/prod 123456789012/cn-north-1`, `hosts/web/10.0.0.5` -> `hosts/web 10.0.0.5` (no provider named here)."""
     parts = scope.split("/")
-    head = "/".join(parts[:2])
-    if parts[0] == "aws":
-        tail = parts[3:]
-    else:
-        tail = parts[2:]
-    return f"{head} {'/'.join(tail)}".strip()
+    return f"{'/'.join(parts[:2])} {'/'.join(parts[2:])}".strip()
 
 
 def _noun(asset_type: str, n: int) -> str:

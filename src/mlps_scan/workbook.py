@@ -653,9 +653,9 @@ def write_attestations(imp: Imported, src: Path, out: Path, force: bool = False)
     comments = "".join(f"# attestations[{n}] <- {a['source']}\n" for n, a in enumerate(imp.attestations))
     text_ = (f"# Imported from {Path(src).name} by `mlps-scan workbook import`; list this file under `static:` in "
              "scan.yaml\n" + comments + body)
-    # what we write must load back as a static evidence file
-    from mlps_scan.collectors.static import AssetsFile
-
+    # what we write must load back: each entry is an attestation as static evidence files hold them
+    from .models import Attestation
     from .results import atomic_write
-    AssetsFile.model_validate(yaml.safe_load(text_))
+    for a in yaml.safe_load(text_)["attestations"]:
+        Attestation.model_validate(a)
     return atomic_write(out, lambda p: p.write_text(text_, encoding="utf-8"))
