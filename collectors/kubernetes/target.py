@@ -1,0 +1,34 @@
+"""What a Kubernetes target is in scan.yaml: a kubeconfig and a context (plus the optional EKS lookup and a
+copy of the EncryptionConfiguration), with the paging and timeout bounds the collector respects."""
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from mlps_scan.models import Strict
+
+DEFAULT_PAGE = 500
+WORKERS = 4  # parallel list calls per cluster (kinds), bounded so one scan never floods an API server
+TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class EksTarget(Strict):
+    cluster_name: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$")
+    aws_target: str | None = Field(None, description="name of the aws: target this cluster belongs to (a label in the report)")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="default: the AWS SDK's region")
+    profile: str | None = Field(None, description="AWS profile for eks:DescribeCluster / logs:DescribeLogGroups; "
+                                                  "default: the SDK's credential chain")
+
+
+class KubeTarget(Strict):
+    name: str = Field(min_length=1, max_length=63, description="a short name for the cluster (used in scopes)")
+    kubeconfig: str | None = Field(None, description="path to a kubeconfig; default $KUBECONFIG or ~/.kube/config")
+    context: str | None = Field(None, description="kubeconfig context; default the current context")
+    eks: EksTarget | None = Field(None, description="EKS control-plane logging and secrets encryption (via AWS)")
+    encryption_config: str | None = Field(
+        None, description="a copy of the kube-apiserver's EncryptionConfiguration file (the one "
+                          "--encryption-provider-config names; not readable through the API). Its provider order "
+                          "decides whether Secrets are encrypted; key material is dropped before it is recorded")
+    page_size: int = Field(DEFAULT_PAGE, ge=1, le=5000, description="items per list page (limit)")
+    timeout_seconds: float = Field(20, gt=0, le=600)
