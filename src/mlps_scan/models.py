@@ -165,6 +165,8 @@ class Finding(BaseModel):
     status: FindingStatus
     resource_id: str
     resource_type: str
+    resource_name: str | None = Field(None, description="the name a person uses for the resource (the asset's "
+                                                         "`resource_name` attribute, else its name)")
     message: str
     evidence: list[str] = Field(default_factory=list)
     message_zh: str = Field("", description="the result record (结果记录) in Chinese")

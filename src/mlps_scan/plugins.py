@@ -303,14 +303,19 @@ class CheckContext:
         self.profile = profile
         self.level = level
         self._by_type: dict[str, list[Asset]] = {}
+        self._by_id: dict[str, Asset] = {}
         for a in assets:
             self._by_type.setdefault(a.type, []).append(a)
+            self._by_id.setdefault(a.id, a)
         self._coverage: dict[str, list[Coverage]] = {}
         for c in coverage:
             self._coverage.setdefault(c.asset_type, []).append(c)
 
     def assets(self, type: str) -> list[Asset]:
         return self._by_type.get(type, [])
+
+    def asset_by_id(self, id: str) -> Asset | None:
+        return self._by_id.get(id)
 
     def related(self, asset: Asset, type: str) -> list[Asset]:
         """Assets of `type` in the same scope tree as `asset` (e.g. the trails of an account)."""
