@@ -14,15 +14,18 @@ redaction is the second line of defence.
 Errors: 403 -> the kind is `denied` in the cluster's scope (its checks say `error`); 5xx -> one retry, then
 `error`; anything else (401, TLS, connection) -> `error`. Nothing is ever read as a pass.
 
-The permissions it needs are in deploy/kubernetes/mlps-scan-clusterrole.yaml (get/list only).
+The permissions it needs are in deploy/kubernetes/mlps-scan-clusterrole.yaml (get/list only); reading the
+kubelets' configuration (opt-in) needs deploy/kubernetes/mlps-scan-kubelet-clusterrole.yaml as well.
 
 Layout (one module per seam):
   target.py        the scan.yaml target (KubeTarget, EksTarget)
-  connection.py    kubeconfig and context: validation, the API client
+  connection.py    kubeconfig(s) and context, or in-cluster: validation, the API client
   resources.py     the kinds listed, their client calls and REST paths
   listing.py       calls, the retry, paged lists, all recorded
   sanitize.py      what never reaches the recorder (Secret values, last-applied, literal secret env)
   encryption.py    the supplied EncryptionConfiguration copy
+  auditpolicy.py   the supplied audit policy copy
+  kubelet.py       each node's kubelet configuration (opt-in: kubelet_config: true)
   eks.py           the EKS control plane through AWS
   controlplane.py  kube-apiserver flags from its static pod
   replay.py        recorded evidence -> lists and cluster answers
@@ -38,6 +41,7 @@ from mlps_scan.models import EvidenceRecord
 from mlps_scan.plugins import CollectSession, Collector, FileFormat
 
 from . import connection
+from .auditpolicy import record_audit_policy
 from .controlplane import api_server_flags, parse_flags
 from .derive import KindResult, build_assets
 from .derive.workloads import pod_spec_facts
@@ -45,6 +49,7 @@ from .eks import record_eks
 from .encryption import (ENCRYPTING_PROVIDERS, record_encryption_config, sanitize_encryption_config,
                          secrets_providers)
 from .kubectl import kubectl_detect, kubectl_handler
+from .kubelet import NodeNames, record_kubelet_configz
 from .listing import record_get, record_list
 from .replay import cluster_evidence, records_by_target
 from .resources import ITEM_KINDS, RESOURCES, WORKLOAD_KINDS
@@ -83,45 +88,51 @@ class KubernetesCollector(Collector):
     # ---- live collection
 
     def collect(self, target: KubeTarget, s: CollectSession) -> None:
-        path = s.resolve_path(target.kubeconfig) if target.kubeconfig else connection.kubeconfig_path(target, s.base_dir)
-        api = connection.api_client(target, path)
+        api, connection_request, context = connection.connect(target, s.base_dir)
         try:
-            s.record("target", {"server": api.configuration.host, "context": target.context,
-                                "eks": target.eks.model_dump() if target.eks else None},
-                     request={"kubeconfig": path.name})
-            self._list_everything(api, target, s)
+            s.record("target", {"server": api.configuration.host, "context": context,
+                                "eks": target.eks.model_dump() if target.eks else None,
+                                "kubelet_config": target.kubelet_config},
+                     request=connection_request)
+            nodes = self._list_everything(api, target, s)
+            if target.kubelet_config:
+                record_kubelet_configz(api, target, s, nodes.names, self._workers(s))
             if target.eks:
                 record_eks(target.eks, s)
             if target.encryption_config:
                 record_encryption_config(s.resolve_path(target.encryption_config), s)
+            if target.audit_policy:
+                record_audit_policy(s.resolve_path(target.audit_policy), s)
         finally:
             api.close()
         self.derive(s.records(), s)  # this target's records only: other targets may still be writing theirs
 
     @staticmethod
-    def _list_everything(api, target: KubeTarget, s: CollectSession) -> None:
-        """/version, then every kind of RESOURCES through a bounded pool (kinds in parallel, pages in order)."""
+    def _workers(s: CollectSession) -> int:
+        return max(1, min(8, int(s.options.get("k8s_workers") or WORKERS)))
+
+    def _list_everything(self, api, target: KubeTarget, s: CollectSession) -> NodeNames:
+        """/version, then every kind of RESOURCES through a bounded pool (kinds in parallel, pages in order).
+        Returns the node names seen (for the kubelet configuration)."""
         from kubernetes import client as kclient
 
         page = int(s.options.get("k8s_page_size") or target.page_size)
         record_get(s, "version", "/version", lambda **kw: kclient.VersionApi(api).get_code(**kw), target)
+        nodes = NodeNames()
 
         def run(kind: str) -> None:
             cls, method, rest, _ = RESOURCES[kind]
             fn = getattr(getattr(kclient, cls)(api), method)
-            record_list(s, kind, rest, fn, page, target)
+            record_list(s, kind, rest, fn, page, target, on_items=nodes if kind == "nodes" else None)
 
-        workers = max(1, min(8, int(s.options.get("k8s_workers") or WORKERS)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=self._workers(s)) as pool:
             list(pool.map(run, RESOURCES))
+        return nodes
 
     # ---- offline: evidence -> assets
 
     def derive(self, records: list[EvidenceRecord], s: CollectSession) -> None:
         for tname, recs in sorted(records_by_target(records).items()):
             ev = cluster_evidence(recs)
-            src = ev.sources
-            build_assets(s, tname, ev.lists, version=src.version, server=src.server, eks=src.eks,
-                         eks_error=src.eks_error, eks_info=src.eks_info, source="api", now=ev.collected_at,
-                         encryption_config=src.encryption_config)
+            build_assets(s, tname, ev.lists, sources=ev.sources, source="api", now=ev.collected_at)
 

@@ -27,4 +27,4 @@ def kubectl_handler(doc: Any, s: CollectSession, ev_id: str, scope: str, path: P
         if key == "secrets":
             it = strip_secret(it)
         lists.setdefault(key, KindResult([], [ev_id], EvidenceStatus.ok, None)).items.append(it)
-    build_assets(s, s.target, lists, version=None, source="kubectl")
+    build_assets(s, s.target, lists, source="kubectl")

@@ -65,9 +65,10 @@ def record_get(s: CollectSession, source: str, path: str, fn: Callable, target: 
         s.record(source, body, request=req)
 
 
-def record_list(s: CollectSession, kind: str, path: str, fn: Callable, page_size: int, target: KubeTarget) -> None:
+def record_list(s: CollectSession, kind: str, path: str, fn: Callable, page_size: int, target: KubeTarget,
+                on_items: Callable[[int, list[dict]], None] | None = None) -> None:
     """Every page of one kind's list, recorded as `list:<kind>` with its page number (and generation 2 after
-    a restart)."""
+    a restart). `on_items(page, items)` sees each recorded page (page 1 again after a restart)."""
     cont: str | None = None
     page = 0
     generation = 1  # a list restarted after its continue token expired (410) is generation 2
@@ -93,6 +94,8 @@ def record_list(s: CollectSession, kind: str, path: str, fn: Callable, page_size
                      error="answer is not a Kubernetes List (no items)")
             return
         rec = s.record(f"list:{kind}", sanitize_list(kind, body), request=req)
+        if on_items is not None:
+            on_items(page, (rec.answer or {}).get("items") or [])
         s.progress(f"{kind}: page {page}, {len(body['items'])} items")
         cont = ((rec.answer or {}).get("metadata") or {}).get("continue") or None
         if not cont or page >= MAX_PAGES:

@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 
 from mlps_scan.models import EvidenceRecord, EvidenceStatus
 
+from .auditpolicy import SOURCE as AUDIT_POLICY
 from .derive.context import ClusterSources, KindResult
+from .kubelet import SOURCE as KUBELET_CONFIGZ
 
 
 @dataclass
@@ -39,9 +41,15 @@ def _read_cluster_record(r: EvidenceRecord, src: ClusterSources) -> None:
         src.version = KindResult([r.answer] if r.status == EvidenceStatus.ok else [], [r.id], r.status, r.error)
     elif r.source == "encryption-config":
         src.encryption_config = r
+    elif r.source == AUDIT_POLICY:
+        src.audit_policy = r
+    elif r.source == KUBELET_CONFIGZ:
+        node = str((r.request or {}).get("node"))
+        src.kubelet_configz[node] = r  # records sort by attempt: the last attempt wins
     elif r.source == "target" and isinstance(r.answer, dict):
         src.server = r.answer.get("server")
         src.eks = r.answer.get("eks")
+        src.kubelet_config = bool(r.answer.get("kubelet_config"))
     elif r.source.startswith("eks:") or r.source == "logs:DescribeLogGroups":
         if r.status != EvidenceStatus.ok:
             src.eks_error = (r.id, r.error or r.status.value)

@@ -5,7 +5,9 @@ from __future__ import annotations
 RESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "nodes": ("CoreV1Api", "list_node", "/api/v1/nodes", ("k8s.node",)),
     "namespaces": ("CoreV1Api", "list_namespace", "/api/v1/namespaces", ("k8s.namespace",)),
-    "pods": ("CoreV1Api", "list_pod_for_all_namespaces", "/api/v1/pods", ("k8s.workload",)),
+    "pods": ("CoreV1Api", "list_pod_for_all_namespaces", "/api/v1/pods",
+             ("k8s.workload", "k8s.controlplane.apiserver", "k8s.controlplane.controller_manager",
+              "k8s.controlplane.scheduler", "k8s.controlplane.etcd")),
     "services": ("CoreV1Api", "list_service_for_all_namespaces", "/api/v1/services", ("k8s.service",)),
     "serviceaccounts": ("CoreV1Api", "list_service_account_for_all_namespaces", "/api/v1/serviceaccounts",
                         ("k8s.serviceaccount",)),
@@ -24,9 +26,10 @@ RESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "clusterroles": ("RbacAuthorizationV1Api", "list_cluster_role", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
                      ("k8s.rbac.role",)),
     "rolebindings": ("RbacAuthorizationV1Api", "list_role_binding_for_all_namespaces",
-                     "/apis/rbac.authorization.k8s.io/v1/rolebindings", ("k8s.rbac.binding",)),
+                     "/apis/rbac.authorization.k8s.io/v1/rolebindings", ("k8s.rbac.binding", "k8s.rbac.subject")),
     "clusterrolebindings": ("RbacAuthorizationV1Api", "list_cluster_role_binding",
-                            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", ("k8s.rbac.binding",)),
+                            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                            ("k8s.rbac.binding", "k8s.rbac.subject")),
 }
 # `kind` of a List item -> kind key (for kubectl dumps)
 ITEM_KINDS = {"Node": "nodes", "Namespace": "namespaces", "Pod": "pods", "Service": "services",

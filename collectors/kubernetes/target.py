@@ -23,12 +23,24 @@ class EksTarget(Strict):
 
 class KubeTarget(Strict):
     name: str = Field(min_length=1, max_length=63, description="a short name for the cluster (used in scopes)")
-    kubeconfig: str | None = Field(None, description="path to a kubeconfig; default $KUBECONFIG or ~/.kube/config")
+    kubeconfig: str | None = Field(None, description="path to a kubeconfig; default $KUBECONFIG (several files "
+                                                     "merged as kubectl does) or ~/.kube/config")
     context: str | None = Field(None, description="kubeconfig context; default the current context")
+    in_cluster: bool | None = Field(
+        None, description="use the pod's ServiceAccount (token and CA under /var/run/secrets/kubernetes.io/"
+                          "serviceaccount, KUBERNETES_SERVICE_HOST/PORT) instead of a kubeconfig; default: when no "
+                          "kubeconfig is given or found and the scanner runs in a pod")
     eks: EksTarget | None = Field(None, description="EKS control-plane logging and secrets encryption (via AWS)")
     encryption_config: str | None = Field(
         None, description="a copy of the kube-apiserver's EncryptionConfiguration file (the one "
                           "--encryption-provider-config names; not readable through the API). Its provider order "
                           "decides whether Secrets are encrypted; key material is dropped before it is recorded")
+    audit_policy: str | None = Field(
+        None, description="a copy of the kube-apiserver's audit policy file (the one --audit-policy-file names; "
+                          "not readable through the API): its rules decide what the audit log records")
+    kubelet_config: bool = Field(
+        False, description="read each node's kubelet configuration through /api/v1/nodes/{node}/proxy/configz; "
+                           "needs `get` on nodes/proxy (deploy/kubernetes/mlps-scan-kubelet-clusterrole.yaml), a "
+                           "sensitive right, so it is off unless asked for")
     page_size: int = Field(DEFAULT_PAGE, ge=1, le=5000, description="items per list page (limit)")
     timeout_seconds: float = Field(20, gt=0, le=600)

@@ -1,22 +1,24 @@
 """Assets from list answers: the one place `k8s.*` assets are made, whether the lists come from a live
-scan, replayed evidence or a kubectl dump. One module per family of kinds; `build_assets` runs them in a
-fixed order (the inventory's order)."""
+scan, replayed evidence or a kubectl dump. One module per family of kinds; `build_assets` runs them (the
+runner sorts the inventory afterwards)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
-from mlps_scan.models import EvidenceRecord, EvidenceStatus
+from mlps_scan.models import EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
 from ..controlplane import apiserver_flags_of_pods
 from ..resources import RESOURCES
 from .cluster import derive_cluster
 from .context import ClusterLists, ClusterSources, KindResult
+from .controlplane import derive_controlplane
 from .network import derive_ingresses, derive_namespaces, derive_networkpolicies, derive_services
 from .nodes import derive_nodes, derive_secrets
-from .rbac import derive_bindings, derive_roles
+from .rbac import derive_bindings, derive_roles, derive_subjects, grants_by_subject
 from .workloads import derive_serviceaccounts, derive_workloads
+
+MANAGED_COMPONENTS = ("k8s.controlplane.controller_manager", "k8s.controlplane.scheduler", "k8s.controlplane.etcd")
 
 __all__ = ["KindResult", "ClusterLists", "ClusterSources", "build_assets", "record_coverage"]
 
@@ -31,23 +33,26 @@ def record_coverage(c: ClusterLists) -> None:
             c.session.coverage(t, c.scope, k.status, k.reason if k.status != EvidenceStatus.ok else None, k.evidence)
 
 
-def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *, version: KindResult | None,
-                 server: str | None = None, eks: dict | None = None, eks_error: tuple[str, str] | None = None,
-                 eks_info: dict[str, tuple[str, Any]] | None = None,
-                 source: str = "api", now: datetime | None = None,
-                 encryption_config: EvidenceRecord | None = None) -> None:
+def build_assets(s: CollectSession, tname: str, lists: dict[str, KindResult], *,
+                 sources: ClusterSources | None = None, source: str = "api", now: datetime | None = None) -> None:
     """The one place assets are made, from list answers (live, replayed evidence or a kubectl dump)."""
     c = ClusterLists(s, tname, lists, source, now or datetime.now(timezone.utc))
-    src = ClusterSources(version=version, server=server, eks=eks, eks_error=eks_error, eks_info=eks_info or {},
-                         encryption_config=encryption_config)
+    src = sources or ClusterSources()
     record_coverage(c)
-    sa_automount = derive_serviceaccounts(c)
+    if src.eks:  # AWS runs etcd, the controller manager and the scheduler: nothing of theirs to judge here
+        for t in MANAGED_COMPONENTS:
+            s.coverage(t, c.scope, EvidenceStatus.not_available, "managed control plane (EKS): run by AWS, not visible")
+    roles_by = derive_roles(c)
+    grants = grants_by_subject(c, roles_by)
+    sa_automount = derive_serviceaccounts(c, grants)
     derive_workloads(c, sa_automount)
+    cp_nodes = derive_controlplane(c)
     derive_namespaces(c)
     derive_networkpolicies(c)
-    derive_nodes(c)
+    derive_nodes(c, src)
     derive_services(c)
     derive_ingresses(c)
-    derive_bindings(c, derive_roles(c))
+    derive_bindings(c, roles_by)
+    derive_subjects(c, grants)
     derive_secrets(c)
-    derive_cluster(c, src, apiserver_flags_of_pods(c.kind("pods").items))
+    derive_cluster(c, src, apiserver_flags_of_pods(c.kind("pods").items), cp_nodes)

@@ -7,6 +7,7 @@ from typing import Any
 
 from mlps_scan.models import EvidenceStatus
 
+from ..auditpolicy import audit_policy_facts
 from ..controlplane import api_server_flags
 from ..encryption import secrets_providers
 from .context import ClusterLists, ClusterSources, md
@@ -80,6 +81,17 @@ def _encryption_config(f: _Facts, src: ClusterSources) -> None:
         f.errors["encryption_config"] = rec.error or rec.status.value
 
 
+def _audit_policy(f: _Facts, src: ClusterSources) -> None:
+    rec = src.audit_policy
+    if rec is None:  # only when the user supplied the file
+        return
+    f.evidence.append(rec.id)
+    if rec.status == EvidenceStatus.ok:
+        f.attributes["audit_policy"] = {"file": (rec.request or {}).get("path"), **audit_policy_facts(rec.answer or {})}
+    else:
+        f.errors["audit_policy"] = rec.error or rec.status.value
+
+
 def _nodes(f: _Facts, c: ClusterLists) -> None:
     if c.why("nodes"):
         f.errors["node_count"] = c.why("nodes")  # type: ignore[assignment]
@@ -108,13 +120,18 @@ def _api_server(f: _Facts, c: ClusterLists, src: ClusterSources, controlplane: d
         f.evidence += pods.evidence
 
 
-def derive_cluster(c: ClusterLists, src: ClusterSources, controlplane: dict[str, str] | None) -> None:
+def derive_cluster(c: ClusterLists, src: ClusterSources, controlplane: dict[str, str] | None,
+                   controlplane_nodes: dict[str, list[str]]) -> None:
     f = _Facts({"server": src.server, "source": c.source})
     _version(f, c, src.version)
     _eks(f, src)
     _encryption_config(f, src)
+    _audit_policy(f, src)
     _nodes(f, c)
     _api_server(f, c, src, controlplane)
+    if controlplane_nodes:
+        f.attributes["control_plane_nodes"] = controlplane_nodes
+    f.attributes["resource_name"] = c.name
     for kind in ("clusterrolebindings", "rolebindings"):
         if c.why(kind):
             f.errors.setdefault("rbac", c.why(kind))  # type: ignore[arg-type]

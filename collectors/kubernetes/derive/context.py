@@ -71,3 +71,6 @@ class ClusterSources:
     eks_error: tuple[str, str] | None = None  # (evidence id, error) of a failed AWS call
     eks_info: dict[str, tuple[str, Any]] = field(default_factory=dict)  # "cluster" / "log_groups" -> (evidence id, answer)
     encryption_config: EvidenceRecord | None = None
+    audit_policy: EvidenceRecord | None = None
+    kubelet_config: bool = False  # the target opted in to reading each node's kubelet configuration
+    kubelet_configz: dict[str, EvidenceRecord] = field(default_factory=dict)  # node -> its configz answer

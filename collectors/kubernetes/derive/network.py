@@ -14,6 +14,38 @@ def is_default_deny(np: dict) -> bool:
     return "Ingress" in types and not spec.get("ingress")
 
 
+def egress_types(np: dict) -> bool:
+    """The policy restricts egress (policyTypes names Egress, or, unset, the policy has egress rules)."""
+    spec = np.get("spec") or {}
+    types = spec.get("policyTypes")
+    return "Egress" in types if types else bool(spec.get("egress"))
+
+
+def _world_peer(peer: dict) -> bool:
+    block = peer.get("ipBlock") or {}
+    return block.get("cidr") in ("0.0.0.0/0", "::/0") and not block.get("except")
+
+
+def open_egress(np: dict) -> bool:
+    """An egress rule that lets the selected pods reach anything: no `to` and no `ports`, or the whole
+    internet (ipBlock 0.0.0.0/0 or ::/0 without exceptions) on any port."""
+    if not egress_types(np):
+        return False
+    for rule in (np.get("spec") or {}).get("egress") or []:
+        peers = rule.get("to") or []
+        if not rule.get("ports") and (not peers or any(_world_peer(p) for p in peers)):
+            return True
+    return False
+
+
+def _egress_facts(ns_name: str, netpols: list[dict]) -> dict:
+    mine = [p for p in netpols if md(p).get("namespace") == ns_name and egress_types(p)]
+    selects_all = [p for p in mine if not ((p.get("spec") or {}).get("podSelector") or {}).get("matchLabels")
+                   and not ((p.get("spec") or {}).get("podSelector") or {}).get("matchExpressions")]
+    return {"egress_policies": len(mine), "egress_isolated": bool(selects_all),
+            "egress_open_policies": sorted(str(md(p).get("name")) for p in mine if open_egress(p))}
+
+
 def derive_namespaces(c: ClusterLists) -> None:
     netpols = c.kind("networkpolicies")
     deny_ns = {(md(p).get("namespace")) for p in netpols.items if is_default_deny(p)}
@@ -26,12 +58,13 @@ def derive_namespaces(c: ClusterLists) -> None:
                  "pod_security_audit": labels.get("pod-security.kubernetes.io/audit"),
                  "pod_security_warn": labels.get("pod-security.kubernetes.io/warn"),
                  "phase": (ns.get("status") or {}).get("phase"),
-                 "tags": labels}
+                 "tags": labels, "resource_name": m.get("name")}
         if c.why("networkpolicies"):
-            errors["default_deny"] = c.why("networkpolicies")
+            errors["default_deny"] = errors["egress_isolated"] = c.why("networkpolicies")  # type: ignore[assignment]
         else:
             attrs["default_deny"] = m.get("name") in deny_ns
             attrs["network_policies"] = sum(1 for p in netpols.items if md(p).get("namespace") == m.get("name"))
+            attrs.update(_egress_facts(m.get("name"), netpols.items))
         c.session.asset("k8s.namespace", m.get("uid") or m.get("name"), scope=c.ns_scope(m.get("name")),
                         name=m.get("name"), attributes=attrs, errors=errors,
                         evidence=namespaces.evidence + netpols.evidence)
@@ -48,7 +81,8 @@ def derive_networkpolicies(c: ClusterLists) -> None:
                                     "policy_types": spec.get("policyTypes") or ["Ingress"],
                                     "default_deny": is_default_deny(np),
                                     "ingress_rules": len(spec.get("ingress") or []),
-                                    "egress_rules": len(spec.get("egress") or [])})
+                                    "egress_rules": len(spec.get("egress") or []),
+                                    "resource_name": f"{m.get('namespace')}/{m.get('name')}"})
 
 
 def _internal_load_balancer(annotations: dict) -> bool:
@@ -71,7 +105,8 @@ def derive_services(c: ClusterLists) -> None:
                                     "external": typ in ("LoadBalancer", "NodePort") or bool(spec.get("externalIPs")),
                                     "external_ips": spec.get("externalIPs") or [],
                                     "source_ranges": spec.get("loadBalancerSourceRanges") or [],
-                                    "internal_load_balancer": _internal_load_balancer(m.get("annotations") or {})})
+                                    "internal_load_balancer": _internal_load_balancer(m.get("annotations") or {}),
+                                    "resource_name": f"{m.get('namespace')}/{m.get('name')}"})
 
 
 def derive_ingresses(c: ClusterLists) -> None:
@@ -87,4 +122,5 @@ def derive_ingresses(c: ClusterLists) -> None:
                         attributes={"namespace": m.get("namespace"), "hosts": hosts,
                                     "tls": bool(spec.get("tls")) and not uncovered,
                                     "tls_hosts": tls_hosts, "hosts_without_tls": uncovered,
-                                    "ingress_class": spec.get("ingressClassName")})
+                                    "ingress_class": spec.get("ingressClassName"),
+                                    "resource_name": f"{m.get('namespace')}/{m.get('name')}"})

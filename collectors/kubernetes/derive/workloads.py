@@ -97,18 +97,27 @@ def template_spec(kind_key: str, obj: dict) -> dict:
     return (spec.get("template") or {}).get("spec") or {}
 
 
-def derive_serviceaccounts(c: ClusterLists) -> dict[tuple[str, str], Any]:
-    """k8s.serviceaccount assets; returns (namespace, name) -> automountServiceAccountToken for the workloads."""
+def derive_serviceaccounts(c: ClusterLists, grants: dict[tuple, tuple[list[dict], list[str]]]) -> dict[tuple[str, str], Any]:
+    """k8s.serviceaccount assets, with the roles bound to each (`bound_roles`: binding -> role); returns
+    (namespace, name) -> automountServiceAccountToken for the workloads."""
     sa_automount: dict[tuple[str, str], Any] = {}
     k = c.kind("serviceaccounts")
+    unknown = c.why("clusterrolebindings") or c.why("rolebindings")
     for sa in k.items:
         m = md(sa)
         sa_automount[(m.get("namespace"), m.get("name"))] = sa.get("automountServiceAccountToken")
+        attrs = {"namespace": m.get("namespace"), "automount": sa.get("automountServiceAccountToken"),
+                 "secrets": len(sa.get("secrets") or []), "age_days": age_days(m.get("creationTimestamp"), c.now)}
+        errors = {}
+        if unknown:
+            errors["bound_roles"] = unknown
+        else:
+            held = grants.get(("ServiceAccount", m.get("namespace"), m.get("name")), ([], []))[0]
+            attrs["bound_roles"] = [f"{g['binding']}: {g['role']}" for g in held]
+        attrs["resource_name"] = f"{m.get('namespace')}/{m.get('name')}"
         c.session.asset("k8s.serviceaccount", m.get("uid") or f"{m.get('namespace')}/{m.get('name')}",
                         scope=c.ns_scope(m.get("namespace")), name=m.get("name"), evidence=k.evidence,
-                        attributes={"namespace": m.get("namespace"), "automount": sa.get("automountServiceAccountToken"),
-                                    "secrets": len(sa.get("secrets") or []),
-                                    "age_days": age_days(m.get("creationTimestamp"), c.now)})
+                        attributes=attrs, errors=errors)
     return sa_automount
 
 
@@ -139,6 +148,7 @@ def _workload_asset(c: ClusterLists, kind_key: str, obj: dict, evidence: list[st
     owners = m.get("ownerReferences") or []
     if kind_key == "pods" and owners:
         attrs["owner"] = owners[0].get("kind")
+    attrs["resource_name"] = f"{ns}/{m.get('name')}" if ns else m.get("name")
     c.session.asset("k8s.workload", m.get("uid") or f"{attrs['kind']}/{ns}/{m.get('name')}", scope=c.ns_scope(ns),
                     name=f"{attrs['kind']}/{m.get('name')}", attributes=attrs, errors=errors, evidence=evidence)
 
