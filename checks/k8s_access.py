@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mlps_scan.plugins import CheckContext, EvidenceMissing, check, failed, not_applicable, passed
 
+from ._k8s_instances import per_apiserver
+
 ANON = {"system:anonymous", "system:unauthenticated"}
 # the default binding that lets anyone read /version, /healthz...: present in every cluster, harmless
 HARMLESS_ANON_ROLES = {"system:public-info-viewer"}
@@ -126,6 +128,7 @@ def sa_token_automount(asset, ctx: CheckContext):
     remediation_zh="以--anonymous-auth=false启动kube-apiserver（或用AuthenticationConfiguration将匿名请求限制在健康检查接口）。",
     severity="high",
 )
+@per_apiserver
 def anonymous_auth(asset, ctx: CheckContext):
     api = ctx.need(asset, "api_server")
     if api.get("token_auth_file"):
@@ -147,6 +150,7 @@ def anonymous_auth(asset, ctx: CheckContext):
     remediation_zh="为kube-apiserver设置--authorization-mode=Node,RBAC；不得使用AlwaysAllow。",
     severity="high",
 )
+@per_apiserver
 def authorization_mode(asset, ctx: CheckContext):
     modes = ctx.need(asset, "api_server").get("authorization_mode") or ["AlwaysAllow"]
     if "AlwaysAllow" in modes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
 from ._k8s import control_plane
+from ._k8s_instances import per_apiserver
 
 # images of well-known log shippers (a DaemonSet running one is evidence that node logs leave the cluster)
 SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtail", "logstash", "splunk",
@@ -26,6 +27,7 @@ SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "filebeat", "vector", "promtai
                    "--audit-webhook-config-file启动kube-apiserver。",
     severity="high",
 )
+@per_apiserver
 def audit_log(asset, ctx: CheckContext):
     src, api = control_plane(asset, ctx)
     if src == "eks":
@@ -59,6 +61,7 @@ def audit_log(asset, ctx: CheckContext):
     remediation_zh="将--audit-log-maxage设置为不少于保留天数（法律要求180天），或将审计日志发送到能保留同样时长的存储。",
     severity="high",
 )
+@per_apiserver
 def audit_retention(asset, ctx: CheckContext):
     src, api = control_plane(asset, ctx)
     days = ctx.profile.log_retention_days
@@ -110,6 +113,7 @@ def audit_retention(asset, ctx: CheckContext):
                 "reading the audit log) outside the cluster.",
     remediation_zh="将API服务器审计事件发送到集群外的集中存储（审计webhook，或读取审计日志的日志采集DaemonSet）。",
 )
+@per_apiserver
 def audit_shipped(asset, ctx: CheckContext):
     src, api = control_plane(asset, ctx)
     if src == "eks":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
 from ._k8s import control_plane
+from ._k8s_instances import per_apiserver
 
 # EncryptionConfiguration providers that encrypt what they write (identity writes plain text)
 ENCRYPTING_PROVIDERS = ("aescbc", "aesgcm", "secretbox", "kms")
@@ -24,6 +25,7 @@ _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionT
                    "（kubectl get secrets -A -o json | kubectl replace -f -）。",
     severity="high",
 )
+@per_apiserver
 def encryption_at_rest(asset, ctx: CheckContext):
     src, api = control_plane(asset, ctx)
     if src == "eks":
@@ -95,6 +97,7 @@ def ingress_tls(asset, ctx: CheckContext):
     remediation="Set --tls-min-version=VersionTLS12 (or VersionTLS13) on kube-apiserver.",
     remediation_zh="为kube-apiserver设置--tls-min-version=VersionTLS12（或VersionTLS13）。",
 )
+@per_apiserver
 def tls_min_version(asset, ctx: CheckContext):
     api = ctx.need(asset, "api_server")
     want = float(ctx.profile.min_tls_version.replace("TLSv", ""))
