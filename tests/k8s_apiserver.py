@@ -5,8 +5,10 @@ as the API returns it).
 What it does like the real API server: `/version`, legacy discovery (`/api`, `/api/v1`, `/apis`,
 `/apis/<group>/<version>`), cluster-wide and namespaced list paths, get by name, `limit` + `continue` paging
 (opaque token, `remainingItemCount`, 410 Expired for a token from another resourceVersion), `Status`
-errors (401, 403, 404, 405, 410, 500). Test hooks: `forbidden` resources (403 for that token), `fail_once`
-resources (one 500, then normal answers). Every request is logged as (method, path, query) so a test can
+errors (401, 403, 404, 405, 410, 500). The node proxy's `configz` path (`/api/v1/nodes/<node>/proxy/configz`)
+answers each node's kubelet configuration from kubelet-configz.json (node -> answer). Test hooks:
+`forbidden` resources (403 for that token; `nodes/proxy` for the proxy), `fail_once` resources (one 500, then
+normal answers). Every request is logged as (method, path, query) so a test can
 hold the scanner's requests against the ClusterRole it ships.
 """
 from __future__ import annotations
@@ -115,6 +117,8 @@ class FakeApiServer:
             self.lists["pods"]["items"] = [i for i in self.lists["pods"]["items"]
                                            if (i["metadata"].get("labels") or {}).get("tier") != "control-plane"]
         self.version = json.loads((self.dir / "version.json").read_text())
+        configz = self.dir / "kubelet-configz.json"
+        self.configz = json.loads(configz.read_text()) if configz.exists() else {}
         self._failed: set[str] = set()
         self._lock = threading.Lock()
 
@@ -162,7 +166,8 @@ class FakeApiServer:
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers) -> tuple[int, dict]:
         with self._lock:
             self.log.append((method, path, "&".join(f"{k}={v[0]}" for k, v in sorted(query.items()))))
-        if headers.get("Authorization") != f"Bearer {TOKEN}":
+        scheme, _, token = str(headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != TOKEN:  # the scheme is case-insensitive, as the API server's
             return 401, _status(401, "Unauthorized", "Unauthorized")
         if method != "GET":
             return 405, _status(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
@@ -194,6 +199,8 @@ class FakeApiServer:
         ns = None
         if rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
+        if len(rest) >= 3 and rest[0] == "nodes" and rest[2] == "proxy" and not group:
+            return self._node_proxy(rest[1], "/".join(rest[3:]))
         res, name = rest[0], (rest[1] if len(rest) > 1 else None)
         if res not in RESOURCES or RESOURCES[res][0] != group or (ns and not RESOURCES[res][2]):
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
@@ -239,6 +246,18 @@ class FakeApiServer:
             md["continue"] = base64.urlsafe_b64encode(json.dumps({"rv": self.resource_version, "start": end}).encode()).decode()
             md["remainingItemCount"] = len(items) - end
         return 200, {"kind": RESOURCES[res][3], "apiVersion": gv, "metadata": md, "items": page}
+
+
+    def _node_proxy(self, node: str, path: str) -> tuple[int, dict]:
+        if "nodes/proxy" in self.forbidden:
+            return 403, _status(403, "Forbidden", f'nodes "{node}" is forbidden: User "system:serviceaccount:mlps:scanner" '
+                                'cannot get resource "nodes/proxy" in API group "" at the cluster scope',
+                                {"name": node, "kind": "nodes"})
+        if not any(n["metadata"]["name"] == node for n in (self.lists["nodes"] or {}).get("items", [])):
+            return 404, _status(404, "NotFound", f'nodes "{node}" not found', {"name": node, "kind": "nodes"})
+        if path != "configz" or node not in self.configz:
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        return 200, self.configz[node]
 
 
 class _Handler(BaseHTTPRequestHandler):

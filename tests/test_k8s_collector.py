@@ -16,6 +16,9 @@ pytestmark = pytest.mark.k8s
 
 DATA = ROOT / "tests" / "data" / "k8s"
 CLUSTERROLE = ROOT / "deploy" / "kubernetes" / "mlps-scan-clusterrole.yaml"
+KUBELET_CLUSTERROLE = ROOT / "deploy" / "kubernetes" / "mlps-scan-kubelet-clusterrole.yaml"
+KUBELET_CHECKS = {"k8s.kubelet.anonymous_auth", "k8s.kubelet.authorization", "k8s.kubelet.read_only_port",
+                  "k8s.kubelet.certificate_rotation", "k8s.kubelet.tls_min_version"}
 
 
 def check_bundle(path: Path):
@@ -29,9 +32,12 @@ def check_bundle(path: Path):
 
 
 def scan(tmp_path: Path, srv, name: str | None = None, level: int = 3, extra: str = "", out: str = "out",
-         target: str = ""):
+         target: str = "", kubelet: bool = True):
+    """A scan of `srv` through the CLI; the kubelets' configuration is read (kubelet_config: true) unless
+    `kubelet` is False."""
     name = name or srv.cluster
     cfg = tmp_path / f"scan-{name}-{out}.yaml"
+    target += ", kubelet_config: true" if kubelet else ""
     cfg.write_text(f"system: {{name: k8s test, level: {level}}}\n"
                    f"kubernetes:\n  - {{name: {name}, kubeconfig: {srv.kubeconfig}, page_size: 3{target}}}\n{extra}")
     r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / out), "--quiet")
@@ -43,12 +49,14 @@ def load(out: Path, name: str):
 
 
 def verdicts(out: Path) -> dict[tuple[str, str], str]:
-    """(check id, asset name) -> status, for the k8s checks."""
+    """(check id, asset name) -> status, for the k8s checks (ServiceAccounts, all named alike in every
+    namespace, by namespace/name)."""
     names = {a["id"]: a["name"] for a in load(out, "inventory.json")["assets"]}
     v: dict[tuple[str, str], str] = {}
     for f in load(out, "findings.json"):
         if f["check_id"].startswith("k8s."):
-            key = (f["check_id"], names.get(f["resource_id"], f["resource_id"]))
+            name = f["resource_name"] if f["resource_type"] == "k8s.serviceaccount" else None
+            key = (f["check_id"], name or names.get(f["resource_id"], f["resource_id"]))
             assert key not in v, f"two findings for {key}"
             v[key] = f["status"]
     return v
@@ -90,8 +98,9 @@ ENC_KEY = "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcyEhIQ=="
 
 def test_hardened_cluster_passes_every_check(k8s_api, tmp_path):
     srv = k8s_api("hardened")
-    # the EncryptionConfiguration is not readable through the API: the client supplies a copy
-    r, out = scan(tmp_path, srv, target=f", encryption_config: {DATA / 'hardened' / 'encryption-config.yaml'}")
+    # the EncryptionConfiguration and the audit policy are not readable through the API: the client supplies copies
+    r, out = scan(tmp_path, srv, target=f", encryption_config: {DATA / 'hardened' / 'encryption-config.yaml'}, "
+                                        f"audit_policy: {DATA / 'hardened' / 'audit-policy.yaml'}")
     assert r.returncode == 0, r.stderr + r.stdout
     v = verdicts(out)
     not_pass = {k: s for k, s in v.items() if s != "pass"}
@@ -102,19 +111,29 @@ def test_hardened_cluster_passes_every_check(k8s_api, tmp_path):
         ("k8s.workload.host_isolation", "Deployment/coredns"): "not_applicable",
         ("k8s.workload.run_as_non_root", "DaemonSet/kube-proxy"): "not_applicable",
         ("k8s.workload.run_as_non_root", "Deployment/coredns"): "not_applicable",
+        ("k8s.rbac.binding_rights", "ClusterRoleBinding/cluster-admin"): "not_applicable",
+        ("k8s.rbac.binding_rights", "ClusterRoleBinding/system:public-info-viewer"): "not_applicable",
+        ("k8s.rbac.subject_rights", "Group:system:masters"): "not_applicable",
+        ("k8s.rbac.subject_rights", "Group:system:authenticated"): "not_applicable",
+        ("k8s.rbac.subject_rights", "Group:system:unauthenticated"): "not_applicable",
     }
     # every kind of check ran on the cluster
     assert {k[0] for k in v} >= {"k8s.apiserver.audit_log", "k8s.apiserver.audit_retention", "k8s.audit.shipped",
                                  "k8s.secrets.encryption_at_rest", "k8s.namespace.default_deny", "k8s.ingress.tls",
-                                 "k8s.service.exposure", "k8s.workload.images", "k8s.rbac.admin_separation"}
+                                 "k8s.service.exposure", "k8s.workload.images", "k8s.rbac.admin_separation",
+                                 "k8s.audit.policy_content", "k8s.namespace.egress_control", "k8s.etcd.client_tls",
+                                 "k8s.etcd.peer_tls", "k8s.apiserver.etcd_tls", "k8s.scheduler.secure_serving",
+                                 "k8s.controller_manager.secure_serving", "k8s.serviceaccount.token_automount",
+                                 "k8s.controller_manager.service_account_credentials", "k8s.rbac.subject_rights",
+                                 "k8s.rbac.binding_rights", *KUBELET_CHECKS}
     controls = {c["control_id"]: c["status"] for c in load(out, "controls.json")}
     assert controls["L3-CES1-12"] == "compliant" and controls["L3-CES1-28"] == "compliant"
     # the CronJob's Job is not a separate workload; pods owned by controllers are not either
     names = {a["name"] for a in load(out, "inventory.json")["assets"] if a["type"] == "k8s.workload"}
     assert names == {"Deployment/web", "Deployment/coredns", "StatefulSet/db", "DaemonSet/kube-proxy", "CronJob/backup"}
-    # pagination: pods (6) at page size 3 took two requests, the second with the continue token
+    # pagination: pods (9, control plane included) at page size 3 took three requests, then with the continue token
     pod_reqs = [q for m, p, q in srv.log if p == "/api/v1/pods"]
-    assert len(pod_reqs) == 2 and "continue=" in pod_reqs[1]
+    assert len(pod_reqs) == 3 and all("continue=" in q for q in pod_reqs[1:])
     cluster = next(a for a in load(out, "inventory.json")["assets"] if a["type"] == "k8s.cluster")
     assert cluster["attributes"]["encryption_config"] == {"file": "encryption-config.yaml",
                                                           "secrets_providers": ["kms", "aescbc", "identity"]}
@@ -213,6 +232,83 @@ WEAK_EXPECTED = {
     ("k8s.workload.secret_env", "Pod/debug"): "pass",
     ("k8s.workload.secret_env", "DaemonSet/node-exporter"): "pass",
     ("k8s.workload.secret_env", "DaemonSet/kube-proxy"): "pass",
+    # per control-plane instance (issue 16): every static pod judged, naming its node
+    ("k8s.apiserver.anonymous_auth", "kube-apiserver-cp-1"): "fail",
+    ("k8s.apiserver.audit_log", "kube-apiserver-cp-1"): "fail",
+    ("k8s.apiserver.audit_retention", "kube-apiserver-cp-1"): "fail",
+    ("k8s.apiserver.authorization", "kube-apiserver-cp-1"): "pass",
+    ("k8s.apiserver.etcd_tls", "kube-apiserver-cp-1"): "fail",
+    ("k8s.apiserver.etcd_tls", "weak"): "fail",
+    ("k8s.apiserver.tls_min_version", "kube-apiserver-cp-1"): "pass",
+    ("k8s.audit.policy_content", "kube-apiserver-cp-1"): "fail",
+    ("k8s.audit.policy_content", "weak"): "fail",
+    ("k8s.audit.shipped", "kube-apiserver-cp-1"): "fail",
+    ("k8s.controller_manager.secure_serving", "kube-controller-manager-cp-1"): "fail",
+    ("k8s.controller_manager.service_account_credentials", "kube-controller-manager-cp-1"): "fail",
+    ("k8s.etcd.client_tls", "etcd-cp-1"): "fail",
+    ("k8s.etcd.peer_tls", "etcd-cp-1"): "fail",
+    ("k8s.scheduler.secure_serving", "kube-scheduler-cp-1"): "fail",
+    ("k8s.secrets.encryption_at_rest", "kube-apiserver-cp-1"): "fail",
+    # kubelets, read through nodes/<node>/proxy/configz (kubelet_config: true)
+    ("k8s.kubelet.anonymous_auth", "node-1"): "fail",
+    ("k8s.kubelet.anonymous_auth", "cp-1"): "pass",
+    ("k8s.kubelet.authorization", "node-1"): "fail",
+    ("k8s.kubelet.authorization", "cp-1"): "pass",
+    ("k8s.kubelet.certificate_rotation", "cp-1"): "fail",
+    ("k8s.kubelet.certificate_rotation", "node-1"): "fail",
+    ("k8s.kubelet.read_only_port", "node-1"): "fail",
+    ("k8s.kubelet.read_only_port", "cp-1"): "pass",
+    ("k8s.kubelet.tls_min_version", "node-1"): "fail",
+    ("k8s.kubelet.tls_min_version", "cp-1"): "pass",
+    # rights judged where they are held: bindings and subjects (jane: wildcard Role in kube-system; dave: escalate/bind)
+    ("k8s.rbac.anonymous", "ClusterRoleBinding/dave-rbac"): "pass",
+    ("k8s.rbac.anonymous", "ClusterRoleBinding/kubeadm:node-proxier"): "pass",
+    ("k8s.rbac.anonymous", "RoleBinding/jane-ops"): "pass",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/bob-admin"): "fail",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/ci-admin"): "fail",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/dave-rbac"): "fail",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/ops"): "fail",
+    ("k8s.rbac.binding_rights", "RoleBinding/devs-everything"): "fail",
+    ("k8s.rbac.binding_rights", "RoleBinding/jane-ops"): "fail",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/anon-view"): "pass",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/kubeadm:node-proxier"): "pass",
+    ("k8s.rbac.binding_rights", "RoleBinding/reader"): "pass",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/cluster-admin"): "not_applicable",
+    ("k8s.rbac.binding_rights", "ClusterRoleBinding/system:public-info-viewer"): "not_applicable",
+    ("k8s.rbac.cluster_admin", "ClusterRoleBinding/dave-rbac"): "pass",
+    ("k8s.rbac.cluster_admin", "ClusterRoleBinding/kubeadm:node-proxier"): "pass",
+    ("k8s.rbac.cluster_admin", "RoleBinding/jane-ops"): "pass",
+    ("k8s.rbac.subject_rights", "Group:developers"): "fail",
+    ("k8s.rbac.subject_rights", "Group:ops"): "fail",
+    ("k8s.rbac.subject_rights", "ServiceAccount:dev/default"): "fail",
+    ("k8s.rbac.subject_rights", "User:bob@example.cn"): "fail",
+    ("k8s.rbac.subject_rights", "User:dave@example.cn"): "fail",
+    ("k8s.rbac.subject_rights", "User:jane@example.cn"): "fail",
+    ("k8s.rbac.subject_rights", "Group:system:unauthenticated"): "pass",
+    ("k8s.rbac.subject_rights", "ServiceAccount:kube-system/kube-proxy"): "pass",
+    ("k8s.rbac.subject_rights", "User:carol@example.cn"): "pass",
+    ("k8s.rbac.subject_rights", "User:system:anonymous"): "pass",
+    ("k8s.rbac.subject_rights", "Group:system:authenticated"): "not_applicable",
+    ("k8s.rbac.subject_rights", "Group:system:masters"): "not_applicable",
+    ("k8s.rbac.wildcard", "Role/ops-everything"): "fail",
+    ("k8s.rbac.wildcard", "ClusterRole/rbac-manager"): "pass",
+    ("k8s.rbac.wildcard", "ClusterRole/system:node-proxier"): "pass",
+    # ServiceAccounts mounting their token
+    ("k8s.serviceaccount.token_automount", "default/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "dev/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "kube-node-lease/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "kube-public/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "kube-system/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "shop/default"): "fail",
+    ("k8s.serviceaccount.token_automount", "kube-system/kube-proxy"): "pass",
+    ("k8s.serviceaccount.token_automount", "shop/api"): "pass",
+    # egress NetworkPolicies (issue 15)
+    ("k8s.namespace.egress_control", "default"): "fail",
+    ("k8s.namespace.egress_control", "dev"): "fail",
+    ("k8s.namespace.egress_control", "kube-node-lease"): "fail",
+    ("k8s.namespace.egress_control", "kube-public"): "fail",
+    ("k8s.namespace.egress_control", "kube-system"): "fail",
+    ("k8s.namespace.egress_control", "shop"): "fail",
 }
 
 
@@ -234,25 +330,46 @@ def test_weak_cluster_exact_verdicts_and_no_secret_values(weak_scan):
     assert cb.returncode == 0, cb.stdout + cb.stderr
 
 
-def test_requests_are_read_only_and_allowed_by_the_shipped_clusterrole(weak_scan):
+def _clusterrole(path: Path) -> dict:
+    return next(d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "ClusterRole")
+
+
+def _allowed(role: dict, method: str, path: str) -> bool:
+    """Does the ClusterRole allow this request (as the API server's RBAC authoriser maps it to a verb)?"""
+    parts = [p for p in path.split("/") if p]
+    if parts[0] == "version":
+        return any(path in rl.get("nonResourceURLs", []) and "get" in rl["verbs"] for rl in role["rules"])
+    group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+    if rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]
+    resource, verb = rest[0], ("get" if len(rest) > 1 else "list")
+    if len(rest) > 2:  # a subresource: nodes/<name>/proxy/... is `get` on nodes/proxy
+        resource = f"{rest[0]}/{rest[2]}"
+    return any(group in rl.get("apiGroups", []) and resource in rl.get("resources", []) and verb in rl["verbs"]
+               for rl in role["rules"])
+
+
+def test_requests_are_read_only_and_allowed_by_the_shipped_clusterroles(weak_scan):
+    """Every request is a GET the read-only ClusterRole allows, except the kubelet configuration reads
+    (kubelet_config: true), which only the separate kubelet ClusterRole allows: nodes/proxy get, and the
+    collector asks the proxy for /configz and nothing else."""
     srv, _ = weak_scan
-    docs = list(yaml.safe_load_all(CLUSTERROLE.read_text()))
-    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    role, kubelet_role = _clusterrole(CLUSTERROLE), _clusterrole(KUBELET_CLUSTERROLE)
     for rule in role["rules"]:
         assert set(rule["verbs"]) <= {"get", "list"}, rule
+        assert not any("proxy" in r for r in rule.get("resources", [])), "the read-only role must not hold a proxy right"
+    assert kubelet_role["rules"] == [{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]
     assert srv.log, "no request reached the server"
+    proxied = []
     for method, path, query in srv.log:
         assert method == "GET", (method, path)
-        parts = [p for p in path.split("/") if p]
-        if parts[0] == "version":
-            assert any(path in rl.get("nonResourceURLs", []) and "get" in rl["verbs"] for rl in role["rules"]), path
-            continue
-        group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
-        if rest[0] == "namespaces" and len(rest) > 2:
-            rest = rest[2:]
-        resource, verb = rest[0], ("get" if len(rest) > 1 else "list")
-        assert any(group in rl.get("apiGroups", []) and resource in rl.get("resources", []) and verb in rl["verbs"]
-                   for rl in role["rules"]), f"{verb} {group or 'core'}/{resource} is not allowed by {CLUSTERROLE.name}"
+        if "/proxy" in path:
+            proxied.append(path)
+            assert re.fullmatch(r"/api/v1/nodes/[^/]+/proxy/configz", path) and not query, path
+            assert _allowed(kubelet_role, method, path) and not _allowed(role, method, path), path
+        else:
+            assert _allowed(role, method, path), f"GET {path} is not allowed by {CLUSTERROLE.name}"
+    assert sorted(proxied) == ["/api/v1/nodes/cp-1/proxy/configz", "/api/v1/nodes/node-1/proxy/configz"]
 
 
 # --------------------------------------------------------------------------- failures
@@ -301,7 +418,7 @@ def test_expired_continue_token_restarts_the_list(k8s_api, tmp_path, weak_scan):
     assert pods[0] == "limit=3" and "continue=" in pods[1] and pods[2] == "limit=3"  # 410, then from the start
     expired = [json.loads(p.read_text()) for p in (out / "evidence").glob("kubernetes.list-pods.*.json")]
     assert sorted((e["request"].get("generation", 1), e["status"]) for e in expired) == \
-        [(1, "error"), (1, "ok"), (2, "ok"), (2, "ok"), (2, "ok")]
+        [(1, "error"), (1, "ok"), (2, "ok"), (2, "ok"), (2, "ok"), (2, "ok")]
 
 
 def test_unreachable_api_server_is_error_not_pass(k8s_api, tmp_path):
@@ -316,7 +433,7 @@ def test_unreachable_api_server_is_error_not_pass(k8s_api, tmp_path):
 
 APISERVER_CHECKS = {"k8s.apiserver.anonymous_auth", "k8s.apiserver.audit_log", "k8s.apiserver.audit_retention",
                     "k8s.apiserver.authorization", "k8s.apiserver.tls_min_version", "k8s.audit.shipped",
-                    "k8s.secrets.encryption_at_rest"}
+                    "k8s.secrets.encryption_at_rest", "k8s.apiserver.etcd_tls", "k8s.audit.policy_content"}
 
 
 def test_managed_control_plane_flags_are_error_not_pass(k8s_api, tmp_path):
@@ -451,15 +568,26 @@ def test_kubectl_dump_gives_the_same_assets_offline(weak_scan, tmp_path):
     r2 = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "dumpout"), "--quiet")
     assert r2.returncode in (1, 3), r2.stderr
     types = {"k8s.workload", "k8s.namespace", "k8s.rbac.role", "k8s.rbac.binding", "k8s.service", "k8s.ingress",
-             "k8s.secret", "k8s.node", "k8s.networkpolicy", "k8s.serviceaccount"}
+             "k8s.secret", "k8s.networkpolicy", "k8s.serviceaccount", "k8s.rbac.subject", "k8s.controlplane.apiserver",
+             "k8s.controlplane.etcd", "k8s.controlplane.scheduler", "k8s.controlplane.controller_manager"}
     assert inventory_key(tmp_path / "dumpout", types) == inventory_key(out, types)
+    # nodes too, but for their kubelet configuration (read live only)
+    nodes = [[json.loads(x) for x in k[4:]] for k in inventory_key(tmp_path / "dumpout", {"k8s.node"})]
+    assert [[{**a, "kubelet": None}, {}] for a, _ in nodes] == \
+        [[{**json.loads(k[4]), "kubelet": None}, {}] for k in inventory_key(out, {"k8s.node"})]
     # the control-plane flags come from the dumped kube-system pod; only the server version is missing
     cluster = next(a for a in load(tmp_path / "dumpout", "inventory.json")["assets"] if a["type"] == "k8s.cluster")
     assert cluster["attributes"]["api_server"]["audit_log_maxage"] == 7
     assert set(cluster["errors"]) == {"server_version"}
     v_live = {k: s for k, s in verdicts(out).items()}
     v_dump = verdicts(tmp_path / "dumpout")
-    assert {k: s for k, s in v_dump.items() if k[1] != "weak"} == {k: s for k, s in v_live.items() if k[1] != "weak"}
+    # the same verdicts wherever the kinds are present: workloads, RBAC subjects, ServiceAccounts, every
+    # control-plane instance; the kubelets' configuration is never in a dump (error, saying what to supply)
+    assert {k: s for k, s in v_dump.items() if k[1] != "weak" and k[0] not in KUBELET_CHECKS} == \
+        {k: s for k, s in v_live.items() if k[1] != "weak" and k[0] not in KUBELET_CHECKS}
+    kubelet = [f for f in load(tmp_path / "dumpout", "findings.json") if f["check_id"] in KUBELET_CHECKS]
+    assert len(kubelet) == 2 * len(KUBELET_CHECKS)
+    assert all(f["status"] == "error" and "not in a kubectl dump" in f["message"] for f in kubelet)
     text = evidence_text(tmp_path / "dumpout")
     for v in SECRET_VALUES:
         assert v not in text
@@ -559,8 +687,9 @@ def test_encryption_config_copy_decides_encryption_at_rest(k8s_api, tmp_path):
     want = {"": ("error", 3, "not readable through the API"),
             f", encryption_config: {identity_first}": ("fail", 1, "first provider for secrets is identity"),
             f", encryption_config: {not_enc}": ("error", 3, "not an EncryptionConfiguration")}
+    audit = f", audit_policy: {DATA / 'hardened' / 'audit-policy.yaml'}"
     for i, (target, (status, rc, says)) in enumerate(want.items()):
-        r, out = scan(tmp_path, srv, target=target, out=f"out{i}")
+        r, out = scan(tmp_path, srv, target=target + audit, out=f"out{i}")
         assert r.returncode == rc, (target, r.stderr + r.stdout)
         f = next(f for f in load(out, "findings.json") if f["check_id"] == "k8s.secrets.encryption_at_rest")
         assert f["status"] == status and says in f["message"], (target, f["message"])
@@ -576,3 +705,161 @@ def test_encryption_config_copy_decides_encryption_at_rest(k8s_api, tmp_path):
     # a missing copy is an input error before anything is collected
     r, _ = scan(tmp_path, srv, target=f", encryption_config: {tmp_path / 'nope.yaml'}", out="out-missing")
     assert r.returncode == 2 and "encryption_config not found" in r.stderr
+
+
+# --------------------------------------------------------------------------- issue 16: depth
+
+def test_ha_control_plane_judges_every_apiserver_instance(k8s_api, tmp_path):
+    """Three control-plane nodes, kube-apiserver on cp-3 drifted (anonymous auth not disabled, TLS 1.0): each
+    instance gets its own verdict naming its node, the cluster's verdict names the failing instance, and
+    everything else of the hardened cluster still passes."""
+    srv = k8s_api("ha")
+    r, out = scan(tmp_path, srv, target=f", encryption_config: {DATA / 'hardened' / 'encryption-config.yaml'}, "
+                                        f"audit_policy: {DATA / 'hardened' / 'audit-policy.yaml'}")
+    assert r.returncode == 1, r.stderr + r.stdout
+    v = verdicts(out)
+    for check_id in ("k8s.apiserver.anonymous_auth", "k8s.apiserver.tls_min_version"):
+        assert {k[1]: s for k, s in v.items() if k[0] == check_id} == {
+            "ha": "fail", "kube-apiserver-cp-1": "pass", "kube-apiserver-cp-2": "pass", "kube-apiserver-cp-3": "fail"}
+    fails = {k: s for k, s in v.items() if s == "fail"}
+    assert set(fails) == {(c, n) for c in ("k8s.apiserver.anonymous_auth", "k8s.apiserver.tls_min_version")
+                          for n in ("ha", "kube-apiserver-cp-3")}
+    findings = {(f["check_id"], f["resource_name"]): f for f in load(out, "findings.json")}
+    cluster = findings[("k8s.apiserver.anonymous_auth", "ha")]
+    assert cluster["message"].startswith("1 of 3 kube-apiserver instances fail: kube-apiserver-cp-3 on node cp-3")
+    assert cluster["details"]["failing"] == ["kube-apiserver-cp-3"]
+    inst = findings[("k8s.apiserver.anonymous_auth", "kube-system/kube-apiserver-cp-3")]
+    assert inst["resource_type"] == "k8s.controlplane.apiserver" and "on node cp-3" in inst["message"]
+    assert "all 3 kube-apiserver instances" in findings[("k8s.apiserver.authorization", "ha")]["message"]
+    # etcd, controller manager and scheduler: one verdict per node
+    for check_id, component in (("k8s.etcd.client_tls", "etcd"), ("k8s.etcd.peer_tls", "etcd"),
+                                ("k8s.scheduler.secure_serving", "kube-scheduler"),
+                                ("k8s.controller_manager.secure_serving", "kube-controller-manager"),
+                                ("k8s.controller_manager.service_account_credentials", "kube-controller-manager")):
+        assert {k[1]: s for k, s in v.items() if k[0] == check_id} == \
+            {f"{component}-cp-{i}": "pass" for i in (1, 2, 3)}, check_id
+    cl = next(a for a in load(out, "inventory.json")["assets"] if a["type"] == "k8s.cluster")
+    assert cl["attributes"]["control_plane_nodes"] == {c: ["cp-1", "cp-2", "cp-3"] for c in (
+        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")}
+    controls = {c["control_id"]: c["status"] for c in load(out, "controls.json")}
+    assert controls["L3-CES1-06"] == "partial"  # one instance of three accepts anonymous requests
+
+
+def test_kubelet_config_without_opt_in_is_error_naming_what_to_supply(k8s_api, tmp_path, weak_scan):
+    srv = k8s_api("weak")
+    r, out = scan(tmp_path, srv, kubelet=False)
+    assert r.returncode == 3, r.stderr + r.stdout
+    assert not [p for _m, p, _q in srv.log if "/proxy" in p], "nodes/proxy asked without the opt-in"
+    kubelet = [f for f in load(out, "findings.json") if f["check_id"] in KUBELET_CHECKS]
+    assert {(f["check_id"], f["resource_name"]) for f in kubelet} == {(c, n) for c in KUBELET_CHECKS for n in ("cp-1", "node-1")}
+    for f in kubelet:
+        assert f["status"] == "error" and "kubelet_config: true" in f["message"] \
+            and "mlps-scan-kubelet-clusterrole.yaml" in f["message"], f["message"]
+    # nothing else changes
+    _, out_opted = weak_scan
+    assert {k: s for k, s in verdicts(out).items() if k[0] not in KUBELET_CHECKS} == \
+        {k: s for k, s in WEAK_EXPECTED.items() if k[0] not in KUBELET_CHECKS}
+
+
+def test_kubelet_proxy_denied_is_error_per_node(k8s_api, tmp_path):
+    srv = k8s_api("weak", forbidden={"nodes/proxy"})
+    r, out = scan(tmp_path, srv)
+    assert r.returncode == 3, r.stderr + r.stdout
+    kubelet = [f for f in load(out, "findings.json") if f["check_id"] in KUBELET_CHECKS]
+    assert len(kubelet) == 2 * len(KUBELET_CHECKS)
+    assert all(f["status"] == "error" and "403" in f["message"] and "/proxy/configz" in f["message"] for f in kubelet)
+    recs = [json.loads(p.read_text()) for p in (out / "evidence").glob("kubernetes.kubelet-configz.*.json")]
+    assert sorted(r["request"]["node"] for r in recs) == ["cp-1", "node-1"]
+    assert all(r["status"] == "denied" for r in recs)
+
+
+def _kubeconfig(srv) -> dict:
+    return yaml.safe_load(srv.kubeconfig.read_text())
+
+
+def test_kubeconfig_files_merged_as_kubectl_does(k8s_api, tmp_path):
+    """KUBECONFIG=a:missing:b: a names the current context (defined in b) and a context of its own; b's own
+    current-context points elsewhere. kubectl takes the first file's current-context and the first
+    definition of every name; missing files are skipped."""
+    srv = k8s_api("weak")
+    real = _kubeconfig(srv)
+    a = {"apiVersion": "v1", "kind": "Config", "current-context": "weak-ctx",
+         "clusters": [{"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+         "users": [{"name": "nobody", "user": {"token": "not-this-one"}}],
+         "contexts": [{"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "nobody"}}]}
+    b = {**real, "current-context": "elsewhere"}
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(a))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(b))
+    env = {"KUBECONFIG": ":".join(str(tmp_path / n) for n in ("a.yaml", "missing.yaml", "b.yaml"))}
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text("system: {name: k8s test, level: 3}\nkubernetes:\n  - {name: weak, page_size: 3, kubelet_config: true}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env=env)
+    assert r.returncode == 1, r.stderr + r.stdout
+    assert verdicts(tmp_path / "out") == WEAK_EXPECTED
+    target = json.loads(next((tmp_path / "out" / "evidence").glob("kubernetes.target.*.json")).read_text())
+    assert target["answer"]["context"] == "weak-ctx" and target["request"]["kubeconfig"] == ["a.yaml", "b.yaml"]
+    # a context none of the files defines is an input error naming them all
+    cfg.write_text("system: {name: k8s test, level: 3}\nkubernetes:\n  - {name: weak, context: nope}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out2"), "--quiet", env=env)
+    assert r.returncode == 2 and "context 'nope' not in $KUBECONFIG" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_in_cluster_service_account(k8s_api, tmp_path):
+    """Running as a pod: no kubeconfig at all, the ServiceAccount token and CA and KUBERNETES_SERVICE_HOST/PORT
+    (the token directory comes from $MLPS_K8S_SA_DIR here instead of /var/run/secrets/...)."""
+    import base64
+
+    from k8s_apiserver import TOKEN
+    srv = k8s_api("weak")
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "token").write_text(TOKEN)
+    ca = _kubeconfig(srv)["clusters"][0]["cluster"]["certificate-authority-data"]
+    (sa / "ca.crt").write_bytes(base64.b64decode(ca))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": srv.url.rsplit(":", 1)[1],
+           "MLPS_K8S_SA_DIR": str(sa), "HOME": str(home), "KUBECONFIG": ""}
+    cfg = tmp_path / "scan.yaml"
+    cfg.write_text("system: {name: k8s test, level: 3}\nkubernetes:\n  - {name: weak, page_size: 3, kubelet_config: true}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet", env=env)
+    assert r.returncode == 1, r.stderr + r.stdout
+    assert verdicts(tmp_path / "out") == WEAK_EXPECTED
+    target = json.loads(next((tmp_path / "out" / "evidence").glob("kubernetes.target.*.json")).read_text())
+    assert target["request"] == {"in_cluster": True} and TOKEN not in evidence_text(tmp_path / "out")
+    # asked for explicitly outside a pod: one line saying what is missing
+    cfg.write_text("system: {name: k8s test, level: 3}\nkubernetes:\n  - {name: weak, in_cluster: true}\n")
+    r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "out2"), "--quiet",
+                env={**env, "KUBERNETES_SERVICE_HOST": ""})
+    assert r.returncode == 2 and "in_cluster: KUBERNETES_SERVICE_HOST" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_audit_policy_copy_decides_policy_content(k8s_api, tmp_path):
+    """The hardened cluster's kube-apiserver names an audit policy file: without a copy the content check is
+    error; a policy that drops requests and logs Secret bodies fails naming them; a file that is not a policy
+    is error; the good copy passes (test_hardened_cluster_passes_every_check)."""
+    srv = k8s_api("hardened")
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
+                     "  - level: RequestResponse\n    resources: [{group: '', resources: [secrets]}]\n"
+                     "  - level: Metadata\n    resources: [{group: rbac.authorization.k8s.io}]\n")
+    not_policy = tmp_path / "not-policy.yaml"
+    not_policy.write_text("kind: ConfigMap\ndata: {a: b}\n")
+    enc = f", encryption_config: {DATA / 'hardened' / 'encryption-config.yaml'}"
+    want = {"": ("error", 3, "supply a copy"),
+            f", audit_policy: {leaky}": ("fail", 1, "reading a Secret is recorded at RequestResponse"),
+            f", audit_policy: {not_policy}": ("error", 3, "not an audit policy")}
+    for i, (target, (status, rc, says)) in enumerate(want.items()):
+        r, out = scan(tmp_path, srv, target=enc + target, out=f"out{i}")
+        assert r.returncode == rc, (target, r.stderr + r.stdout)
+        f = next(f for f in load(out, "findings.json") if f["check_id"] == "k8s.audit.policy_content"
+                 and f["resource_type"] == "k8s.cluster")
+        assert f["status"] == status and says in f["message"], (target, f["message"])
+        others = {k: s for k, s in verdicts(out).items() if k[0] != "k8s.audit.policy_content"}
+        assert "fail" not in others.values() and "error" not in others.values()
+    f = next(f for f in load(tmp_path / "out1", "findings.json") if f["check_id"] == "k8s.audit.policy_content"
+             and f["resource_type"] == "k8s.cluster")
+    assert "any other request (no rule names it) is not recorded" in f["message"]
+    assert "exec into a pod is not recorded" in f["message"]

@@ -6,11 +6,19 @@ resourceVersion, creationTimestamp, labels, annotations, ownerReferences), `spec
 API's field names, and, as in real list answers, no per-item `kind`/`apiVersion`. The files are committed;
 re-run this script after changing it:  python tests/data/k8s/make_fixtures.py
 
-Two clusters:
+Each cluster also has kubelet-configz.json: node -> the answer of /api/v1/nodes/<node>/proxy/configz.
+
+Three clusters:
   hardened  every check passes (kube-system workloads are platform components: not applicable)
   weak      the usual findings: cluster-admin for a user and a default SA, anonymous bindings, no audit log,
             no encryption at rest, privileged/hostNetwork pods, :latest images, Secrets in env, NodePort and
-            open LoadBalancer, an ingress without TLS, namespaces without default-deny
+            open LoadBalancer, an ingress without TLS, namespaces without default-deny or egress policies;
+            user jane bound to a wildcard Role in kube-system, user dave with escalate/bind, etcd without
+            client-certificate auth and with plain-text peers, a controller manager on 0.0.0.0 with profiling,
+            a kubelet (node-1) with anonymous auth, AlwaysAllow and the read-only port
+  ha        the hardened cluster with an HA control plane (kube-apiserver, kube-controller-manager,
+            kube-scheduler and etcd on cp-1, cp-2, cp-3) whose kube-apiserver on cp-3 drifted (anonymous auth
+            not disabled, TLS 1.0 allowed)
 """
 from __future__ import annotations
 
@@ -259,6 +267,9 @@ def namespace(cl, name, psa=None) -> dict:
 
 
 VERSIONS = {
+    "ha": {"major": "1", "minor": "30", "gitVersion": "v1.30.4", "gitCommit": "a51b3b711150f57ffc1f526a640ec058514ed596",
+           "gitTreeState": "clean", "buildDate": "2024-08-14T19:04:42Z", "goVersion": "go1.22.5",
+           "compiler": "gc", "platform": "linux/amd64"},
     "hardened": {"major": "1", "minor": "30", "gitVersion": "v1.30.4", "gitCommit": "a51b3b711150f57ffc1f526a640ec058514ed596",
                  "gitTreeState": "clean", "buildDate": "2024-08-14T19:04:42Z", "goVersion": "go1.22.5",
                  "compiler": "gc", "platform": "linux/amd64"},
@@ -268,20 +279,104 @@ VERSIONS = {
 }
 
 
-def apiserver_pod(cl, flags: list[str]) -> dict:
-    c = container("kube-apiserver", "registry.k8s.io/kube-apiserver:" + VERSIONS[cl]["gitVersion"],
-                  command=["kube-apiserver", "--advertise-address=10.0.1.10", "--allow-privileged=true",
-                           "--client-ca-file=/etc/kubernetes/pki/ca.crt", "--enable-admission-plugins=NodeRestriction",
-                           "--etcd-servers=https://127.0.0.1:2379", "--secure-port=6443",
-                           "--service-cluster-ip-range=10.96.0.0/12", "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
-                           "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key", *flags],
+CP_IPS = {"cp-1": "10.0.1.10", "cp-2": "10.0.1.20", "cp-3": "10.0.1.30"}
+
+
+def static_pod(cl, component: str, node: str, command: list[str], image_tag: str | None = None) -> dict:
+    """A kubeadm static pod in kube-system (owner: its Node, name <component>-<node>)."""
+    image = f"registry.k8s.io/{component}:" + (image_tag or VERSIONS[cl]["gitVersion"])
+    c = container(component, image, command=command,
                   mounts=[{"name": "k8s-certs", "mountPath": "/etc/kubernetes/pki", "readOnly": True}])
     spec = pod_spec([c], volumes=[{"name": "k8s-certs", "hostPath": {"path": "/etc/kubernetes/pki", "type": "DirectoryOrCreate"}}],
-                    host={"hostNetwork": True, "priorityClassName": "system-node-critical"}, node="cp-1")
+                    host={"hostNetwork": True, "priorityClassName": "system-node-critical"}, node=node)
     spec.pop("serviceAccountName")
     spec.pop("serviceAccount")
-    return pod(cl, "kube-apiserver-cp-1", "kube-system", spec,
-               labels={"component": "kube-apiserver", "tier": "control-plane"}, owner=("Node", "cp-1"))
+    return pod(cl, f"{component}-{node}", "kube-system", spec,
+               labels={"component": component, "tier": "control-plane"}, owner=("Node", node))
+
+
+def apiserver_pod(cl, flags: list[str], node: str = "cp-1") -> dict:
+    ip = CP_IPS[node]
+    return static_pod(cl, "kube-apiserver", node, [
+        "kube-apiserver", f"--advertise-address={ip}", "--allow-privileged=true",
+        "--client-ca-file=/etc/kubernetes/pki/ca.crt", "--enable-admission-plugins=NodeRestriction",
+        "--etcd-servers=https://127.0.0.1:2379", "--secure-port=6443",
+        "--service-cluster-ip-range=10.96.0.0/12", "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
+        "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key", *flags])
+
+
+ETCD_CLIENT_CERTS = ["--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt",
+                     "--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt",
+                     "--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key"]
+
+
+def etcd_pod(cl, node: str, *, client_cert_auth=True, peer_tls=True) -> dict:
+    ip = CP_IPS[node]
+    pki = "/etc/kubernetes/pki/etcd"
+    peer_scheme = "https" if peer_tls else "http"
+    cmd = ["etcd", f"--advertise-client-urls=https://{ip}:2379", f"--cert-file={pki}/server.crt",
+           "--data-dir=/var/lib/etcd", f"--initial-advertise-peer-urls={peer_scheme}://{ip}:2380",
+           f"--key-file={pki}/server.key", f"--listen-client-urls=https://127.0.0.1:2379,https://{ip}:2379",
+           "--listen-metrics-urls=http://127.0.0.1:2381", f"--listen-peer-urls={peer_scheme}://{ip}:2380",
+           f"--name={node}", "--snapshot-count=10000", f"--trusted-ca-file={pki}/ca.crt"]
+    if client_cert_auth:
+        cmd.append("--client-cert-auth=true")
+    if peer_tls:
+        cmd += [f"--peer-cert-file={pki}/peer.crt", f"--peer-key-file={pki}/peer.key", "--peer-client-cert-auth=true",
+                f"--peer-trusted-ca-file={pki}/ca.crt"]
+    return static_pod(cl, "etcd", node, cmd, image_tag="3.5.12-0")
+
+
+def controller_manager_pod(cl, node: str, *, hardened=True) -> dict:
+    cmd = ["kube-controller-manager", "--allocate-node-cidrs=true",
+           "--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf",
+           "--authorization-kubeconfig=/etc/kubernetes/controller-manager.conf",
+           "--client-ca-file=/etc/kubernetes/pki/ca.crt", "--cluster-name=kubernetes",
+           "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key",
+           "--controllers=*,bootstrapsigner,tokencleaner", "--kubeconfig=/etc/kubernetes/controller-manager.conf",
+           "--leader-elect=true", "--root-ca-file=/etc/kubernetes/pki/ca.crt",
+           "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"]
+    if hardened:
+        cmd += ["--bind-address=127.0.0.1", "--profiling=false", "--use-service-account-credentials=true"]
+    else:
+        cmd += ["--bind-address=0.0.0.0"]
+    return static_pod(cl, "kube-controller-manager", node, cmd)
+
+
+def scheduler_pod(cl, node: str, *, hardened=True) -> dict:
+    cmd = ["kube-scheduler", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf",
+           "--authorization-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1",
+           "--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"]
+    if hardened:
+        cmd.append("--profiling=false")
+    return static_pod(cl, "kube-scheduler", node, cmd)
+
+
+HARDENED_APISERVER = ["--anonymous-auth=false", "--authorization-mode=Node,RBAC",
+                      "--audit-log-path=/var/log/kubernetes/audit/audit.log", "--audit-log-maxage=180",
+                      "--audit-log-maxbackup=10", "--audit-policy-file=/etc/kubernetes/audit-policy.yaml",
+                      "--audit-webhook-config-file=/etc/kubernetes/audit-webhook.yaml",
+                      "--encryption-provider-config=/etc/kubernetes/encryption-config.yaml",
+                      "--tls-min-version=VersionTLS12", "--profiling=false", *ETCD_CLIENT_CERTS]
+
+
+def configz(*, anonymous=False, mode="Webhook", read_only_port=0, rotate=True, server_bootstrap=True,
+            tls_min="VersionTLS12") -> dict:
+    """A kubelet's /configz answer (the effective KubeletConfiguration, as v1.27-v1.30 kubelets print it)."""
+    k = {"enableServer": True, "staticPodPath": "/etc/kubernetes/manifests", "syncFrequency": "1m0s",
+         "address": "0.0.0.0", "port": 10250, "readOnlyPort": read_only_port,
+         "rotateCertificates": rotate, "authentication": {
+             "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"},
+             "webhook": {"enabled": mode == "Webhook", "cacheTTL": "2m0s"},
+             "anonymous": {"enabled": anonymous}},
+         "authorization": {"mode": mode, "webhook": {"cacheAuthorizedTTL": "5m0s", "cacheUnauthorizedTTL": "30s"}},
+         "clusterDomain": "cluster.local", "clusterDNS": ["10.96.0.10"], "cgroupDriver": "systemd",
+         "protectKernelDefaults": True, "eventRecordQPS": 50}
+    if server_bootstrap:
+        k["serverTLSBootstrap"] = True
+    if tls_min:
+        k["tlsMinVersion"] = tls_min
+    return {"kubeletconfig": k}
 
 
 def common_rbac(cl) -> tuple[list, list]:
@@ -292,11 +387,16 @@ def common_rbac(cl) -> tuple[list, list]:
                                   "verbs": ["get", "list", "watch"]}]),
         clusterrole(cl, "system:public-info-viewer", [{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version",
                                                                            "/version/"], "verbs": ["get"]}], builtin=True),
+        clusterrole(cl, "system:node-proxier", [
+            {"apiGroups": [""], "resources": ["endpoints", "services", "nodes"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]}], builtin=True),
     ]
     bindings = [
         crb(cl, "cluster-admin", "cluster-admin", [subj("Group", "system:masters")], builtin=True),
         crb(cl, "system:public-info-viewer", "system:public-info-viewer",
             [subj("Group", "system:authenticated"), subj("Group", "system:unauthenticated")], builtin=True),
+        crb(cl, "kubeadm:node-proxier", "system:node-proxier", [subj("ServiceAccount", "kube-proxy", "kube-system")]),
     ]
     return roles, bindings
 
@@ -337,12 +437,8 @@ def hardened() -> dict[str, list]:
     out["jobs"] = [job(cl, "backup-29012345", "shop", backup, owner=("CronJob", "backup"))]
     out["cronjobs"] = [cronjob(cl, "backup", "shop", backup)]
     out["pods"] = [
-        apiserver_pod(cl, ["--anonymous-auth=false", "--authorization-mode=Node,RBAC",
-                           "--audit-log-path=/var/log/kubernetes/audit/audit.log", "--audit-log-maxage=180",
-                           "--audit-log-maxbackup=10", "--audit-policy-file=/etc/kubernetes/audit-policy.yaml",
-                           "--audit-webhook-config-file=/etc/kubernetes/audit-webhook.yaml",
-                           "--encryption-provider-config=/etc/kubernetes/encryption-config.yaml",
-                           "--tls-min-version=VersionTLS12"]),
+        apiserver_pod(cl, HARDENED_APISERVER), etcd_pod(cl, "cp-1"), controller_manager_pod(cl, "cp-1"),
+        scheduler_pod(cl, "cp-1"),
         pod(cl, "web-7d9c8b6f5-k2x8p", "shop", {**web, "nodeName": "node-1"}, labels={"app": "web"}, owner=("ReplicaSet", "web-7d9c8b6f5")),
         pod(cl, "web-7d9c8b6f5-q7m4z", "shop", {**web, "nodeName": "node-2"}, labels={"app": "web"}, owner=("ReplicaSet", "web-7d9c8b6f5")),
         pod(cl, "db-0", "shop", {**db, "nodeName": "node-2"}, labels={"app": "db"}, owner=("StatefulSet", "db")),
@@ -368,6 +464,10 @@ def hardened() -> dict[str, list]:
                                                                       "rbac.authorization.k8s.io"],
                                                         "resources": ["pods", "nodes"], "verbs": ["get", "list"]}]))
     bindings.append(crb(cl, "mlps-scan-reader", "mlps-scan-reader", [subj("ServiceAccount", "scanner", "mlps")]))
+    roles.append(clusterrole(cl, "system:coredns", [
+        {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]}]))
+    bindings.append(crb(cl, "system:coredns", "system:coredns", [subj("ServiceAccount", "coredns", "kube-system")]))
     out["clusterroles"] = roles
     out["clusterrolebindings"] = bindings
     out["roles"] = [role(cl, "deployer", "shop", [{"apiGroups": ["apps"], "resources": ["deployments"],
@@ -375,6 +475,7 @@ def hardened() -> dict[str, list]:
                     role(cl, "log-reader", "shop", [{"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}])]
     out["rolebindings"] = [rb(cl, "deployer-alice", "shop", "Role", "deployer", [subj("User", "alice@acme.cn")]),
                            rb(cl, "auditors-view", "shop", "Role", "log-reader", [subj("Group", "auditors")])]
+    out["configz"] = {n["metadata"]["name"]: configz() for n in out["nodes"]}
     return out
 
 
@@ -414,6 +515,8 @@ def weak() -> dict[str, list]:
     out["pods"] = [
         apiserver_pod(cl, ["--authorization-mode=Node,RBAC", "--audit-log-path=/var/log/kubernetes/audit.log",
                            "--audit-log-maxage=7"]),
+        etcd_pod(cl, "cp-1", client_cert_auth=False, peer_tls=False),
+        controller_manager_pod(cl, "cp-1", hardened=False), scheduler_pod(cl, "cp-1", hardened=False),
         pod(cl, "web-6b7f9d4c8-abcde", "shop", {**web, "nodeName": "node-1"}, labels={"app": "web"}, owner=("ReplicaSet", "web-6b7f9d4c8")),
         pod(cl, "web-6b7f9d4c8-fghij", "shop", {**web, "nodeName": "node-1"}, labels={"app": "web"}, owner=("ReplicaSet", "web-6b7f9d4c8")),
         pod(cl, "api-5c4d8f7b9-klmno", "shop", {**api, "nodeName": "node-1"}, labels={"app": "api"}, owner=("ReplicaSet", "api-5c4d8f7b9")),
@@ -439,17 +542,56 @@ def weak() -> dict[str, list]:
                              data={"token": "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkluUmxjM1FpZlEuZXlKemRXSWlPaUowWlhOMEluMC5zaWc="})]
     roles, bindings = common_rbac(cl)
     roles.append(clusterrole(cl, "ops-all", [{"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["*"]}]))
+    roles.append(clusterrole(cl, "rbac-manager", [
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "clusterroles", "rolebindings", "clusterrolebindings"],
+         "verbs": ["get", "list", "create", "update", "escalate", "bind"]}]))
     bindings += [crb(cl, "bob-admin", "cluster-admin", [subj("User", "bob@example.cn")]),
                  crb(cl, "ci-admin", "cluster-admin", [subj("ServiceAccount", "default", "dev")]),
                  crb(cl, "anon-view", "view", [subj("User", "system:anonymous"), subj("Group", "system:unauthenticated")]),
-                 crb(cl, "ops", "ops-all", [subj("Group", "ops")])]
+                 crb(cl, "ops", "ops-all", [subj("Group", "ops")]),
+                 crb(cl, "dave-rbac", "rbac-manager", [subj("User", "dave@example.cn")])]
     out["clusterroles"] = roles
     out["clusterrolebindings"] = bindings
     out["roles"] = [role(cl, "everything", "dev", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
-                    role(cl, "reader", "shop", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}])]
+                    role(cl, "reader", "shop", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]),
+                    role(cl, "ops-everything", "kube-system", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])]
     out["rolebindings"] = [rb(cl, "devs-everything", "dev", "Role", "everything", [subj("Group", "developers")]),
-                           rb(cl, "reader", "shop", "Role", "reader", [subj("User", "carol@example.cn")])]
+                           rb(cl, "reader", "shop", "Role", "reader", [subj("User", "carol@example.cn")]),
+                           rb(cl, "jane-ops", "kube-system", "Role", "ops-everything", [subj("User", "jane@example.cn")])]
+    out["configz"] = {"cp-1": configz(server_bootstrap=False, tls_min=None),
+                      "node-1": configz(anonymous=True, mode="AlwaysAllow", read_only_port=10255, rotate=False,
+                                        server_bootstrap=False, tls_min="VersionTLS10")}
     return out
+
+
+def ha() -> dict[str, list]:
+    """The hardened cluster with three control-plane nodes; the kube-apiserver on cp-3 drifted."""
+    cl = "ha"
+    out = hardened()
+    _rv[0] += 1
+    out["nodes"] = [node(cl, n, z, ip) for n, z, ip in (("cp-1", "cn-north-1a", "10.0.1.10"),
+                                                        ("cp-2", "cn-north-1b", "10.0.1.20"),
+                                                        ("cp-3", "cn-north-1c", "10.0.1.30"),
+                                                        ("node-1", "cn-north-1a", "10.0.1.11"))]
+    drifted = [f for f in HARDENED_APISERVER if f not in ("--anonymous-auth=false", "--tls-min-version=VersionTLS12")]
+    control_plane = []
+    for n in ("cp-1", "cp-2", "cp-3"):
+        control_plane += [apiserver_pod(cl, drifted + ["--tls-min-version=VersionTLS10"] if n == "cp-3" else HARDENED_APISERVER, n),
+                          etcd_pod(cl, n), controller_manager_pod(cl, n), scheduler_pod(cl, n)]
+    workloads = [p for p in out["pods"] if (p["metadata"].get("labels") or {}).get("tier") != "control-plane"]
+    out["pods"] = control_plane + [_rehome(p, cl) for p in workloads]
+    for kind in ("namespaces", "networkpolicies", "deployments", "statefulsets", "daemonsets", "jobs", "cronjobs",
+                 "services", "ingresses", "serviceaccounts", "secrets", "clusterroles", "clusterrolebindings", "roles",
+                 "rolebindings"):
+        out[kind] = [_rehome(o, cl) for o in out[kind]]
+    out["configz"] = {n["metadata"]["name"]: configz() for n in out["nodes"]}
+    return out
+
+
+def _rehome(obj: dict, cl: str) -> dict:
+    """An object of the hardened cluster as the ha cluster's (its own uid)."""
+    m = obj["metadata"]
+    return {**obj, "metadata": {**m, "uid": _uid(cl, m["uid"])}}
 
 
 def write(cluster: str, lists: dict[str, list]) -> None:
@@ -459,6 +601,7 @@ def write(cluster: str, lists: dict[str, list]) -> None:
     d = HERE / cluster
     d.mkdir(exist_ok=True)
     (d / "version.json").write_text(json.dumps(VERSIONS[cluster], indent=1) + "\n")
+    (d / "kubelet-configz.json").write_text(json.dumps(lists.get("configz", {}), indent=1) + "\n")
     for res, (group, ver, _ns, list_kind) in RESOURCES.items():
         doc = {"kind": list_kind, "apiVersion": f"{group}/{ver}" if group else ver,
                "metadata": {"resourceVersion": "48151623"}, "items": lists.get(res, [])}
@@ -468,3 +611,4 @@ def write(cluster: str, lists: dict[str, list]) -> None:
 if __name__ == "__main__":
     write("hardened", hardened())
     write("weak", weak())
+    write("ha", ha())
