@@ -10,9 +10,11 @@ from typing import Callable
 
 from mlps_scan.plugins import CheckContext, EvidenceMissing, Verdict
 
-from ._zh import message_zh, missing_zh, verdict
-
 APISERVER = "k8s.controlplane.apiserver"
+
+
+def verdict(status: str, message: str, zh: str, **kw) -> Verdict:
+    return Verdict(status, message, zh, **kw)
 
 
 def instances(asset, ctx: CheckContext, type_: str = APISERVER) -> list:
@@ -32,7 +34,7 @@ def _judge(fn: Callable, cluster, inst, ctx: CheckContext) -> Verdict:
     try:
         v = fn(view, ctx)
     except EvidenceMissing as e:
-        return verdict("error", f"evidence missing: {e}", f"证据缺失，无法判定：{missing_zh(e) or e}")
+        return verdict("error", f"evidence missing: {e}", f"证据缺失，无法判定：{e.zh or e}")
     if isinstance(v, list):  # a check judging one set of flags returns one verdict
         v = v[0]
     return v
@@ -40,7 +42,7 @@ def _judge(fn: Callable, cluster, inst, ctx: CheckContext) -> Verdict:
 
 def _instance_verdict(inst, v: Verdict) -> Verdict:
     en, zh = label(inst)
-    return verdict(v.status, f"{en}: {v.message}", f"{zh}：{message_zh(v) or v.message}", details=v.details,
+    return verdict(v.status, f"{en}: {v.message}", f"{zh}：{v.message_zh or v.message}", details=v.details,
                    evidence=inst.evidence, resource_id=inst.id, resource_type=inst.type)
 
 
@@ -50,13 +52,13 @@ def _summary(judged: list[tuple[object, Verdict]]) -> Verdict:
     if n == 1:
         inst, v = judged[0]
         en, zh = label(inst)
-        return verdict(v.status, f"{v.message} ({en})", f"{message_zh(v) or v.message}（{zh}）",
+        return verdict(v.status, f"{v.message} ({en})", f"{v.message_zh or v.message}（{zh}）",
                        details={**v.details, "instances": statuses})
     for status, word, word_zh in (("fail", "fail", "不符合"), ("error", "could not be judged", "无法判定")):
         bad = [(inst, v) for inst, v in judged if v.status == status]
         if bad:
             en = "; ".join(f"{label(i)[0]}: {v.message}" for i, v in bad)
-            zh = "；".join(f"{label(i)[1]}：{message_zh(v) or v.message}" for i, v in bad)
+            zh = "；".join(f"{label(i)[1]}：{v.message_zh or v.message}" for i, v in bad)
             return verdict(status, f"{len(bad)} of {n} kube-apiserver instances {word}: {en}",
                            f"{n}个kube-apiserver实例中{len(bad)}个{word_zh}：{zh}",
                            details={"instances": statuses, "failing": [i.name for i, _ in bad]})
@@ -65,11 +67,11 @@ def _summary(judged: list[tuple[object, Verdict]]) -> Verdict:
     first = judged[0][1]
     if len(messages) == 1:
         return verdict(first.status, f"{first.message} (all {n} kube-apiserver instances: nodes {nodes})",
-                       f"{message_zh(first) or first.message}（全部{n}个kube-apiserver实例：节点{nodes}）",
+                       f"{first.message_zh or first.message}（全部{n}个kube-apiserver实例：节点{nodes}）",
                        details={"instances": statuses})
     status = "pass" if any(v.status == "pass" for _, v in judged) else first.status
     return verdict(status, f"all {n} kube-apiserver instances: " + "; ".join(f"{label(i)[0]}: {v.message}" for i, v in judged),
-                   f"全部{n}个kube-apiserver实例：" + "；".join(f"{label(i)[1]}：{message_zh(v) or v.message}" for i, v in judged),
+                   f"全部{n}个kube-apiserver实例：" + "；".join(f"{label(i)[1]}：{v.message_zh or v.message}" for i, v in judged),
                    details={"instances": statuses})
 
 

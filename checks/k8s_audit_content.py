@@ -5,11 +5,10 @@ Audit records must say who did what, when and with which outcome for every impor
 Secret values and issued tokens into the log. Judged for every kube-apiserver instance (`@per_apiserver`)."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext
+from mlps_scan.plugins import CheckContext, check, error, failed, passed
 
 from ._k8s_audit_policy import evaluate
 from ._k8s_instances import per_apiserver
-from ._zh import check, error, failed, passed
 
 
 @check(

@@ -8,10 +8,9 @@ control planes (EKS) hide these components: the etcd, controller-manager and sch
 applicable there, and the kube-apiserver's etcd settings are `error` for the assessor to confirm."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext
+from mlps_scan.plugins import CheckContext, check, failed, passed
 
 from ._k8s_instances import per_apiserver
-from ._zh import check, failed, passed
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

@@ -4,9 +4,7 @@ outbound connections are checked or restricted). Without one, any pod can reach 
 cluster or on the internet."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext
-
-from ._zh import check, failed, passed
+from mlps_scan.plugins import CheckContext, check, failed, passed
 
 
 @check(

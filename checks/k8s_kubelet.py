@@ -6,16 +6,15 @@ Without the opt-in (or from a kubectl dump) the node's `kubelet` facts are missi
 `error` naming what to supply; a setting the configz answer lacks is `error` too, never a pass."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext
+from mlps_scan.plugins import CheckContext, EvidenceMissing, check, failed, passed
 
-from ._zh import check, failed, missing, passed
 
 _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionTLS13": 1.3}
 
 
 def _setting(kubelet: dict, key: str, shown: str):
     if kubelet.get(key) is None:
-        raise missing(f"kubelet configuration: the configz answer has no {shown}", f"kubelet配置：configz应答中没有{shown}")
+        raise EvidenceMissing(f"kubelet configuration: the configz answer has no {shown}", f"kubelet配置：configz应答中没有{shown}")
     return kubelet[key]
 
 

@@ -9,10 +9,9 @@ subject) and `k8s.serviceaccount` (`automount`, `bound_roles`). Bindings the API
 (`kubernetes.io/bootstrapping=rbac-defaults`) and the `system:masters` break-glass group are by design."""
 from __future__ import annotations
 
-from mlps_scan.plugins import CheckContext
+from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passed
 
 from ._k8s_rights import dangerous_rights, describe
-from ._zh import check, failed, not_applicable, passed
 
 SUPERUSER_GROUP = "system:masters"
 
