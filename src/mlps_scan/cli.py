@@ -313,20 +313,30 @@ def cmd_merge(args) -> int:
 
 def cmd_controls(args) -> int:
     from .catalogue import load
+    from .plugins import checks_by_control
     cat = load()
     ctrls = [c for c in cat.for_level(args.level) if not args.area or c.area == args.area.upper()]
     if args.area and not ctrls:
         raise InputError(f"unknown area {args.area!r}: choose from {', '.join(cat.areas)}")
+    by_control = checks_by_control(args.level)
     if args.format == "json":
-        print(json.dumps([c.model_dump(mode="json") for c in ctrls], ensure_ascii=False, indent=1))
+        # per item, the checks that evidence it and what each shows for it (a consultant reviews the mapping here)
+        print(json.dumps([{**c.model_dump(mode="json"), "checks": [
+            {"id": s.id, "title": s.title.model_dump(), "shows": s.shows[c.id].model_dump() if c.id in s.shows else None}
+            for s in by_control.get(c.id, [])]} for c in ctrls], ensure_ascii=False, indent=1))
         return 0
     from rich.table import Table
     t = Table(title=f"GB/T 22239-2019 level {args.level}: {len(ctrls)} test items (≈ = derived id, not official)")
-    for col in ("id", "clause", "control point 控制点", "requirement 要求", "automation"):
+    for col in ("id", "clause", "control point 控制点", "requirement 要求", "automation", "checks"):
         t.add_column(col, overflow="fold")
     for c in ctrls:
+        specs = by_control.get(c.id, [])
+        shown = "\n".join(s.id + (f": {s.shows[c.id].en}" if c.id in s.shows else "") for s in specs)
+        if not specs and c.manual_reason:
+            shown = f"manual: {c.manual_reason.en}"
         t.add_row(("≈ " if c.id_basis == "derived" else "") + c.id, c.clause,
-                  f"{c.control_point.en}\n{c.control_point.zh}", f"{c.title.en}\n{c.title.zh}", c.automation.value)
+                  f"{c.control_point.en}\n{c.control_point.zh}", f"{c.title.en}\n{c.title.zh}", c.automation.value,
+                  shown)
     _console().print(t)
     return 0
 
@@ -339,7 +349,8 @@ def cmd_checks(args) -> int:
     if args.format == "json":
         print(json.dumps([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
                            "reads": s.reads, "params": s.params, "severity": s.severity,
-                           "remediation": s.remediation.model_dump() if s.remediation else None} for s in specs],
+                           "remediation": s.remediation.model_dump() if s.remediation else None,
+                           "shows": {cid: text.model_dump() for cid, text in s.shows.items()}} for s in specs],
                          ensure_ascii=False, indent=1))
         return 0
     from rich.table import Table

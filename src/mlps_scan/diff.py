@@ -77,7 +77,8 @@ def _by_key(findings: list[Finding]) -> dict[tuple[str, str], Finding]:
 
 
 def _brief(f: Finding) -> dict:
-    return {"check_id": f.check_id, "resource_id": f.resource_id, "resource_type": f.resource_type,
+    return {"check_id": f.check_id, "resource_id": f.resource_id, "resource_name": f.resource_name or f.resource_id,
+            "resource_type": f.resource_type,
             "status": f.status.value, "controls": list(f.control_ids), "message": f.message}
 
 

@@ -51,6 +51,9 @@ class Control(Strict):
     title: Bilingual
     automation: Automation
     guidance: Bilingual | None = None
+    manual_reason: Bilingual | None = Field(
+        None, description="why the item is manual although the test item reads as technical: set when it was "
+                          "reclassified (one line an assessor can accept)")
 
 
 class Area(Strict):

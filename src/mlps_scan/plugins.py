@@ -258,9 +258,21 @@ class CheckSpec:
     severity: str
     func: Callable[..., Any]
     module: str = ""
+    # control id -> what this check shows for that item (the mapping's reason, for a consultant's review)
+    shows: dict[str, Bilingual] = field(default_factory=dict)
 
     def controls_for(self, level: int) -> list[str]:
         return list(self.controls.get(level, []))
+
+
+def _shows(shows: dict | None) -> dict[str, Bilingual]:
+    """`{"L2-ABS1-07 L3-ABS1-14": ("en", "zh")}`: one text for several ids (the same item at two levels)."""
+    out: dict[str, Bilingual] = {}
+    for ids, text in (shows or {}).items():
+        value = Bilingual(en=text[0], zh=text[1]) if isinstance(text, (tuple, list)) else Bilingual.model_validate(text)
+        for cid in ids.replace(",", " ").split():
+            out[cid] = value
+    return out
 
 
 _CHECKS: dict[str, CheckSpec] = {}
@@ -268,11 +280,12 @@ _CHECKS: dict[str, CheckSpec] = {}
 
 def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str]], asset_type: str,
           reads: Iterable[str] = (), params: Iterable[str] = (), remediation: str | dict | Bilingual = "",
-          remediation_zh: str = "", severity: str = "medium") -> Callable:
+          remediation_zh: str = "", severity: str = "medium", shows: dict | None = None) -> Callable:
     """Declare a check. `controls` maps level -> catalogue ids it evidences at that level. The remediation
     (整改建议) is given in English and Chinese: `remediation="..." , remediation_zh="..."` or
     `remediation={"en": ..., "zh": ...}`; verdicts likewise carry their result record in both
-    (`failed("...", "...")`)."""
+    (`failed("...", "...")`). `shows` says, per control id (several ids may share one key, space-separated),
+    what the check shows for that item, in English and Chinese: `shows={"L3-ABS1-09": ("...", "...")}`."""
     if isinstance(remediation, str):
         rem = Bilingual(en=remediation, zh=remediation_zh) if remediation else None
     else:
@@ -281,7 +294,7 @@ def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str
     def deco(fn: Callable) -> Callable:
         spec = CheckSpec(id=id, title=Bilingual(en=title_en, zh=title_zh), controls={int(k): list(v) for k, v in controls.items()},
                          asset_type=asset_type, reads=list(reads), params=list(params), remediation=rem,
-                         severity=severity, func=fn, module=fn.__module__)
+                         severity=severity, func=fn, module=fn.__module__, shows=_shows(shows))
         if id in _CHECKS and _CHECKS[id].func is not fn and _CHECKS[id].module != fn.__module__:
             raise ValueError(f"check id {id} declared twice ({_CHECKS[id].module} and {fn.__module__})")
         _CHECKS[id] = spec
@@ -289,6 +302,15 @@ def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str
         return fn
 
     return deco
+
+
+def checks_by_control(level: int) -> dict[str, list[CheckSpec]]:
+    """The checks that evidence each control id of a level (what `mlps-scan controls` lists per item)."""
+    out: dict[str, list[CheckSpec]] = {}
+    for spec in sorted(checks().values(), key=lambda s: s.id):
+        for cid in spec.controls_for(level):
+            out.setdefault(cid, []).append(spec)
+    return out
 
 
 def _scope_related(a: str, b: str) -> bool:

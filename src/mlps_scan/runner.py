@@ -221,7 +221,8 @@ def plugin_failure_findings(level: int, catalogue: Catalogue) -> list[Finding]:
             continue
         message = f"plugin {failure.name} failed to load ({failure.error}): its checks did not run"
         message_zh = f"插件 {failure.name} 加载失败（{failure.error}）：其检查未执行，无法判定"
-        common = dict(status=FindingStatus.error, resource_id=f"plugin/{failure.name}", resource_type="plugin",
+        common = dict(status=FindingStatus.error, resource_id=f"plugin/{failure.name}", resource_name=failure.name,
+                      resource_type="plugin",
                       scope="plugins", details={"plugin": failure.value})
         if not failure.checks:
             out.append(Finding(check_id=f"plugin:{failure.name}", control_ids=[], **common,

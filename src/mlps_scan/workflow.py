@@ -317,7 +317,7 @@ def cmd_diff(args) -> int:
             for col in ("check", "resource", "controls", "message"):
                 t.add_column(col, overflow="fold")
             for f in d[key]:
-                t.add_row(f["check_id"], f["resource_id"], ", ".join(f["controls"]), f["message"] or "")
+                t.add_row(f["check_id"], f.get("resource_name") or f["resource_id"], ", ".join(f["controls"]), f["message"] or "")
             con.print(t)
     for key, title in (("assets_added", "Assets added 新增资产"), ("assets_removed", "Assets removed 移除资产")):
         if d[key]:
