@@ -379,3 +379,81 @@ def test_high_risk_ports_the_scan_never_probed_are_not_passed(inventory):
     v = verdicts(inv, high_risk_ports=[23, 4444])
     assert v[("host.high_risk_ports", WEB)].status.value == "error" and "4444" in v[("host.high_risk_ports", WEB)].message
     assert verdicts(inv, high_risk_ports=[23])[("host.high_risk_ports", WEB)].status.value == "pass"
+
+
+# --------------------------------------------------------------------------- issue 15: boundary and management
+
+
+def test_sections_an_older_fact_script_did_not_print_are_errors_not_failures():
+    """Evidence recorded before the auth_logging, fw_state and perms sections existed re-checks as `error` for
+    the checks that need them (never a fail or a pass read from nothing)."""
+    v = host_verdicts(sshd="source=sshd-T\nloglevel INFO", firewall="firewalld active\nfirewalld_state=not running\n"
+                      "iptables: -P INPUT DROP\niptables: -A INPUT -p tcp --dport 22 -j ACCEPT")
+    assert v["host.remote_access_logging"].status.value == "error"
+    assert v["host.policy_files_protected"].status.value == "error"
+    assert v["host.firewall_stateful"].status.value == "error"
+
+
+@pytest.mark.parametrize("rsyslog,loglevel,status,needle", [
+    ("/etc/rsyslog.conf: authpriv.* /var/log/secure", "VERBOSE", "pass", "/var/log/secure"),
+    ("/etc/rsyslog.conf: auth,authpriv.*\t/var/log/auth.log", "INFO", "pass", "/var/log/auth.log"),
+    ("/etc/rsyslog.conf: *.info;mail.none;authpriv.none /var/log/messages", "INFO", "fail", "no log receives"),
+    ("/etc/rsyslog.conf: *.info /var/log/messages", "INFO", "fail", "no log receives"),  # mixed in, not on its own
+    ("/etc/rsyslog.conf: authpriv.* /var/log/secure", "QUIET", "fail", "LogLevel QUIET"),
+    ("/etc/systemd/journald.conf: Storage=persistent", "INFO", "pass", "persistent journal"),
+])
+def test_remote_access_logging_needs_a_login_record_of_its_own(rsyslog, loglevel, status, needle):
+    v = host_verdicts(sshd=f"source=sshd-T\nloglevel {loglevel}", auth_logging=rsyslog, perms="", fw_state="")
+    f = v["host.remote_access_logging"]
+    assert f.status.value == status and needle in f.message, f.message
+    assert f.message_zh and f.resource_name == "10.9.9.9"
+
+
+def test_script_sections_for_auth_logging_state_rules_and_permissions(tmp_path):
+    out = run_script_section("fw_state", tmp_path, {
+        "iptables": "printf -- '-P INPUT DROP\\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\\n"
+                    "-A INPUT -m state --state NEW -p tcp --dport 22 -j ACCEPT\\n'\n"})
+    assert "iptables_state=2" in out.splitlines()
+    (tmp_path / "p").mkdir()
+    perms = run_script_section("perms", tmp_path / "p", {"stat": 'echo "$3 root root 644"\n'})
+    assert "/etc/passwd root root 644" in perms.splitlines()
+
+
+@pytest.mark.parametrize("iptables,outbound,stateful", [
+    ("-P INPUT DROP\n-P OUTPUT DROP\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT", "pass", "pass"),
+    ("-P INPUT DROP\n-P OUTPUT ACCEPT\n-A INPUT -m state --state ESTABLISHED -j ACCEPT\n-A OUTPUT -j REJECT", "pass", "pass"),
+    ("-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT", "fail", "fail"),
+    ("-P INPUT DROP\n-P OUTPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT", "fail", "fail"),
+])
+def test_outbound_and_stateful_filtering(iptables, outbound, stateful):
+    state = sum("state" in line for line in iptables.splitlines())
+    v = host_verdicts(firewall="\n".join("iptables: " + line for line in iptables.splitlines()),
+                      fw_state=f"iptables_state={state}", auth_logging="", perms="")
+    assert (v["host.outbound_filtering"].status.value, v["host.firewall_stateful"].status.value) == (outbound, stateful), \
+        (v["host.outbound_filtering"].message, v["host.firewall_stateful"].message)
+
+
+def test_admin_and_audit_admin_operations_audited():
+    base = "auditd active\nstatus_rc=0\nstatus: enabled 1\nrules_rc=0\n"
+    full = base + "\n".join("rule: " + r for r in (
+        "-a always,exit -F arch=b64 -S execve -F euid=0 -k privileged", "-w /etc/group -p wa -k identity",
+        "-a always,exit -F arch=b64 -S clock_settime -k time-change", "-w /etc/sudoers.d/ -p wa -k scope",
+        "-w /sbin/auditctl -p x -k audittools"))
+    v = host_verdicts(audit=full)
+    assert v["host.admin_actions_audited"].status.value == "pass"
+    assert v["host.audit_config_audited"].status.value == "pass"
+    partial = base + "rule: -w /etc/passwd -p wa -k identity"
+    v = host_verdicts(audit=partial)
+    f = v["host.admin_actions_audited"]
+    assert f.status.value == "fail" and "privileged command execution" in f.message and "特权命令执行" in f.message_zh
+    assert v["host.audit_config_audited"].status.value == "fail"
+
+
+def test_policy_files_owned_by_root_and_not_writable_by_others():
+    ok = "/etc/passwd root root 644\n/etc/shadow root shadow 640\n/etc/sudoers root root 440"
+    assert host_verdicts(perms=ok)["host.policy_files_protected"].status.value == "pass"
+    bad = host_verdicts(perms="/etc/passwd root root 664\n/etc/shadow root root 644\n/etc/pam.d deploy root 755")
+    f = bad["host.policy_files_protected"]
+    assert f.status.value == "fail"
+    assert "/etc/passwd writable by group/others (0664)" in f.message and "/etc/shadow readable by everyone" in f.message
+    assert "/etc/pam.d owned by deploy" in f.message

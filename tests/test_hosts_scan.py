@@ -46,6 +46,14 @@ EXPECTED = {
     "host.anti_malware": ("pass", "fail"),
     "host.password_hashes": ("pass", "fail"),
     "host.disk_encryption": ("not_applicable", "not_applicable"),
+    # issue 15: outbound and stateful filtering, remote-access logging, administrators' operations audited,
+    # policy files only root may change
+    "host.outbound_filtering": ("pass", "fail"),
+    "host.firewall_stateful": ("pass", "fail"),
+    "host.remote_access_logging": ("pass", "fail"),
+    "host.admin_actions_audited": ("pass", "fail"),
+    "host.audit_config_audited": ("pass", "fail"),
+    "host.policy_files_protected": ("pass", "fail"),
 }
 
 
@@ -333,6 +341,8 @@ def test_auditctl_refusal_is_an_error_not_a_rule(host_bed, web02, tmp_path):
            if f["resource_id"] == WEB2}
     assert got["host.auditd"]["status"] == "error" and "unreadable" in got["host.auditd"]["message"]
     assert got["host.audit_protected"]["status"] == "error"
+    assert got["host.admin_actions_audited"]["status"] == "error"
+    assert got["host.audit_config_audited"]["status"] == "error"
 
 
 # web02 configured by name: ~/.ssh/config maps web02-lab to its address; known_hosts is checked under both

@@ -12,7 +12,7 @@ SSHD_DEFAULTS = {  # OpenSSH >= 7.4 defaults, for the config-file fallback
     "permitrootlogin": "prohibit-password", "passwordauthentication": "yes", "pubkeyauthentication": "yes",
     "permitemptypasswords": "no", "kbdinteractiveauthentication": "yes", "clientaliveinterval": "0",
     "clientalivecountmax": "3", "maxauthtries": "6", "x11forwarding": "no", "authenticationmethods": "any",
-    "usepam": "no", "protocol": "2",
+    "usepam": "no", "protocol": "2", "loglevel": "INFO",
 }
 
 
@@ -61,7 +61,23 @@ def parse_sshd(text: str) -> dict[str, Any]:
         "listen_addresses": [v for k, v in conf.items() if k == "listenaddress"],
         "allow_users": conf.get("allowusers"), "allow_groups": conf.get("allowgroups"),
         "ports": [to_int(p) for p in (conf.get("port") or "22").split()],
+        "log_level": (conf.get("loglevel") or "INFO").upper(),
     }
+
+
+def parse_permissions(text: str) -> list[dict[str, Any]]:
+    """`<path> <owner> <group> <octal mode>` lines of the access-policy files."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[0].startswith("/"):
+            continue
+        try:
+            mode = int(parts[3], 8)
+        except ValueError:
+            continue
+        out.append({"path": parts[0], "owner": parts[1], "group": parts[2], "mode": f"{mode:04o}"})
+    return out
 
 
 _CLASS_CREDITS = ("dcredit", "ucredit", "lcredit", "ocredit")

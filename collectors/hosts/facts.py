@@ -6,16 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .access_facts import (parse_accounts, parse_lockout, parse_password, parse_password_policy, parse_sshd,
-                           parse_sudoers, parse_tmout)
-from .service_facts import (parse_audit, parse_disk, parse_firewall, parse_listening, parse_logging, parse_mac,
-                            parse_malware, parse_time, parse_updates)
+from .access_facts import (parse_accounts, parse_lockout, parse_password, parse_password_policy, parse_permissions,
+                           parse_sshd, parse_sudoers, parse_tmout)
+from .service_facts import (parse_audit, parse_auth_logging, parse_disk, parse_firewall, parse_fw_state,
+                            parse_listening, parse_logging, parse_mac, parse_malware, parse_time, parse_updates)
 from .text import key_values, to_int
 
 SCRIPT_PATH = Path(__file__).with_name("facts.sh")
 MARK = "@@MLPS@@ "
 FACT_GROUPS = ("ssh", "password_policy", "lockout", "idle_timeout", "accounts", "sudo", "audit", "logging",
-               "time_sync", "firewall", "mac", "malware", "disk_encryption", "updates", "listening", "services")
+               "time_sync", "firewall", "mac", "malware", "disk_encryption", "updates", "listening", "services",
+               "auth_logging", "permissions")
 
 
 def split_sections(out: str) -> dict[str, str]:
@@ -67,6 +68,17 @@ def parse_facts(sections: dict[str, str]) -> dict[str, Any]:
     facts["logging"]["audisp_remote"] = facts["audit"]["remote"]
     facts["time_sync"] = parse_time(sections.get("time_sync", ""))
     facts["firewall"] = parse_firewall(sections.get("firewall", ""))
+    # sections a fact script older than these checks did not print: not collected, never "none found"
+    if "fw_state" in sections:
+        facts["firewall"]["state_rules"] = parse_fw_state(sections["fw_state"])
+    if "auth_logging" in sections:
+        facts["auth_logging"] = parse_auth_logging(sections["auth_logging"])
+    else:
+        errors["auth_logging"] = "not in the facts (collected by an older fact script)"
+    if "perms" in sections:
+        facts["permissions"] = parse_permissions(sections["perms"])
+    else:
+        errors["permissions"] = "not in the facts (collected by an older fact script)"
     facts["mac"] = parse_mac(sections.get("mac", ""))
     facts["malware"] = parse_malware(sections.get("malware", ""))
     facts["disk_encryption"] = parse_disk(sections.get("disk", ""))

@@ -127,6 +127,13 @@ for f in /etc/logrotate.d/rsyslog /etc/logrotate.d/syslog /etc/logrotate.d/syslo
   cfg "$f" | grep -E ': *(daily|weekly|monthly|yearly|rotate|maxage)([[:space:]]|$)' | sed 's/^/logrotate-syslog /'
 done
 
+s auth_logging
+# where authentication messages (sshd logins, sudo) are written: selectors naming auth/authpriv, journald storage
+cfg /etc/rsyslog.conf /etc/rsyslog.d/*.conf | grep -E 'auth'
+cfg /etc/syslog-ng/syslog-ng.conf /etc/syslog-ng/conf.d/*.conf | grep -E 'facility\((auth|authpriv)'
+cfg /etc/systemd/journald.conf /etc/systemd/journald.conf.d/*.conf | grep -E 'Storage'
+if [ -d /var/log/journal ]; then echo "journal_dir=present"; fi
+
 s time_sync
 svc chronyd chrony ntpd ntp ntpsec systemd-timesyncd
 if have timedatectl; then timedatectl show 2>/dev/null | grep -E '^(NTP|NTPSynchronized|Timezone)='; fi
@@ -139,6 +146,19 @@ if have nft; then nft list ruleset 2>/dev/null | grep -E 'chain |policy |type fi
 if have iptables; then iptables -S 2>/dev/null | head -n 200 | sed 's/^/iptables: /'; fi
 if have firewall-cmd; then echo "firewalld_state=$(firewall-cmd --state 2>&1 | head -n1)"; fi
 if have ufw; then ufw status 2>/dev/null | head -n 1 | sed 's/^/ufw: /'; fi
+
+s fw_state
+# stateful rules (connection tracking) in the loaded rule sets, as counts
+if have nft; then echo "nft_ct_state=$(nft list ruleset 2>/dev/null | grep -c 'ct state')"; fi
+if have iptables; then echo "iptables_state=$(iptables -S 2>/dev/null | grep -cE -- '--(ct)?state')"; fi
+
+s perms
+# owner, group and mode of the files that hold access-control policy (who may change them)
+for f in /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/sudoers /etc/sudoers.d /etc/sudoers.d/* \
+         /etc/ssh/sshd_config /etc/pam.d /etc/pam.d/* /etc/security/access.conf /etc/security/pwquality.conf \
+         /etc/security/faillock.conf /etc/login.defs /etc/audit/auditd.conf /etc/audit/audit.rules /etc/audit/rules.d; do
+  [ -e "$f" ] && stat -c '%n %U %G %a' "$f" 2>/dev/null
+done
 
 s mac
 if have getenforce; then echo "selinux=$(getenforce 2>/dev/null)"; fi

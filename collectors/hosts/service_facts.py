@@ -14,6 +14,20 @@ _WATCH_PRIV = re.compile(r"(/etc/sudoers|euid=0|privileged|execve|/usr/bin/sudo|
 _WATCH_CHANGE = re.compile(r"(/etc/(passwd|shadow|group|gshadow|security/opasswd)|identity|/etc/ssh/sshd_config|/etc/audit|time-change|adjtimex|settimeofday|MAC-policy|system-locale)")
 
 
+# what audit rules cover, finer (CIS-style event classes): account/identity changes, time changes, privileged
+# command execution, login/session events, sudo configuration changes, changes to the audit configuration
+_COVER = {
+    "identity": re.compile(r"(/etc/(passwd|shadow|group|gshadow|security/opasswd)\b|-k\s+identity)"),
+    "time": re.compile(r"(adjtimex|settimeofday|clock_settime|stime\b|/etc/localtime|-k\s+time[-_]change)"),
+    "privileged_commands": re.compile(r"(-S\s+[\w,]*execve[\w,]*.*(euid=0|auid>=|-k\s+\S*(priv|exec|root))"
+                                      r"|/usr/bin/(sudo|su)\b.*-p\s+x|-F\s+path=/usr/bin/(sudo|su)\b|-k\s+privileged)"),
+    "logins": _WATCH_LOGIN,
+    "sudoers": re.compile(r"/etc/sudoers(\.d)?\b"),
+    "audit_config": re.compile(r"(/etc/audit/?|/etc/libaudit\.conf|/var/log/audit/?|/s?bin/(auditctl|augenrules|auditd)\b"
+                               r"|-k\s+\S*audit)"),
+}
+
+
 _AUDIT_RULE = re.compile(r"^-{1,2}[A-Za-z]")  # what `auditctl -l` and rules files hold: -a/-w/-e/... options
 
 
@@ -84,6 +98,7 @@ def parse_audit(text: str) -> dict[str, Any]:
         "covers": {"logins": any(_WATCH_LOGIN.search(r) for r in content),
                    "privileged": any(_WATCH_PRIV.search(r) for r in content),
                    "changes": any(_WATCH_CHANGE.search(r) for r in content)},
+        "covers_events": {name: any(rx.search(r) for r in content) for name, rx in _COVER.items()},
         "num_logs": to_int(conf.get("num_logs")), "max_log_file_action": conf.get("max_log_file_action"),
         "remote": remote.get("active") == "yes" and bool(remote.get("remote_server")) or (remote.get("active") == "yes"),
     }
@@ -211,14 +226,63 @@ def parse_firewall(text: str) -> dict[str, Any]:
         if m:
             pol[m.group(1)] = m.group(2)
     for r in nft:
-        m = re.search(r"hook input .*policy (\w+)", r)
-        if m:
-            pol.setdefault("INPUT", m.group(1).upper())
+        for hook in ("input", "output"):
+            m = re.search(rf"hook {hook} .*policy (\w+)", r)
+            if m:
+                pol.setdefault(hook.upper(), m.group(1).upper())
     rules = len([r for r in ipt if r.startswith("-A ")]) + (to_int(other.get("nft_rules")) or 0)
     active = any(v == "active" for v in svc.values()) or other.get("firewalld_state") == "running" or \
         "active" in other.get("ufw", "").lower().split() or rules > 0 or pol.get("INPUT") in ("DROP", "REJECT")
+    output_drops = [r for r in ipt if re.match(r"^-A OUTPUT (-j|--jump) (DROP|REJECT)\s*$", r)]
     return {"services": svc, "active": active, "input_policy": pol.get("INPUT"), "rule_count": rules,
+            "output_policy": pol.get("OUTPUT"), "output_catch_all_drop": bool(output_drops),
+            "backend": "nftables" if nft else "iptables" if ipt else None,
             "firewalld": other.get("firewalld_state"), "ufw": other.get("ufw")}
+
+
+def parse_fw_state(text: str) -> dict[str, Any]:
+    """How many loaded rules match on connection state (ct state / -m state / -m conntrack)."""
+    kv = key_values(text)
+    return {"nft_ct_state": to_int(kv.get("nft_ct_state")), "iptables_state": to_int(kv.get("iptables_state"))}
+
+
+def _rsyslog_auth_targets(content: str) -> list[str]:
+    """Where an rsyslog line sends auth/authpriv messages: a selector part naming the facility (not `.none`),
+    or a RainerScript `if $syslogfacility-text == 'auth...' then <action>`."""
+    m = re.search(r"\$syslogfacility(-text)?\s*(==|contains)\s*['\"]?(auth|authpriv|4|10)['\"]?.*?\bthen\s+(.+)$", content)
+    if m:
+        return [m.group(4).strip()]
+    selector, action = (re.split(r"\s+", content.strip(), maxsplit=1) + [""])[:2]
+    action = action.strip()
+    if not action or "." not in selector:
+        return []
+    for part in selector.split(";"):
+        facilities, _, priority = part.partition(".")
+        if priority.strip().lower() != "none" and {"auth", "authpriv"} & set(facilities.split(",")):
+            return [action]
+    return []
+
+
+def parse_auth_logging(text: str) -> dict[str, Any]:
+    """Where authentication messages go: rsyslog/syslog-ng destinations for the auth/authpriv facilities
+    and whether the journal is kept on disk."""
+    targets, journald = [], {}
+    journal_dir = False
+    for line in text.splitlines():
+        if line == "journal_dir=present":
+            journal_dir = True
+            continue
+        path, content = strip_path(line)
+        if "rsyslog" in path:
+            targets += _rsyslog_auth_targets(content)
+        elif "syslog-ng" in path:
+            targets.append(content)
+        elif "journald" in path:
+            k, _, v = content.partition("=")
+            journald[k.strip()] = v.strip()
+    storage = journald.get("Storage", "auto")
+    return {"auth_targets": sorted(set(targets)),
+            "journal_persistent": storage == "persistent" or (storage == "auto" and journal_dir)}
 
 
 def parse_mac(text: str) -> dict[str, Any]:
