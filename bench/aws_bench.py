@@ -32,17 +32,25 @@ MAX_PAGE = {"iam:GetAccountAuthorizationDetails": 1000, "iam:ListVirtualMFADevic
             "kms:ListKeys": 1000, "logs:DescribeLogGroups": 50, "rds:DescribeDBInstances": 100,
             "elbv2:DescribeLoadBalancers": 400, "elbv2:DescribeListeners": 400, "guardduty:ListDetectors": 50,
             "acm:ListCertificates": 1000, "s3:ListBuckets": 10000, "wafv2:ListWebACLs": 100,
-            "wafv2:ListLoggingConfigurations": 100}
+            "wafv2:ListLoggingConfigurations": 100, "logs:DescribeMetricFilters": 50, "cloudwatch:DescribeAlarms": 100,
+            "sns:ListSubscriptions": 100, "route53resolver:ListResolverQueryLogConfigAssociations": 100,
+            "ssm:DescribeInstanceInformation": 50, "ssm:DescribeInstancePatchStates": 50, "events:ListRules": 100,
+            "events:ListTargetsByRule": 100, "backup:ListBackupPlans": 1000, "backup:ListBackupSelections": 1000,
+            "ec2:DescribeImages": 200}
 EC2_PAGE = 1000
 LIST_KEYS = ("Vpcs", "Subnets", "RouteTables", "InternetGateways", "SecurityGroups", "NetworkAcls", "FlowLogs",
              "Reservations", "NetworkInterfaces", "Volumes", "Snapshots", "logGroups", "DBInstances", "Keys",
              "LoadBalancers", "Listeners", "DetectorIds", "CertificateSummaryList", "Buckets", "VirtualMFADevices",
-             "AccessKeyMetadata", "WebACLs", "LoggingConfigurations")
+             "AccessKeyMetadata", "WebACLs", "LoggingConfigurations", "metricFilters", "MetricAlarms", "Subscriptions",
+             "ResolverQueryLogConfigAssociations", "InstanceInformationList", "InstancePatchStates", "Rules", "Targets",
+             "BackupPlansList", "BackupSelectionsList", "Images")
 
 
-def seed(bed, n: int) -> None:
+def seed(bed, n: int, peer=None) -> None:
     iam, s3, ec2 = bed.client("iam", REGION), bed.client("s3", REGION), bed.client("ec2", REGION)
     logs, kms, rds, elb = (bed.client(x, REGION) for x in ("logs", "kms", "rds", "elbv2"))
+    cw, events, backup = (bed.client(x, REGION) for x in ("cloudwatch", "events", "backup"))
+    backup.create_backup_vault(BackupVaultName="v")
     loc = {"CreateBucketConfiguration": {"LocationConstraint": REGION}}
     trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -65,6 +73,17 @@ def seed(bed, n: int) -> None:
         rds.create_db_instance(DBInstanceIdentifier=f"db{i}", Engine="postgres", DBInstanceClass="db.t3.micro",
                                MasterUsername="u", MasterUserPassword="Passw0rd-long", AllocatedStorage=5)
         elb.create_load_balancer(Name=f"lb{i}", Subnets=subs, Scheme="internal")
+        # alerting and central management: metric filters, alarms, GuardDuty-watching rules, backup plans,
+        # managed instances with their patch state
+        logs.put_metric_filter(logGroupName="/bench/0", filterName=f"f{i}", filterPattern='{ $.eventName = "X" }',
+                               metricTransformations=[{"metricName": f"m{i}", "metricNamespace": "B", "metricValue": "1"}])
+        cw.put_metric_alarm(AlarmName=f"a{i}", MetricName=f"m{i}", Namespace="B", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+        events.put_rule(Name=f"r{i}", EventPattern='{"source": ["aws.guardduty"]}')
+        backup.create_backup_plan(BackupPlan={"BackupPlanName": f"p{i}", "Rules": [
+            {"RuleName": "d", "TargetBackupVaultName": "v", "ScheduleExpression": "cron(0 3 * * ? *)"}]})
+        if peer is not None:
+            peer.add_managed(REGION, f"mi-{i:017x}", patch={"days_ago": 1})
 
 
 def minimum_calls(evidence_dir: Path) -> tuple[int, int]:
@@ -93,7 +112,7 @@ def run_once(bed, n: int, workers: int) -> dict:
     from mlps_scan.runner import collect
     bed.reset()
     t0 = time.perf_counter()
-    seed(bed, n)
+    seed(bed, n, bed.peer)
     seeded = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         rec = Recorder(Path(tmp))
@@ -121,6 +140,7 @@ def main() -> int:
     a = ap.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from fixtures.aws import _ENV, MotoBed, _free_port
+    from fixtures.aws_peer import GapPeer
     os.environ.update(_ENV)
     import subprocess
     import urllib.request
@@ -136,6 +156,9 @@ def main() -> int:
         except OSError:
             time.sleep(0.1)
     os.environ["AWS_ENDPOINT_URL"] = bed.url
+    # the Systems Manager and Backup operations moto lacks, answered by the gap peer (the rest relayed to moto)
+    peer = bed.peer = GapPeer(bed.url).start()
+    os.environ.update(peer.env)
     try:
         sizes = [s for s in a.sizes if a.max is None or s <= a.max]
         if not a.json:
@@ -151,6 +174,7 @@ def main() -> int:
                       f"{r['calls_per_asset']:>11} {r['coverage_errors']:>6}")
             sys.stdout.flush()
     finally:
+        peer.stop()
         srv.terminate()
         srv.wait(10)
     return 0

@@ -9,8 +9,11 @@ from mlps_scan.plugins import CheckContext, check, error, failed, not_applicable
     id="aws.cloudtrail.multi_region",
     title_en="A multi-region CloudTrail trail is logging, with log file validation",
     title_zh="开启覆盖所有区域的CloudTrail审计跟踪并启用日志文件完整性验证",
-    controls={2: ["L2-CES1-08", "L2-ABS2-06"], 3: ["L3-CES1-12", "L3-ABS2-07", "L3-SMC1-10"]},
+    controls={2: ["L2-CES1-08", "L2-ABS2-06"], 3: ["L3-CES1-12", "L3-ABS2-07", "L3-SMC1-10", "L3-SMC2-03"]},
     asset_type="aws.account", reads=["aws.cloudtrail.trail"],
+    shows={"L3-SMC2-03": ("the customer collects the audit data of the part it controls (API activity in every "
+                          "region of the account) into one trail for central audit",
+                          "云服务客户将其控制部分的审计数据（账号内所有区域的API操作）收集到一个跟踪中集中审计")},
     remediation="Create a multi-region trail (IsMultiRegionTrail, IncludeGlobalServiceEvents), enable log file "
                 "validation and management events (All), and start logging.",
     remediation_zh="创建覆盖所有区域的跟踪（IsMultiRegionTrail、IncludeGlobalServiceEvents），启用日志文件完整性验证，"
@@ -153,8 +156,13 @@ def config_recording(asset, ctx: CheckContext):
     title_en="GuardDuty threat detection is enabled in the region",
     title_zh="在区域内启用GuardDuty威胁检测",
     controls={2: ["L2-ABS1-06", "L2-ABS2-03", "L2-ABS2-04"],
-              3: ["L3-ABS1-10", "L3-ABS1-11", "L3-ABS1-13", "L3-CES1-22", "L3-ABS2-03", "L3-ABS2-04", "L3-ABS2-06"]},
+              3: ["L3-ABS1-10", "L3-ABS1-11", "L3-ABS1-12", "L3-ABS1-13", "L3-CES1-22", "L3-ABS2-03", "L3-ABS2-04",
+                  "L3-ABS2-06"]},
     asset_type="aws.region", reads=["aws.guardduty.detector"],
+    shows={"L3-ABS1-12": ("GuardDuty analyses the region's network behaviour (VPC flow logs, DNS queries, CloudTrail "
+                          "events) with threat intelligence and anomaly detection, which identifies new kinds of attack",
+                          "GuardDuty结合威胁情报和异常检测分析本区域的网络行为（VPC流日志、DNS查询、CloudTrail事件），"
+                          "可识别新型网络攻击")},
     remediation="Enable a GuardDuty detector in every region in use and route its findings to an alert channel.",
     remediation_zh="在所有使用中的区域启用GuardDuty检测器，并将其发现推送到告警渠道。",
     severity="high",

@@ -232,8 +232,11 @@ def group_admin(asset, ctx: CheckContext):
     id="aws.iam.role_admin",
     title_en="IAM roles hold no full-admin (*:*) policy unless approved",
     title_zh="IAM角色不拥有完全管理员权限（经批准的管理角色除外），实现管理权限分离",
-    controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-SMC1-02"]},
+    controls={2: ["L2-CES1-07", "L2-SMC1-02"], 3: ["L3-CES1-08", "L3-SMC1-02"]},
     asset_type="aws.iam.role",
+    shows={"L2-SMC1-02": ("full administration (configuring resources, start-up, recovery) is held only by roles "
+                          "designated for system administrators", "完全管理权限（资源配置、启动、恢复等）仅由指定给系统"
+                                                                   "管理员的角色持有")},
     remediation=f"Scope role policies to what the workload needs; tag the few approved admin roles `{APPROVED_ADMIN_TAG}`.",
     remediation_zh=f"将角色策略限定为工作负载所需的权限；为少数经批准的管理角色添加标签`{APPROVED_ADMIN_TAG}`。",
 )

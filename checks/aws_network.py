@@ -47,9 +47,14 @@ def sg_high_risk_ports(asset, ctx: CheckContext):
     id="aws.ec2.sg_default_deny",
     title_en="Security groups allow no all-protocol/all-port traffic from the internet",
     title_zh="安全组默认拒绝，不存在对互联网全放通的规则",
-    controls={1: ["L1-ABS1-02", "L1-ABS1-04"], 2: ["L2-ABS1-02", "L2-ABS1-04", "L2-ABS2-01"],
-              3: ["L3-ABS1-05", "L3-ABS1-07", "L3-ABS2-01"]},
+    controls={1: ["L1-ABS1-02", "L1-ABS1-04"], 2: ["L2-ABS1-02", "L2-ABS1-04", "L2-ABS1-05", "L2-ABS2-01"],
+              3: ["L3-ABS1-05", "L3-ABS1-07", "L3-ABS1-08", "L3-ABS2-01"]},
     asset_type="aws.ec2.security_group",
+    shows={"L2-ABS1-05 L3-ABS1-08": ("security groups are stateful (return traffic of an allowed session is "
+                                     "admitted, everything else denied): a group without allow-all rules gives "
+                                     "explicit session-based allow/deny; one open to all traffic gives none",
+                                     "安全组是有状态的（放行已允许会话的返回流量，其余拒绝）：没有全放通规则的安全组可基于会话"
+                                     "状态明确允许或拒绝数据流，全放通的安全组则不能")},
     remediation="Replace allow-all ingress rules with rules naming protocol, port and source.",
     remediation_zh="将全放通的入站规则替换为明确协议、端口和源地址的规则。",
     severity="high",
@@ -120,8 +125,12 @@ def china_partition(asset, ctx: CheckContext):
     id="aws.elb.waf",
     title_en="Internet-facing application load balancers are guarded by a WAF web ACL",
     title_zh="面向互联网的应用负载均衡器部署WAF防护，检测和阻断外部攻击",
-    controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-10"]},
+    controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-09", "L3-ABS1-10"]},
     asset_type="aws.elb.load_balancer",
+    shows={"L3-ABS1-09": ("traffic to the internet-facing application passes a WAF web ACL, which controls access "
+                          "by HTTP protocol and content (what its rules inspect is judged by aws.wafv2.content_rules)",
+                          "面向互联网的应用流量经过WAF Web ACL，基于HTTP协议和内容进行访问控制（其规则的检查内容由"
+                          "aws.wafv2.content_rules判定）")},
     remediation="Associate an AWS WAF web ACL (with managed rule groups for common web attacks) with every "
                 "internet-facing application load balancer.",
     remediation_zh="为每个面向互联网的应用负载均衡器关联AWS WAF Web ACL（包含防护常见Web攻击的托管规则组）。",

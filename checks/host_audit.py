@@ -54,7 +54,9 @@ def audit_protected(asset, ctx: CheckContext):
 
 
 @check(id="host.log_forwarding", title_en="Logs are forwarded to a central collector", title_zh="日志集中收集",
-       controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]}, asset_type="host",
+       controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10", "L3-SMC2-03"]}, asset_type="host",
+       shows={"L3-SMC2-03": ("the host's logs (the customer-controlled part) are collected centrally",
+                             "主机日志（云服务客户控制的部分）被集中收集")},
        remediation="Forward syslog (rsyslog `*.* @@collector:514` / omfwd) or audit (audisp-remote) to the central "
                    "log platform.",
        remediation_zh="将syslog（rsyslog `*.* @@collector:514` / omfwd）或审计日志（audisp-remote）转发到集中日志平台。")

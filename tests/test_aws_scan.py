@@ -42,14 +42,15 @@ def verdicts(out: Path) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture(scope="module", params=["cn-north-1", "us-east-1"])
-def estate(request, moto_server, tmp_path_factory):
+def estate(request, moto_server, gap_peer, tmp_path_factory):
     region = request.param
     moto_server.reset()
+    gap_peer.reset()
     compliant = region.startswith("cn-")
     seed_account(moto_server, region, compliant=compliant)
-    ids = seed_region(moto_server, region, compliant_defaults=compliant)
+    ids = seed_region(moto_server, region, compliant_defaults=compliant, peer=gap_peer)
     tmp = tmp_path_factory.mktemp(f"aws-{region}")
-    r, out = scan(tmp, region)
+    r, out = scan(tmp, region, env=gap_peer.env)
     assert r.returncode == 1, r.stderr  # findings, not partial
     yield {"region": region, "ids": ids, "out": out, "tmp": tmp, "compliant": compliant,
            "partition": "aws-cn" if compliant else "aws"}
@@ -107,11 +108,60 @@ def test_per_resource_verdicts(estate):
         ("aws.config.recording", estate["region"]): "pass" if ok else "fail",
         ("aws.guardduty.enabled", estate["region"]): "pass" if ok else "fail",
         ("aws.ebs.default_encryption", estate["region"]): "pass" if ok else "fail",
+        # issue 15: zoning, boundary, management centre, off-site copies, data locations
+        ("aws.vpc.address_plan", "good-vpc"): "pass", ("aws.vpc.address_plan", "bad-vpc"): "fail",
+        ("aws.vpc.address_plan", "bad-overlap-vpc"): "fail",
+        ("aws.ec2.outbound_restricted", "good-instance"): "pass", ("aws.ec2.outbound_restricted", "bad-instance"): "fail",
+        ("aws.ec2.management_zone", "good-sg"): "pass", ("aws.ec2.management_zone", "good-bastion-sg"): "pass",
+        ("aws.ec2.management_zone", "bad-sg"): "fail", ("aws.ec2.management_zone", "bad-open-sg"): "fail",
+        ("aws.ec2.instance_security_groups", "good-instance"): "pass",
+        ("aws.ec2.instance_security_groups", "bad-instance"): "fail",
+        ("aws.wafv2.content_rules", "good-waf"): "pass", ("aws.wafv2.content_rules", "bad-waf"): "fail",
+        ("aws.vpc.flow_log_fields", "good-vpc"): "pass", ("aws.vpc.flow_log_fields", "bad-vpc"): "fail",
+        ("aws.vpc.dns_query_logging", "good-vpc"): "pass", ("aws.vpc.dns_query_logging", "bad-vpc"): "fail",
+        ("aws.iam.role_policy_admin", "good-role"): "pass", ("aws.iam.role_policy_admin", "bad-iam-manager"): "fail",
+        ("aws.iam.role_policy_admin", "bad-role"): "fail",
+        ("aws.iam.user_policy_admin", "good-user"): "pass", ("aws.iam.user_policy_admin", "bad-admin"): "fail",
+        ("aws.ssm.managed_instances", "good-instance"): "pass", ("aws.ssm.managed_instances", "bad-instance"): "fail",
+        ("aws.ssm.patch_compliance", "good-instance"): "pass", ("aws.ssm.patch_compliance", "db-onprem"): "fail",
+        ("aws.cloudwatch.instance_alarms", "good-instance"): "pass",
+        ("aws.cloudwatch.instance_alarms", "bad-instance"): "fail",
+        ("aws.ec2.image_provenance", "good-instance"): "pass", ("aws.ec2.image_provenance", "bad-instance"): "fail",
+        ("aws.s3.replication", b["good"]): "pass", ("aws.s3.replication", b["dr"]): "pass",
+        ("aws.s3.replication", b["bad"]): "fail",
+        ("aws.rds.cross_region_copy", "good-db"): "pass", ("aws.rds.cross_region_copy", "bad-db"): "fail",
+        ("aws.data.locations", "123456789012"): "pass",
+        ("aws.iam.audit_admin", "123456789012"): "pass" if ok else "fail",
+        ("aws.cloudtrail.security_alarms", "123456789012"): "pass" if ok else "fail",
+        ("aws.ssm.session_logging", estate["region"]): "pass" if ok else "fail",
+        ("aws.guardduty.findings_routed", estate["region"]): "pass" if ok else "fail",
+        ("aws.guardduty.malware_protection", estate["region"]): "pass" if ok else "fail",
+        ("aws.alerts.vm_launch", estate["region"]): "pass" if ok else "fail",
+        ("aws.securityhub.enabled", estate["region"]): "pass" if ok else "fail",
     }
     wrong = {k: (v.get(k), want) for k, want in expect.items() if v.get(k) != want}
     assert not wrong, wrong
     assert ("aws.iam.console_mfa", "api-user") not in v  # no console password: nothing to judge
     assert not [k for k, s in v.items() if k[0].startswith("aws.") and s == "error"]
+
+
+def test_level_2_recheck_judges_the_periodic_offsite_backup(estate, tmp_path):
+    """Level 2 asks for periodic off-site backup (L2-CES1-20): AWS Backup copies to another region count beside
+    S3 replication and RDS cross-region copies; re-checked offline from the level-3 bundle."""
+    out = tmp_path / "l2"
+    r = run_cli("check", str(estate["out"]), "--level", "2", "--out", str(out))
+    assert r.returncode == 1, r.stderr
+    v, ok, b = verdicts(out), estate["compliant"], estate["ids"]["buckets"]
+    assert v[("aws.backup.offsite_copy", estate["region"])] == ("pass" if ok else "fail")
+    assert v[("aws.s3.replication", b["good"])] == "pass" and v[("aws.s3.replication", b["bad"])] == "fail"
+    assert v[("aws.rds.cross_region_copy", "good-db")] == "pass"
+    findings = json.loads((out / "findings.json").read_text())
+    backup = next(f for f in findings if f["check_id"] == "aws.backup.offsite_copy")
+    assert backup["control_ids"] == ["L2-CES1-20"] and backup["message_zh"]
+    if ok:
+        assert "good-daily-offsite" in backup["message"] and "cn-northwest-1" in backup["message"]
+    else:
+        assert "bad-daily-local keeps its copies in the region" in backup["message"]
 
 
 def test_partition_arns_and_scopes(estate):

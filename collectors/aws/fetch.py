@@ -29,9 +29,19 @@ ABSENT = {
     "GetBucketEncryption": {"ServerSideEncryptionConfigurationNotFoundError"},
     "GetPublicAccessBlock": {"NoSuchPublicAccessBlockConfiguration"},
     "GetBucketPolicy": {"NoSuchBucketPolicy"},
+    "GetBucketReplication": {"ReplicationConfigurationNotFoundError"},
+    # no Session Manager preferences saved in the region (the console creates this document on first save)
+    "GetDocument": {"InvalidDocument"},
+    # "Account ... is not subscribed to AWS Security Hub": Security Hub is off in the region
+    "DescribeHub": {"InvalidAccessException"},
 }
 
 # regional list calls: (service, method, params, paginate)
+SESSION_PREFERENCES = "SSM-SessionManagerRunShell"
+# per-resource calls that take a list of ids: at most this many ids per call
+PATCH_STATE_BATCH = 50  # ssm:DescribeInstancePatchStates (InstanceIds: 1-50)
+IMAGE_BATCH = 200  # ec2:DescribeImages image-id filter values
+
 REGIONAL: list[tuple[str, str, dict, bool]] = [
     ("ec2", "describe_vpcs", {}, True),
     ("ec2", "describe_subnets", {}, True),
@@ -40,7 +50,6 @@ REGIONAL: list[tuple[str, str, dict, bool]] = [
     ("ec2", "describe_security_groups", {}, True),
     ("ec2", "describe_network_acls", {}, True),
     ("ec2", "describe_flow_logs", {}, True),
-    ("ec2", "describe_instances", {}, True),
     ("ec2", "describe_network_interfaces", {}, True),
     ("ec2", "describe_volumes", {}, True),
     ("ec2", "describe_snapshots", {"OwnerIds": ["self"]}, True),
@@ -50,6 +59,15 @@ REGIONAL: list[tuple[str, str, dict, bool]] = [
     ("config", "describe_configuration_recorder_status", {}, False),
     ("rds", "describe_db_instances", {}, True),
     ("acm", "list_certificates", {}, True),
+    # alerting: metric filters on log groups (CloudTrail's), alarms, who the SNS topics reach
+    ("logs", "describe_metric_filters", {}, True),
+    ("cloudwatch", "describe_alarms", {}, True),
+    ("sns", "list_subscriptions", {}, True),
+    # DNS query logging of VPCs (what internal hosts look up on the internet)
+    ("route53resolver", "list_resolver_query_log_config_associations", {}, True),
+    ("securityhub", "describe_hub", {}, False),
+    # Session Manager preferences: whether administrators' sessions are logged
+    ("ssm", "get_document", {"Name": SESSION_PREFERENCES}, False),
 ]
 
 
@@ -61,6 +79,9 @@ PAGE_SIZE = {
     "GetAccountAuthorizationDetails": 1000, "ListVirtualMFADevices": 1000, "ListAccessKeys": 1000,
     "ListKeys": 1000, "DescribeLogGroups": 50, "DescribeDBInstances": 100, "DescribeLoadBalancers": 400,
     "DescribeListeners": 400, "ListDetectors": 50, "ListCertificates": 1000, "ListBuckets": 10000,
+    "DescribeMetricFilters": 50, "DescribeAlarms": 100, "ListResolverQueryLogConfigAssociations": 100,
+    "DescribeInstanceInformation": 50, "DescribeInstancePatchStates": 50, "ListRules": 100, "ListTargetsByRule": 100,
+    "ListBackupPlans": 1000, "ListBackupSelections": 1000,
 }
 
 
@@ -213,7 +234,8 @@ class Fetcher:
         for r in regions:
             for svc, method, params, pag in REGIONAL:
                 tasks.append(self._simple(svc, r, method, params, pag))
-            tasks += [self._cloudtrail(r), self._guardduty(r), self._kms(r), self._elbv2(r), self._public_snapshots(r)]
+            tasks += [self._cloudtrail(r), self._guardduty(r), self._kms(r), self._elbv2(r), self._public_snapshots(r),
+                      self._instances(r), self._ssm(r), self._events(r), self._backup(r)]
         self._run_pool(tasks)
         self.s.record("mlps-scan:ApiCalls", {"calls": dict(sorted(self.calls.items())),
                                              "total": sum(self.calls.values())}, request={})
@@ -263,6 +285,67 @@ class Fetcher:
                 if arn:
                     out.append(lambda a=arn: self.call("cloudtrail", region, "get_trail_status", {"Name": a}) and None)
                     out.append(lambda a=arn: self.call("cloudtrail", region, "get_event_selectors", {"TrailName": a}) and None)
+            return out
+        return task
+
+    def _instances(self, region: str) -> Callable:
+        """The instances, then the images they run (one DescribeImages per 200 distinct image ids, by filter so
+        an image that no longer exists is left out of the answer instead of failing the call)."""
+        def task():
+            if not self._offered("ec2", region, "describe_instances"):
+                return None
+            rec = self.call("ec2", region, "describe_instances", {}, paginate=True)
+            if not rec.ok:
+                return None
+            ids = image_ids(rec.answer)
+            return [lambda batch=ids[i:i + IMAGE_BATCH]: self.call(
+                "ec2", region, "describe_images", images_params(batch), paginate=True) and None
+                for i in range(0, len(ids), IMAGE_BATCH)]
+        return task
+
+    def _ssm(self, region: str) -> Callable:
+        """Systems Manager managed instances, then their patch state (50 instances per call)."""
+        def task():
+            if not self._offered("ssm", region, "describe_instance_information"):
+                return None
+            rec = self.call("ssm", region, "describe_instance_information", {}, paginate=True)
+            if not rec.ok:
+                return None
+            ids = sorted(x["InstanceId"] for x in rec.answer.get("InstanceInformationList", []) if x.get("InstanceId"))
+            return [lambda batch=ids[i:i + PATCH_STATE_BATCH]: self.call(
+                "ssm", region, "describe_instance_patch_states", {"InstanceIds": batch}, paginate=True) and None
+                for i in range(0, len(ids), PATCH_STATE_BATCH)]
+        return task
+
+    def _events(self, region: str) -> Callable:
+        """EventBridge rules of the default bus, and the targets of those that route security events
+        (GuardDuty/Security Hub findings, EC2 launches) somewhere: the others are not asked about."""
+        def task():
+            if not self._offered("events", region, "list_rules"):
+                return None
+            rec = self.call("events", region, "list_rules", {}, paginate=True)
+            if not rec.ok:
+                return None
+            return [lambda name=rule["Name"]: self.call("events", region, "list_targets_by_rule", {"Rule": name},
+                                                        paginate=True) and None
+                    for rule in rec.answer.get("Rules", []) if rule.get("Name") and watched_rule(rule)]
+        return task
+
+    def _backup(self, region: str) -> Callable:
+        """AWS Backup plans, each plan's rules (schedule, copies to other regions) and its selections."""
+        def task():
+            if not self._offered("backup", region, "list_backup_plans"):
+                return None
+            rec = self.call("backup", region, "list_backup_plans", {}, paginate=True)
+            if not rec.ok:
+                return None
+            out = []
+            for plan in rec.answer.get("BackupPlansList", []):
+                pid = plan.get("BackupPlanId")
+                if pid:
+                    out.append(lambda p=pid: self.call("backup", region, "get_backup_plan", {"BackupPlanId": p}) and None)
+                    out.append(lambda p=pid: self.call("backup", region, "list_backup_selections", {"BackupPlanId": p},
+                                                       paginate=True) and None)
             return out
         return task
 
@@ -334,6 +417,9 @@ class Fetcher:
             return None
         out: list[Callable] = [lambda: self.marker_pages("wafv2", region, "list_logging_configurations",
                                                          {"Scope": "REGIONAL", "Limit": 100}, "LoggingConfigurations") and None]
+        # each web ACL's rules (what it inspects): ListWebACLs gives only names
+        out += [lambda a=a: self.call("wafv2", region, "get_web_acl", web_acl_params(a)) and None
+                for a in acls if a.get("Name") and a.get("Id")]
         out += [lambda a=a: self.call("wafv2", region, "get_web_acl_for_resource", {"ResourceArn": a}) and None
                 for a in public_albs]
         return out
@@ -373,7 +459,7 @@ class Fetcher:
             p = {"Bucket": name}
             return [lambda m=m: self.call("s3", bregion, m, p) and None
                     for m in ("get_bucket_encryption", "get_public_access_block", "get_bucket_logging",
-                              "get_bucket_versioning", "get_bucket_policy", "get_bucket_acl")]
+                              "get_bucket_versioning", "get_bucket_policy", "get_bucket_acl", "get_bucket_replication")]
 
         def locate(name: str):
             rec = self.call("s3", region, "get_bucket_location", {"Bucket": name})
@@ -408,6 +494,27 @@ def _ip_endpoint_without_account_prefix(request, **_kw) -> None:
     custom endpoint given as an IP address or `localhost` (a test server, a local emulator) that name can
     never resolve, so the prefix is dropped there; real endpoints are left alone."""
     request.url = _ACCOUNT_PREFIXED_IP.sub(r"\1\2", request.url, count=1)
+
+
+def image_ids(instances_answer: dict) -> list[str]:
+    """The distinct image ids the instances of a DescribeInstances answer run, sorted."""
+    return sorted({i.get("ImageId") for r in (instances_answer or {}).get("Reservations", [])
+                   for i in r.get("Instances", []) if i.get("ImageId")})
+
+
+def images_params(batch: list[str]) -> dict:
+    return {"Filters": [{"Name": "image-id", "Values": list(batch)}]}
+
+
+def web_acl_params(summary: dict) -> dict:
+    return {"Name": summary["Name"], "Scope": "REGIONAL", "Id": summary["Id"]}
+
+
+def watched_rule(rule: dict) -> bool:
+    """An EventBridge rule whose pattern names a source of security events: GuardDuty or Security Hub
+    findings, or EC2 (instance launches and state changes). Only these rules' targets are asked for."""
+    pattern = rule.get("EventPattern") or ""
+    return any(source in pattern for source in ("aws.guardduty", "aws.securityhub", "aws.ec2"))
 
 
 def bucket_region(location_answer: dict, partition: str) -> str:

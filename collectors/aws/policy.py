@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import unquote
 
@@ -62,6 +63,32 @@ def allows_admin(document: Any) -> bool:
         if ("*" in actions or "*:*" in actions) and "*" in resources:
             return True
     return False
+
+
+# IAM actions that change who may do what (access-control policy): attaching, writing or versioning policies,
+# group membership and role trust
+POLICY_WRITE_ACTIONS = (
+    "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:PutGroupPolicy", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
+    "iam:AttachGroupPolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DetachUserPolicy",
+    "iam:DetachRolePolicy", "iam:DetachGroupPolicy", "iam:DeleteUserPolicy", "iam:DeleteRolePolicy",
+    "iam:DeleteGroupPolicy", "iam:AddUserToGroup", "iam:UpdateAssumeRolePolicy", "iam:PutUserPermissionsBoundary",
+    "iam:PutRolePermissionsBoundary")
+# reading the audit trail (what an audit administrator does)
+AUDIT_READ_ACTIONS = ("cloudtrail:LookupEvents",)
+
+
+def allows_any(document: Any, actions: tuple[str, ...]) -> list[str]:
+    """The actions of `actions` an Allow statement of the document grants (wildcards in the statement's
+    Action match: `iam:*`, `iam:Put*`, `*`). Conditions are not weighed: a conditional grant still grants."""
+    granted = set()
+    for st in statements(document):
+        if st.get("Effect") != "Allow" or "NotAction" in st:
+            continue
+        for pattern in as_list(st.get("Action")):
+            if not isinstance(pattern, str):
+                continue
+            granted |= {a for a in actions if fnmatchcase(a.lower(), pattern.lower())}
+    return sorted(granted)
 
 
 def denies_insecure_transport(document: Any) -> bool:

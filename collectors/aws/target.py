@@ -24,6 +24,9 @@ ACTION_OVERRIDES = {
     "s3:ListBuckets": "s3:ListAllMyBuckets",
     "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
+    # CloudWatch signs as `monitoring`; its IAM actions are `cloudwatch:*`
+    "cloudwatch:DescribeAlarms": "cloudwatch:DescribeAlarms",
     "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
 }
 

@@ -260,6 +260,11 @@ class Profile(Strict):
     admin_ports: list[int] = Field(default_factory=lambda: [22, 3389, 5985, 5986, 6443, 2379, 10250])
     management_cidrs: list[str] = Field(default_factory=list)
     trusted_registries: list[str] = Field(default_factory=list)
+    trusted_image_owners: list[str] = Field(default_factory=list, description="AMI owners (account ids or aliases) "
+                                            "whose images count as the organisation's hardened images, besides the "
+                                            "scanned account itself")
+    patch_scan_max_age_days: int = Field(30, ge=1, le=3650, description="a managed instance's last patch scan or "
+                                                                       "install at most this old")
     require_disk_encryption: bool = False
     require_mfa: bool = True
     waiver_max_days: int = Field(365, ge=1, le=3650, description="a waiver may run at most this many days from "

@@ -4,9 +4,11 @@ Every list call expected for a region is looked up; a missing or failed one beco
 coverage record for the asset types it would have produced, a `not_available` record when the service is
 not offered there. A failed per-resource call becomes `asset.errors[<attribute>]`.
 
-One module per service: `iam` (the account and IAM), `s3`, `vpc` (EC2 networking), `ec2` (instances, EBS,
-the region), `audit` (CloudTrail, CloudWatch Logs, Config), `guardduty`, `rds`, `kms`, `elb` (with `waf`),
-`acm`; `context` holds what they share. Policy documents are judged in `..policy`. The steps run in a fixed
+One module per service: `iam` (the account and IAM), `s3`, `vpc` (EC2 networking), `ec2` (instances, their
+images, EBS, the region), `audit` (CloudTrail, CloudWatch Logs, Config), `guardduty`, `rds`, `kms`, `elb` (with
+`waf`), `acm`, `ssm` (managed instances, patch state, Session Manager preferences), `backup` (AWS Backup
+plans), `alerting` (metric filters, alarms, SNS topics, EventBridge rules), `securityhub`; `context` holds
+what they share. Policy documents are judged in `..policy`. The steps run in a fixed
 order, so the coverage records of a bundle read the same on every replay.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from mlps_scan.models import EvidenceRecord, EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
-from . import acm, audit, ec2, elb, guardduty, iam, kms, rds, s3, vpc
+from . import acm, alerting, audit, backup, ec2, elb, guardduty, iam, kms, rds, s3, securityhub, ssm, vpc
 from .context import AccountEvidence, why
 
 
@@ -52,3 +54,11 @@ def derive_region(account: AccountEvidence, region: str) -> None:
     kms.derive_keys(account, region, scope)
     elb.derive_load_balancers(account, region, scope)
     acm.derive_certificates(account, region, scope)
+    ssm.derive_managed_instances(account, region, scope)
+    ssm.derive_session_preferences(account, region, scope)
+    backup.derive_plans(account, region, scope)
+    alerting.derive_metric_filters(account, region, scope)
+    alerting.derive_alarms(account, region, scope)
+    alerting.derive_topics(account, region, scope)
+    alerting.derive_event_rules(account, region, scope)
+    securityhub.derive_hub(account, region, scope)

@@ -100,6 +100,8 @@ class AccountEvidence:
             self.regions, self.global_region = answer["regions"], answer["global_region"]
         self.now = max(r.collected_at for r in records)
         self.account_scope = f"aws/{self.target_name}/{self.account_id}"
+        # group name -> (policies letting it change IAM policies, policies letting it read the audit trail)
+        self.group_rights: dict[str, tuple[list[str], list[str]]] = {}
 
     @property
     def established(self) -> bool:
@@ -125,6 +127,11 @@ class AccountEvidence:
                params: dict | None = None) -> EvidenceRecord | None:
         """Coverage of the asset types a list call answers; returns its record when it succeeded."""
         record = self.index.get(source, region, params or {})
+        if record is None and params:
+            # a service not offered in the region is recorded once, without the call's parameters
+            bare = self.index.get(source, region, {})
+            if bare is not None and bare.status == EvidenceStatus.not_available:
+                record = bare
         for asset_type in asset_types:
             if record is None:
                 self.coverage(asset_type, scope, EvidenceStatus.error, f"{source} in {region or 'global'}: not collected")

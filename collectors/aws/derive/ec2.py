@@ -6,6 +6,7 @@ from typing import Any
 
 from mlps_scan.models import EvidenceRecord, EvidenceStatus
 
+from ..fetch import IMAGE_BATCH, image_ids, images_params
 from ..partition import arn
 from .context import AccountEvidence, evidence_ids, name_tag, ok, tag_map, why
 
@@ -17,6 +18,7 @@ def derive_compute_and_storage(account: AccountEvidence, region: str, scope: str
     volumes = account.listed(["aws.ec2.volume"], scope, "ec2:DescribeVolumes", region)
     snapshots = account.listed(["aws.ec2.snapshot"], scope, "ec2:DescribeSnapshots", region, {"OwnerIds": ["self"]})
     derive_instances(account, region, scope, instances)
+    derive_images(account, region, scope, instances)
     derive_volumes(account, region, scope, volumes)
     derive_snapshots(account, region, scope, snapshots)
     derive_region(account, region, scope)
@@ -44,6 +46,34 @@ def derive_instances(account: AccountEvidence, region: str, scope: str, instance
                           arn(account.partition, "ec2", region, account.account_id, f"instance/{instance_id}"), scope,
                           name=name_tag(tags, instance_id), evidence=evidence_ids(instances),
                           attributes=instance_attributes(instance, tags))
+
+
+def derive_images(account: AccountEvidence, region: str, scope: str, instances: EvidenceRecord | None) -> None:
+    """The images the instances run (owner, public, name): one `aws.ec2.image` per image DescribeImages
+    returned; an image it left out no longer exists (or is not shared with the account)."""
+    if instances is None:
+        return
+    ids = image_ids(instances.answer)
+    batches = [account.get("ec2:DescribeImages", region, images_params(ids[i:i + IMAGE_BATCH]))
+               for i in range(0, len(ids), IMAGE_BATCH)]
+    failed = [b for b in batches if not ok(b)]
+    if failed:
+        account.coverage("aws.ec2.image", scope, failed[0].status if failed[0] is not None else EvidenceStatus.error,
+                         why(failed[0], "ec2:DescribeImages"), [b.id for b in failed if b is not None])
+        return
+    account.coverage("aws.ec2.image", scope, EvidenceStatus.ok, None, [b.id for b in batches] or [instances.id])
+    for batch in batches:
+        for image in (batch.answer or {}).get("Images", []):
+            image_id = image["ImageId"]
+            tags = tag_map(image.get("Tags"))
+            account.asset("aws.ec2.image", arn(account.partition, "ec2", region, "", f"image/{image_id}"), scope,
+                          name=image.get("Name") or image_id, evidence=[batch.id],
+                          attributes={"image_id": image_id, "owner_id": image.get("OwnerId"),
+                                      "owner_alias": image.get("ImageOwnerAlias"), "public": bool(image.get("Public")),
+                                      "description": image.get("Description"), "created": image.get("CreationDate"),
+                                      "source_instance": image.get("SourceInstanceId"),
+                                      "platform": image.get("PlatformDetails") or image.get("Platform"),
+                                      "tags": tags})
 
 
 def derive_volumes(account: AccountEvidence, region: str, scope: str, volumes: EvidenceRecord | None) -> None:

@@ -9,7 +9,7 @@ from mlps_scan.models import EvidenceRecord, EvidenceStatus
 
 from ..fetch import parse_credential_report
 from ..partition import arn
-from ..policy import UNKNOWN, allows_admin
+from ..policy import AUDIT_READ_ACTIONS, POLICY_WRITE_ACTIONS, UNKNOWN, allows_admin, allows_any
 from .context import AccountEvidence, absent, days_since, ok, tag_map, why
 from .s3 import account_public_access_block
 
@@ -74,18 +74,41 @@ def _default_document(policy: dict) -> Any:
     return None
 
 
+# AWS managed policies (by name) that let a principal change IAM policies, and that make it an auditor
+AWS_POLICY_ADMIN = ("AdministratorAccess", "IAMFullAccess")
+AWS_AUDIT = ("SecurityAudit", "AWSCloudTrail_ReadOnlyAccess", "AWSCloudTrailReadOnlyAccess")
+
+
 class AdminJudge:
-    """Whether attached managed policies or inline policy documents grant admin."""
+    """Whether attached managed policies or inline policy documents grant admin, let the principal change
+    access-control (IAM) policies, or read the audit trail."""
 
     def __init__(self, account: AccountEvidence, managed_policies: list[dict]):
         self.local_admin = {p["Arn"]: allows_admin(_default_document(p)) for p in managed_policies}
-        self.aws_admin = {arn(account.partition, "iam", "", "aws", "policy/AdministratorAccess")}
+        self.local_policy_write = {p["Arn"]: allows_any(_default_document(p), POLICY_WRITE_ACTIONS) for p in managed_policies}
+        self.local_audit = {p["Arn"]: allows_any(_default_document(p), AUDIT_READ_ACTIONS) for p in managed_policies}
+        aws_arn = lambda name: arn(account.partition, "iam", "", "aws", f"policy/{name}")  # noqa: E731
+        self.aws_admin = {aws_arn("AdministratorAccess")}
+        self.aws_policy_admin = {aws_arn(n) for n in AWS_POLICY_ADMIN}
+        self.aws_audit = {aws_arn(n) for n in AWS_AUDIT}
 
     def attached(self, policy_arns: list[str]) -> bool:
         return any(x in self.aws_admin or self.local_admin.get(x) for x in policy_arns)
 
     def grants_admin(self, attached_arns: list[str], inline_policies: list[dict]) -> bool:
         return self.attached(attached_arns) or any(allows_admin(p.get("PolicyDocument")) for p in inline_policies)
+
+    def policy_write(self, attached_arns: list[str], inline_policies: list[dict]) -> list[str]:
+        """The policies (names) through which the principal may change IAM policies."""
+        via = [x.rsplit("/", 1)[-1] for x in attached_arns if x in self.aws_policy_admin or self.local_policy_write.get(x)]
+        via += [p.get("PolicyName") for p in inline_policies if allows_any(p.get("PolicyDocument"), POLICY_WRITE_ACTIONS)]
+        return via
+
+    def audit(self, attached_arns: list[str], inline_policies: list[dict]) -> list[str]:
+        """The policies (names) that let the principal read the audit trail."""
+        via = [x.rsplit("/", 1)[-1] for x in attached_arns if x in self.aws_audit or self.local_audit.get(x)]
+        via += [p.get("PolicyName") for p in inline_policies if allows_any(p.get("PolicyDocument"), AUDIT_READ_ACTIONS)]
+        return via
 
 
 def derive_groups_roles_policies(account: AccountEvidence, details: EvidenceRecord) -> dict[str, bool]:
@@ -99,9 +122,12 @@ def derive_groups_roles_policies(account: AccountEvidence, details: EvidenceReco
         inline = group.get("GroupPolicyList", [])
         admin = judge.grants_admin(attached, inline)
         groups_admin[group["GroupName"]] = admin
+        account.group_rights[group["GroupName"]] = (judge.policy_write(attached, inline), judge.audit(attached, inline))
         account.asset("aws.iam.group", group["Arn"], scope, name=group["GroupName"], evidence=[details.id],
                       attributes={"arn": group["Arn"], "attached_policies": attached,
-                                  "inline_policies": [p["PolicyName"] for p in inline], "admin": admin})
+                                  "inline_policies": [p["PolicyName"] for p in inline], "admin": admin,
+                                  "policy_write_via": account.group_rights[group["GroupName"]][0],
+                                  "audit_via": account.group_rights[group["GroupName"]][1]})
     for role in answer.get("RoleDetailList", []):
         attached = [p["PolicyArn"] for p in role.get("AttachedManagedPolicies", [])]
         inline = role.get("RolePolicyList", [])
@@ -110,6 +136,8 @@ def derive_groups_roles_policies(account: AccountEvidence, details: EvidenceReco
                       attributes={"arn": role["Arn"], "attached_policies": attached,
                                   "inline_policies": [p["PolicyName"] for p in inline],
                                   "admin": judge.grants_admin(attached, inline), "path": path,
+                                  "policy_write_via": judge.policy_write(attached, inline),
+                                  "audit_via": judge.audit(attached, inline),
                                   "service_linked": path.startswith("/aws-service-role/"),
                                   "tags": tag_map(role.get("Tags"))})
     for policy in answer.get("Policies", []):
@@ -134,6 +162,10 @@ def derive_users(account: AccountEvidence, details: EvidenceRecord, report: Evid
         attributes: dict[str, Any] = {
             "arn": user["Arn"], "attached_policies": attached, "inline_policies": [p["PolicyName"] for p in inline],
             "groups": groups, "admin": direct or any(groups_admin.get(x) for x in groups), "admin_direct": direct,
+            "policy_write_via": judge.policy_write(attached, inline)
+            + [f"group {g}: {p}" for g in groups for p in account.group_rights.get(g, ([], []))[0]],
+            "audit_via": judge.audit(attached, inline)
+            + [f"group {g}: {p}" for g in groups for p in account.group_rights.get(g, ([], []))[1]],
             "created_days": days_since(user.get("CreateDate"), account.now), "tags": tag_map(user.get("Tags")),
         }
         errors: dict[str, str] = {}

@@ -1,4 +1,6 @@
-"""RDS database instances of one region: encryption, backups, Multi-AZ, public accessibility."""
+"""RDS database instances of one region: encryption, backups, Multi-AZ, public accessibility, and where copies
+of the data go: read replicas (their ARNs name their regions) and automated backups replicated to another
+region."""
 from __future__ import annotations
 
 from ..partition import arn
@@ -19,4 +21,9 @@ def derive_instances(account: AccountEvidence, region: str, scope: str) -> None:
                                   "publicly_accessible": bool(db.get("PubliclyAccessible")),
                                   "endpoint": (db.get("Endpoint") or {}).get("Address"),
                                   "status": db.get("DBInstanceStatus"), "cluster": db.get("DBClusterIdentifier"),
+                                  "region": region,
+                                  "read_replicas": list(db.get("ReadReplicaDBInstanceIdentifiers") or []),
+                                  "replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier"),
+                                  "backup_replications": [r.get("DBInstanceAutomatedBackupsArn") for r in
+                                                          db.get("DBInstanceAutomatedBackupsReplications") or []],
                                   "tags": tag_map(db.get("TagList"))})

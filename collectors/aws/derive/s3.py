@@ -13,7 +13,7 @@ from .context import AccountEvidence, absent, ok, why
 
 # the per-bucket answers, in the order their evidence is cited
 BUCKET_CALLS = ("GetBucketEncryption", "GetPublicAccessBlock", "GetBucketLogging", "GetBucketVersioning",
-                "GetBucketPolicy", "GetBucketAcl")
+                "GetBucketPolicy", "GetBucketAcl", "GetBucketReplication")
 PUBLIC_INPUTS = ("public_access_block", "policy_public", "acl_public")
 
 
@@ -48,7 +48,24 @@ BUCKET_SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "tls_only": ("GetBucketPolicy", lambda a: denies_insecure_transport((a or {}).get("Policy")) if a else False),
     "policy_public": ("GetBucketPolicy", lambda a: allows_public((a or {}).get("Policy")) if a else False),
     "acl_public": ("GetBucketAcl", acl_grants_public),
+    "replication": ("GetBucketReplication", lambda a: replication_rules(a)),
 }
+
+
+def replication_rules(answer: Any) -> list[dict]:
+    """The bucket's enabled replication rules as {id, destination bucket (name), account, storage class}; []
+    when replication is not configured."""
+    rules = ((answer or {}).get("ReplicationConfiguration") or {}).get("Rules") or []
+    out = []
+    for rule in rules:
+        if rule.get("Status") != "Enabled":
+            continue
+        destination = rule.get("Destination") or {}
+        bucket_arn = str(destination.get("Bucket") or "")
+        out.append({"id": rule.get("ID"), "destination": bucket_arn.rsplit(":", 1)[-1] or None,
+                    "destination_account": destination.get("Account"),
+                    "replication_time_control": (destination.get("ReplicationTime") or {}).get("Status") == "Enabled"})
+    return out
 
 
 def _log_buckets(account: AccountEvidence) -> tuple[set, set]:

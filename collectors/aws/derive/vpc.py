@@ -3,7 +3,7 @@ their route table sends 0.0.0.0/0 to an internet gateway), security groups (in u
 instance) and network ACLs."""
 from __future__ import annotations
 
-from mlps_scan.models import EvidenceRecord
+from mlps_scan.models import EvidenceRecord, EvidenceStatus
 
 from ..partition import arn
 from .context import ANY_IPV4, ANY_IPV6, AccountEvidence, evidence_ids, name_tag, ok, tag_map, why
@@ -31,21 +31,43 @@ def derive_network(account: AccountEvidence, region: str, scope: str) -> None:
     derive_network_acls(account, region, scope, acls)
 
 
+DEFAULT_FLOW_LOG_FORMAT = ("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} "
+                           "${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}")
+
+
 def derive_vpcs(account: AccountEvidence, region: str, scope: str, vpcs: EvidenceRecord | None) -> None:
     flow_logs = account.get("ec2:DescribeFlowLogs", region)
-    flow_vpcs = {f.get("ResourceId") for f in (flow_logs.answer or {}).get("FlowLogs", [])
-                 if f.get("FlowLogStatus", "ACTIVE") == "ACTIVE"} if ok(flow_logs) else set()
+    active = [f for f in (flow_logs.answer or {}).get("FlowLogs", []) if f.get("FlowLogStatus", "ACTIVE") == "ACTIVE"] \
+        if ok(flow_logs) else []
+    query_logs = account.get("route53resolver:ListResolverQueryLogConfigAssociations", region)
+    logged_vpcs = {a.get("ResourceId") for a in (query_logs.answer or {}).get("ResolverQueryLogConfigAssociations", [])
+                   if a.get("Status", "ACTIVE") in ("ACTIVE", "CREATING")} if ok(query_logs) else set()
     for vpc in _items(vpcs, "Vpcs"):
         tags = tag_map(vpc.get("Tags"))
         vpc_id = vpc["VpcId"]
-        errors = {} if ok(flow_logs) else {"flow_logs": why(flow_logs, "ec2:DescribeFlowLogs")}
+        errors = {} if ok(flow_logs) else {"flow_logs": why(flow_logs, "ec2:DescribeFlowLogs"),
+                                           "flow_log_formats": why(flow_logs, "ec2:DescribeFlowLogs")}
         attributes = {"vpc_id": vpc_id, "cidr": vpc.get("CidrBlock"), "is_default": bool(vpc.get("IsDefault")),
+                      "cidrs": [a.get("CidrBlock") for a in vpc.get("CidrBlockAssociationSet", [])
+                                if a.get("CidrBlock") and (a.get("CidrBlockState") or {}).get("State", "associated")
+                                == "associated"] or [vpc.get("CidrBlock")],
                       "tags": tags}
         if ok(flow_logs):
-            attributes["flow_logs"] = vpc_id in flow_vpcs
+            mine = [f for f in active if f.get("ResourceId") == vpc_id]
+            attributes["flow_logs"] = bool(mine)
+            attributes["flow_log_formats"] = [{"id": f.get("FlowLogId"), "traffic_type": f.get("TrafficType"),
+                                               "format": f.get("LogFormat") or DEFAULT_FLOW_LOG_FORMAT,
+                                               "destination": f.get("LogDestination") or f.get("LogGroupName")}
+                                              for f in mine]
+        if query_logs is not None and query_logs.status == EvidenceStatus.not_available:
+            attributes["dns_query_logging"] = None
+        elif ok(query_logs):
+            attributes["dns_query_logging"] = vpc_id in logged_vpcs
+        else:
+            errors["dns_query_logging"] = why(query_logs, "route53resolver:ListResolverQueryLogConfigAssociations")
         account.asset("aws.ec2.vpc", arn(account.partition, "ec2", region, account.account_id, f"vpc/{vpc_id}"), scope,
                       name=name_tag(tags, vpc_id), attributes=attributes, errors=errors,
-                      evidence=evidence_ids(vpcs, flow_logs))
+                      evidence=evidence_ids(vpcs, flow_logs, query_logs))
 
 
 def derive_internet_gateways(account: AccountEvidence, region: str, scope: str,
@@ -65,17 +87,40 @@ class Routing:
 
     def __init__(self) -> None:
         self.public_table: dict[str, bool] = {}
+        self.default_target: dict[str, str | None] = {}
         self.subnet_table: dict[str, str] = {}
         self.main_table: dict[str, str] = {}
 
+    def table_of(self, subnet_id: str, vpc_id: str | None) -> str | None:
+        return self.subnet_table.get(subnet_id) or self.main_table.get(vpc_id)
+
     def subnet_is_public(self, subnet_id: str, vpc_id: str | None) -> bool:
-        table = self.subnet_table.get(subnet_id) or self.main_table.get(vpc_id)
+        table = self.table_of(subnet_id, vpc_id)
         return bool(table and self.public_table.get(table))
+
+    def default_route(self, subnet_id: str, vpc_id: str | None) -> str | None:
+        """Where the subnet sends traffic for the internet (0.0.0.0/0 or ::/0): an igw-, nat-, tgw-, vgw-,
+        vpce- (firewall endpoint), eni- (appliance) or pcx- id; None when it has no such route."""
+        table = self.table_of(subnet_id, vpc_id)
+        return self.default_target.get(table) if table else None
 
 
 def _internet_route(route: dict) -> bool:
     return str(route.get("GatewayId", "")).startswith("igw-") and (
         route.get("DestinationCidrBlock") == ANY_IPV4 or route.get("DestinationIpv6CidrBlock") == ANY_IPV6)
+
+
+_TARGET_KEYS = ("GatewayId", "NatGatewayId", "TransitGatewayId", "NetworkInterfaceId", "VpcPeeringConnectionId",
+                "EgressOnlyInternetGatewayId", "InstanceId", "CarrierGatewayId", "LocalGatewayId", "CoreNetworkArn")
+
+
+def _default_target(routes: list[dict]) -> str | None:
+    """The target of the table's default route (an internet gateway first, as it is the direct path)."""
+    targets = [next((str(route[k]) for k in _TARGET_KEYS if route.get(k)), None) for route in routes
+               if (route.get("DestinationCidrBlock") == ANY_IPV4 or route.get("DestinationIpv6CidrBlock") == ANY_IPV6)
+               and route.get("State", "active") == "active"]
+    targets = [t for t in targets if t]
+    return next((t for t in targets if t.startswith("igw-")), targets[0] if targets else None)
 
 
 def derive_route_tables(account: AccountEvidence, region: str, scope: str,
@@ -85,6 +130,7 @@ def derive_route_tables(account: AccountEvidence, region: str, scope: str,
         table_id = table["RouteTableId"]
         public = any(_internet_route(route) for route in table.get("Routes", []))
         routing.public_table[table_id] = public
+        routing.default_target[table_id] = _default_target(table.get("Routes", []))
         for association in table.get("Associations", []):
             if association.get("Main"):
                 routing.main_table[table.get("VpcId")] = table_id
@@ -92,7 +138,8 @@ def derive_route_tables(account: AccountEvidence, region: str, scope: str,
                 routing.subnet_table[association["SubnetId"]] = table_id
         tags = tag_map(table.get("Tags"))
         routes = [{k: route.get(k) for k in ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "GatewayId",
-                                             "NatGatewayId", "State") if route.get(k)}
+                                             "NatGatewayId", "TransitGatewayId", "NetworkInterfaceId",
+                                             "VpcPeeringConnectionId", "State") if route.get(k)}
                   for route in table.get("Routes", [])]
         account.asset("aws.ec2.route_table",
                       arn(account.partition, "ec2", region, account.account_id, f"route-table/{table_id}"), scope,
@@ -113,8 +160,10 @@ def derive_subnets(account: AccountEvidence, region: str, scope: str, subnets: E
         errors = {}
         if route_tables is not None:
             attributes["public"] = routing.subnet_is_public(subnet_id, subnet.get("VpcId"))
+            attributes["default_route"] = routing.default_route(subnet_id, subnet.get("VpcId"))
         else:
-            errors["public"] = why(account.get("ec2:DescribeRouteTables", region), "ec2:DescribeRouteTables")
+            errors["public"] = errors["default_route"] = why(account.get("ec2:DescribeRouteTables", region),
+                                                             "ec2:DescribeRouteTables")
         account.asset("aws.ec2.subnet", arn(account.partition, "ec2", region, account.account_id, f"subnet/{subnet_id}"),
                       scope, name=name_tag(tags, subnet_id), attributes=attributes, errors=errors,
                       evidence=evidence_ids(subnets, route_tables))

@@ -7,7 +7,8 @@ from typing import Any
 
 from mlps_scan.models import EvidenceRecord, EvidenceStatus
 
-from .context import AccountEvidence, ok
+from ..fetch import web_acl_params
+from .context import AccountEvidence, ok, why
 
 LIST_PARAMS: dict[str, Any] = {"Scope": "REGIONAL", "Limit": 100}
 
@@ -34,6 +35,25 @@ def _guards(account: AccountEvidence, region: str) -> dict[str, list[EvidenceRec
         if acl and (answer.request or {}).get("region") == region:
             guards.setdefault(acl, []).append(answer)
     return guards
+
+
+def _statement_kind(statement: dict) -> str:
+    return next(iter(statement), "unknown") if isinstance(statement, dict) else "unknown"
+
+
+def web_acl_rules(web_acl: dict) -> dict[str, Any]:
+    """What a web ACL inspects: its rules (name, statement kind, managed rule group, action) and its default
+    action (Allow/Block)."""
+    rules = []
+    for rule in web_acl.get("Rules", []):
+        statement = rule.get("Statement") or {}
+        managed = statement.get("ManagedRuleGroupStatement") or {}
+        action = rule.get("Action") or rule.get("OverrideAction") or {}
+        rules.append({"name": rule.get("Name"), "kind": _statement_kind(statement),
+                      "managed_group": f"{managed.get('VendorName')}/{managed.get('Name')}" if managed else None,
+                      "action": next(iter(action), None), "override_to_count": "Count" in action})
+    return {"rules": rules, "default_action": next(iter(web_acl.get("DefaultAction") or {}), None),
+            "capacity": web_acl.get("Capacity")}
 
 
 def derive_web_acls(account: AccountEvidence, region: str, scope: str) -> WafState:
@@ -65,7 +85,14 @@ def derive_web_acls(account: AccountEvidence, region: str, scope: str) -> WafSta
                 attributes["logging"] = acl.get("ARN") in logged
             else:
                 errors["logging"] = log_incomplete
+            detail = account.get("wafv2:GetWebACL", region, web_acl_params(acl)) if acl.get("Name") and acl.get("Id") \
+                else None
+            if ok(detail):
+                attributes.update(web_acl_rules((detail.answer or {}).get("WebACL") or {}))
+            else:
+                errors["rules"] = why(detail, "wafv2:GetWebACL")
             account.asset("aws.wafv2.web_acl", acl.get("ARN") or acl.get("Id"), scope, name=acl.get("Name"),
                           attributes=attributes, errors=errors,
-                          evidence=[page.id] + [x.id for x in log_pages] + [g.id for g in acl_guards])
+                          evidence=[page.id] + [x.id for x in log_pages] + [g.id for g in acl_guards]
+                          + ([detail.id] if detail else []))
     return WafState(record=first, has_acls=any((p.answer or {}).get("WebACLs") for p in pages))
