@@ -64,7 +64,8 @@ def primary_area(f: dict, controls_by_id: dict[str, dict]) -> str:
 
 # --------------------------------------------------------------------------- CSV
 
-FINDING_COLUMNS = ["system", "level", "check_id", "status", "severity", "control_ids", "resource_id", "resource_type",
+FINDING_COLUMNS = ["system", "level", "check_id", "status", "severity", "control_ids", "resource_id", "resource_name",
+                   "resource_type",
                    "scope", "message", "message_zh", "title_en", "title_zh", "remediation_en", "remediation_zh",
                    "evidence", "waiver_id", "waiver_approved_by", "waiver_expires", "waiver_compensating"]
 CONTROL_COLUMNS = ["system", "level", "control_id", "status", "status_zh", "area", "area_zh", "clause", "id_basis",
@@ -108,7 +109,8 @@ def to_csv(r: Results, controls: bool = False, lang: str = "en") -> str:
             wv = waiver_of(f) or {}
             w.writerow([_cell(v) for v in (
                 r.system, r.level, f.get("check_id"), f.get("status"), f.get("severity"), f.get("control_ids"),
-                f.get("resource_id"), f.get("resource_type"), f.get("scope"), f.get("message"), f.get("message_zh"),
+                f.get("resource_id"), f.get("resource_name") or f.get("resource_id"), f.get("resource_type"), f.get("scope"),
+                f.get("message"), f.get("message_zh"),
                 (f.get("title") or {}).get("en"), (f.get("title") or {}).get("zh"),
                 (f.get("remediation") or {}).get("en") if isinstance(f.get("remediation"), dict) else f.get("remediation"),
                 (f.get("remediation") or {}).get("zh") if isinstance(f.get("remediation"), dict) else "",
@@ -140,7 +142,8 @@ def to_junit(r: Results, lang: str = "en") -> str:
                                time="0")
             props = ET.SubElement(tc, "properties")
             for k, v in (("control_ids", " ".join(f.get("control_ids") or [])), ("severity", f.get("severity")),
-                         ("resource_type", f.get("resource_type")), ("scope", f.get("scope")),
+                         ("resource_name", f.get("resource_name")), ("resource_type", f.get("resource_type")),
+                         ("scope", f.get("scope")),
                          ("evidence", " ".join(f.get("evidence") or []))):
                 ET.SubElement(props, "property", name=k, value=str(v or ""))
             wv = waiver_of(f)
@@ -229,6 +232,7 @@ def to_sarif(r: Results, lang: str = "en") -> str:
                 **({"physicalLocation": {"artifactLocation": {"uri": f"evidence/{ev[0]}.json", "uriBaseId": "BUNDLE"}}}
                    if ev else {}),
                 "logicalLocations": [{"fullyQualifiedName": str(f.get("resource_id")),
+                                      "name": str(f.get("resource_name") or f.get("resource_id")),
                                       "kind": str(f.get("resource_type") or "resource")}],
             }],
             "partialFingerprints": {"mlpsFinding/v1": hashlib.sha256(
@@ -324,7 +328,7 @@ def to_ocsf(r: Results, lang: str = "en") -> str:
                               severity=sev, severity_id=sev_id.get(sev), standards=[standard],
                               status=label(FINDING, st, "en"), status_id=comp.get(st, ComplianceStatusID.Unknown))]),
             remediation=Remediation(desc=text(rem, lang)) if rem else None,
-            resources=[ResourceDetails(uid=str(f.get("resource_id")), type=f.get("resource_type"),
+            resources=[ResourceDetails(uid=str(f.get("resource_id")), name=f.get("resource_name"), type=f.get("resource_type"),
                                        group=None, labels=[f.get("scope")] if f.get("scope") else None,
                                        data={"evidence": f.get("evidence") or []})],
             unmapped={"mlps_status": st, "message_en": f.get("message"), "message_zh": f.get("message_zh") or "",

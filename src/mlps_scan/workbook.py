@@ -159,9 +159,12 @@ def build_rows(r: Results, lang: str) -> list[Row]:
 
 
 def _object_name(f: dict) -> str:
+    """The object as the record names it: its id, then its type and the name a person uses for it."""
     rid = str(f.get("resource_id") or "")
     rtype = f.get("resource_type") or ""
-    return f"{rid} ({rtype})" if rtype and rtype not in rid else rid
+    name = str(f.get("resource_name") or "")
+    extra = [x for x in (rtype if rtype and rtype not in rid else "", name if name and name not in rid else "") if x]
+    return f"{rid} ({', '.join(extra)})" if extra else rid
 
 
 def _attested_by(f: dict) -> tuple[str, str]:
