@@ -18,6 +18,11 @@ from ._k8s_instances import per_apiserver
     title_zh="审计策略记录所有重要请求的操作者、操作和结果，且不记录机密内容",
     controls={2: ["L2-CES1-09", "L2-ABS1-09"], 3: ["L3-CES1-13", "L3-ABS1-17"]},
     asset_type="k8s.cluster",
+    shows={"L2-ABS1-09 L3-ABS1-17": ("the Kubernetes audit policy records, for every probed kind of request, the "
+                                     "time, the user, the verb and resource and the response status (the outcome "
+                                     "stage is not omitted), so each record carries what the item requires",
+                                     "Kubernetes审计策略对每类探测请求记录时间、用户、操作和资源以及响应状态（未省略"
+                                     "结果阶段），每条审计记录包含本项要求的内容")},
     remediation="End the audit policy with a catch-all rule at level Metadata; keep Secrets, ConfigMaps, TokenReviews "
                 "and ServiceAccount tokens at Metadata; never omit the ResponseComplete stage; supply a copy of the "
                 "policy file (kubernetes target `audit_policy`).",

@@ -14,6 +14,9 @@ from mlps_scan.plugins import CheckContext, check, failed, passed
     controls={3: ["L3-ABS1-03"]},
     asset_type="k8s.namespace",
     reads=["k8s.networkpolicy"],
+    shows={"L3-ABS1-03": ("in the cluster, outbound connections of pods are restricted: an Egress NetworkPolicy "
+                          "selects every pod of the namespace and none opens egress to any address",
+                          "集群中Pod的出站连接受到限制：出站网络策略选中命名空间内全部Pod，且没有策略对任意地址开放出站")},
     remediation="Add a NetworkPolicy with an empty podSelector and policyTypes [Egress] (default deny), then allow "
                 "the destinations the namespace needs (DNS, its services, named external addresses).",
     remediation_zh="添加podSelector为空、policyTypes为[Egress]的网络策略（默认拒绝），再放行该命名空间所需的目的地（DNS、其服务、指定外部地址）。",

@@ -32,6 +32,12 @@ def _break_glass(s: dict) -> bool:
     title_zh="角色绑定不授予危险权限（通配符、escalate/bind/impersonate、全部Secret、nodes/proxy、kube-system中创建Pod）",
     controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-CES1-09"]},
     asset_type="k8s.rbac.binding",
+    shows={"L3-CES1-09": ("who may configure access policies in the cluster: no binding hands the rights to "
+                          "change roles and bindings (escalate, bind, impersonate, wildcards) to subjects other than "
+                          "the authorised administrators, and each binding's rules say which subject may do what "
+                          "on which objects",
+                          "集群中谁可以配置访问控制策略：没有绑定把修改角色和绑定的权限（escalate、bind、impersonate、"
+                          "通配符）授予授权管理员以外的主体，且每个绑定的规则规定了主体对客体的访问规则")},
     remediation="Bind a role with the explicit verbs and resources the subjects need, in their own namespace; "
                 "remove escalate, bind and impersonate, cluster-wide Secret reads, nodes/proxy and pod creation in "
                 "kube-system from roles bound to people or workloads.",
@@ -70,6 +76,11 @@ def binding_rights(asset, ctx: CheckContext):
     controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-CES1-09"]},
     asset_type="k8s.rbac.subject",
     reads=["k8s.rbac.role"],
+    shows={"L3-CES1-09": ("per user, group and service account, which bindings give it the rights to change "
+                          "access policies (escalate, bind, impersonate, wildcards): only authorised subjects "
+                          "configure the cluster's access-control policy",
+                          "逐个用户、用户组和服务账户列出使其能修改访问控制策略的绑定（escalate、bind、impersonate、"
+                          "通配符）：只有授权主体配置集群的访问控制策略")},
     remediation="Remove the bindings named (or replace their roles) so that the subject keeps only the verbs and "
                 "resources its duties need; administrators act through separate, audited roles.",
     remediation_zh="删除所列绑定（或替换其角色），使该主体只保留其职责所需的操作和资源；管理员通过独立且受审计的角色操作。",

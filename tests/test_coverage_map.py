@@ -114,9 +114,9 @@ def test_every_finding_of_the_sample_names_its_resource(sample_bundle):
             assert f["resource_name"].startswith(asset["attributes"]["namespace"] + "/"), f
             assert asset["id"] not in f["resource_name"]
     names = {f["resource_name"] for f in findings}
-    assert {"web01", "db01", "good-sg", "shop/Deployment/web"} <= names
+    assert {"web01", "db01", "good-sg", "shop/web"} <= names
     report = (sample_bundle / "report.html").read_text(encoding="utf-8")
-    assert "shop/Deployment/web" in report
+    assert "shop/web" in report
 
 
 def test_exports_carry_the_resource_name(sample_bundle, tmp_path):
@@ -127,7 +127,7 @@ def test_exports_carry_the_resource_name(sample_bundle, tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows and all(row["resource_name"] for row in rows)
-    assert {"shop/Deployment/web", "web01"} <= {row["resource_name"] for row in rows}
+    assert {"shop/web", "web01"} <= {row["resource_name"] for row in rows}
     sarif = tmp_path / "findings.sarif"
     assert run_cli("export", str(sample_bundle), "--format", "sarif", "-o", str(sarif)).returncode == 0
     names = {loc["name"] for res in json.loads(sarif.read_text())["runs"][0]["results"]
