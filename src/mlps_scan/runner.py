@@ -175,12 +175,13 @@ def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Cata
 
 def name_resources(findings: list[Finding], ctx: CheckContext) -> None:
     """Each finding's `resource_name`, the name a person uses, from the asset it names: the asset's
-    `resource_name` attribute (a collector's choice, e.g. namespace/name), else its name. A finding on a
-    scope (evidence missing for a whole kind) names none."""
+    `resource_name` attribute (a collector's choice, e.g. namespace/name), else its name, else its id (an
+    asset without a name still names itself). A finding on a scope (evidence missing for a whole kind) names
+    none."""
     for f in findings:
         asset = ctx.asset_by_id(f.resource_id)
         if asset is not None and f.resource_name is None:
-            f.resource_name = str(asset.attributes.get("resource_name") or asset.name or "") or None
+            f.resource_name = str(asset.attributes.get("resource_name") or asset.name or asset.id)
 
 
 def attestation_findings(ctx: CheckContext, level: int, catalogue: Catalogue, as_of: date) -> list[Finding]:
