@@ -1,8 +1,10 @@
 """Evidence recorder and store.
 
 Every raw observation a collector makes goes through `Recorder.record()`: the answer is redacted (once,
-here), hashed and written to `evidence/<id>.json` at once, so memory stays flat however large the estate.
-Only a small index (id -> source, status) is kept in memory.
+here, in the same pass that turns it into plain JSON values), hashed and written to `evidence/<id>.json`
+at once, so memory stays flat however large the estate. Only a small index (id -> source, status) is kept
+in memory. Records are written straight from the cleaned values (no model round trip: the JSON writer is
+pydantic-core's, so the file reads back as an `EvidenceRecord` byte for byte as the model would write it).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
+
+from pydantic_core import to_json
 
 from .models import EvidenceRecord, EvidenceStatus, utcnow
 from .redact import redact, redact_text
@@ -82,10 +86,10 @@ class Recorder:
                request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
                error: str | None = None, collected_at: datetime | None = None) -> Recorded:
         status = EvidenceStatus(status)
-        # the request, target and source name the record's id (and file), so they are cleaned first; the
-        # answer and the error are cleaned with the rest of the record when it is written (once)
-        req, n = redact(jsonable(request or {}))
-        target, source = redact_text(target)[0], redact_text(source)[0]
+        # the request, target and source name the record's id (and file), so they are cleaned first
+        req, n = redact(request or {}, plain=True, sort_keys=True)
+        target, nt = redact_text(target)
+        source, ns = redact_text(source)
         base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
             canonical_json([collector, target, source, req])).hexdigest()[:12]
         with self._lock:
@@ -95,13 +99,14 @@ class Recorder:
                 ev_id = f"{base}-{i}"
             self._ids.add(ev_id)
             self.index[ev_id] = (collector, source, status.value)
-        rec = EvidenceRecord(
-            id=ev_id, collector=collector, target=target, source=source, request=req,
-            collected_at=collected_at or utcnow(), status=status, error=error, answer=jsonable(answer),
-            sha256="", redactions=n,
-        )
-        rec = _write_record(self.dir / f"{ev_id}.json", rec)
-        return Recorded(ev_id, rec.answer, rec.status, rec.error)
+        # one pass: redacted and turned into plain JSON values (keys sorted, as the hash reads them)
+        ans, na = redact(answer, plain=True, sort_keys=True)
+        err, ne = redact_text(error) if error is not None else (None, 0)
+        _write_doc(self.dir / f"{ev_id}.json", {
+            "id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
+            "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
+            "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne})
+        return Recorded(ev_id, ans, status, err)
 
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
         """Copy a record from another bundle (replay): same id and time; redacted again in every field and
@@ -121,18 +126,34 @@ class Recorder:
 def _redacted(rec: EvidenceRecord) -> EvidenceRecord:
     """The record with every field (answer, request, error, target, source...) through the redactor, and
     the sha256 of the answer as it will be stored."""
-    clean, n = redact(rec.model_dump(mode="json"))
-    clean["sha256"] = answer_sha256(clean.get("answer"))
-    clean["redactions"] = rec.redactions + n
-    return EvidenceRecord.model_validate(clean)
+    if redact_text(rec.id)[1]:
+        raise ValueError(f"evidence id {rec.id[:60]!r} holds a secret")
+    n = 0
+    fields: dict[str, Any] = {}
+    for name in ("collector", "target", "source"):
+        fields[name], k = redact_text(getattr(rec, name))
+        n += k
+    fields["request"], k = redact(rec.request, plain=True)
+    n += k
+    fields["error"], k = redact_text(rec.error) if rec.error is not None else (None, 0)
+    n += k
+    fields["answer"], k = redact(rec.answer, plain=True)
+    n += k
+    return EvidenceRecord.model_construct(id=rec.id, collected_at=rec.collected_at, status=rec.status,
+                                          sha256=answer_sha256(fields["answer"]), redactions=rec.redactions + n,
+                                          **fields)
+
+
+def _write_doc(path: Path, doc: dict[str, Any]) -> None:
+    path.write_bytes(to_json(doc, indent=1))
 
 
 def _write(path: Path, rec: EvidenceRecord) -> None:
-    path.write_text(rec.model_dump_json(indent=1), encoding="utf-8")
+    _write_doc(path, {name: getattr(rec, name) for name in EvidenceRecord.model_fields})
 
 
 def _write_record(path: Path, rec: EvidenceRecord) -> EvidenceRecord:
-    """Redact, hash and write one record: the one place an evidence file's content is cleaned."""
+    """Redact, hash and write one record that was built elsewhere."""
     rec = _redacted(rec)
     _write(path, rec)
     return rec
