@@ -13,6 +13,13 @@ cite that record. Formats:
            rebuilds its assets offline (`Collector.derive`). The built-in sample is made this way.
   other    read by the collector that declares it (`Collector.file_formats()`: e.g. the Kubernetes
            collector reads `kubectl` for `kind: List` dumps)
+
+A JSON file whose top level is an object with an `items` array (a `kubectl get -o json` dump) is read once, as
+a stream: each item is redacted and serialised as it is read, and the file is recorded in pages of
+`PAGE_ITEMS` items (one record when it has no more), each page a whole List (the file's other top-level
+entries and its share of the items), so no step ever holds the whole dump or its records; the format's
+handler gets only what it reads of each item (`FileFormat.keep`). Any other file is parsed
+once, when the target is validated, and that parse is what `collect` records.
 """
 from __future__ import annotations
 
@@ -20,6 +27,9 @@ import hashlib
 import json
 import re
 import shutil
+import threading
+import types
+import uuid
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -28,13 +38,18 @@ import yaml
 from pydantic import Field, ValidationError
 
 from mlps_scan.errors import InputError, pydantic_message
+from mlps_scan.evidence import canonical_json
+from mlps_scan.jsonstream import JsonObjectStream, JsonStreamError, starts_with_item_array
 from mlps_scan.models import Attestation, EvidenceRecord, EvidenceStatus, Strict, Waiver
 from mlps_scan.plugins import CollectSession, Collector, FileFormat
+from mlps_scan.redact import redact
 
 def _formats() -> dict[str, FileFormat]:
     """The file formats collectors declare (`Collector.file_formats()`), by name."""
     from mlps_scan.plugins import collectors
     return {f.name: f for cls in collectors().values() for f in cls.file_formats()}
+
+PAGE_ITEMS = 500
 
 
 class StaticTarget(Strict):
@@ -104,6 +119,35 @@ _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+# files parsed when their target was validated, handed to collect (one parse per file)
+_PARSED: dict[tuple[str, int, int], Any] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _parsed(path: Path) -> Any:
+    """The parse `validate_target` made of this file (taken, so it is not held longer), or a new one."""
+    with _PARSED_LOCK:
+        doc = _PARSED.pop(_file_key(path), _PARSED)
+    return _parse(path) if doc is _PARSED else doc
+
+
+def _streamed(path: Path, fmt: str) -> bool:
+    """JSON with an `items` array, for a format that reads items one by one."""
+    if path.suffix.lower() != ".json":
+        return False
+    formats = _formats()
+    if fmt != "auto" and (fmt not in formats or formats[fmt].keep is None):
+        return False
+    if fmt == "auto" and not any(f.keep for f in formats.values()):
+        return False
+    return starts_with_item_array(path)
 
 
 def _parse(path: Path) -> Any:
@@ -177,6 +221,8 @@ class StaticCollector(Collector):
             raise InputError(f"static evidence {p}: unknown format {target.format!r} "
                              f"(known: auto, assets{''.join(', ' + f for f in sorted(_formats()))})")
         for f in _files(p):
+            if _streamed(f, target.format):
+                continue  # read once, as a stream, when collected (a syntax error there is an input error too)
             doc = _parse(f)
             fmt = self._format(doc, target.format)
             if fmt == "assets":
@@ -190,6 +236,8 @@ class StaticCollector(Collector):
                         if document_path(f, d) is None:
                             raise InputError(f"static evidence {f}: attestations[{i}].documents: {d!r} must be a path "
                                              "relative to the static file's folder (no .., not absolute)")
+            with _PARSED_LOCK:
+                _PARSED[_file_key(f)] = doc
 
     @staticmethod
     def _format(doc: Any, fmt: str) -> str:
@@ -208,12 +256,16 @@ class StaticCollector(Collector):
         if target.format == "evidence":
             return self._replay(root, s)
         for f in _files(root):
-            doc = _parse(f)
-            fmt = self._format(doc, target.format)
             rel = f.name if f == root else f.relative_to(root).as_posix()
+            if _streamed(f, target.format):
+                self._collect_stream(f, rel, target.format, s)
+                continue
+            doc = _parsed(f)
+            fmt = self._format(doc, target.format)
             rec = s.record(f"file:{rel}", doc, request={"path": rel, "format": fmt})
             s.progress(f"read {rel}")
             docs = self._copy_documents(rel, f, root, doc, s) if fmt == "assets" else {}
+            del doc
             self._derive_file(rel, fmt, rec.id, rec.answer, s, f, documents=docs)
 
     def _copy_documents(self, rel: str, f: Path, root: Path, doc: Any, s: CollectSession) -> dict[str, Any]:
@@ -245,24 +297,140 @@ class StaticCollector(Collector):
             out[name] = (r.id, r.answer)
         return out
 
+    def _collect_stream(self, f: Path, rel: str, requested: str, s: CollectSession) -> None:
+        """One pass over a JSON file with an `items` array: each item is redacted and serialised as it is read
+        (into a spool file beside the evidence), the file is recorded in pages of whole Lists, and the
+        format's handler gets what its `keep` takes of each item."""
+        keepers = {name: f.keep for name, f in _formats().items() if f.keep and requested in ("auto", name)}
+        kept: dict[str, tuple[list, list[int]]] = {name: ([], []) for name in keepers}
+        top: dict[str, Any] = {}
+        first: list = []  # the first items, for telling the format
+        page_red: list[int] = []
+        offsets = [0]
+        seen_items = False
+        spool = s.recorder.root / f".spool-{uuid.uuid4().hex}"
+        try:
+            with JsonObjectStream(f) as st, open(spool, "wb") as sp:
+                for key, val in st:
+                    if key != "items" or not isinstance(val, types.GeneratorType):
+                        top[key] = val
+                        continue
+                    if seen_items:
+                        raise InputError(f"static evidence {f}: line {st.line()}: a second `items` array")
+                    seen_items = True
+                    for i, item in enumerate(val):
+                        clean, n = redact(item, sort_keys=True)
+                        if i % PAGE_ITEMS == 0:
+                            page_red.append(0)
+                        else:
+                            sp.write(b",")
+                        page_red[-1] += n
+                        sp.write(canonical_json(clean))
+                        offsets.append(sp.tell())
+                        if len(first) < 50:
+                            first.append(clean)
+                        for name, keep in keepers.items():
+                            x = keep(clean) if isinstance(clean, dict) else None
+                            if x is not None:
+                                kept[name][0].append(x)
+                                kept[name][1].append(i // PAGE_ITEMS)
+            top_clean, n_top = redact(top, sort_keys=True)
+            fmt = self._format({**top_clean, "items": first}, requested)
+            if fmt not in keepers:
+                if fmt == "assets":
+                    try:
+                        AssetsFile.model_validate({**top_clean, "items": []})
+                    except ValidationError as e:
+                        raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
+                raise InputError(f"static evidence {f}: format {fmt!r} does not read a file with an `items` array")
+            ids = self._record_pages(spool, offsets, page_red or [0], top_clean, n_top, rel, fmt, s)
+        except JsonStreamError as e:
+            raise InputError(f"static evidence {f}: line {e.line}: malformed JSON ({e.msg})") from None
+        except UnicodeDecodeError:
+            raise InputError(f"static evidence {f} is not UTF-8 text") from None
+        finally:
+            spool.unlink(missing_ok=True)
+        s.progress(f"read {rel} ({len(offsets) - 1} items, {len(ids)} record(s))")
+        del first, top
+        items, pages = kept.pop(fmt)
+        kept.clear()
+        page_ids = [ids[p] for p in pages]
+        del pages
+        _formats()[fmt].handler({**top_clean, "items": items}, s, page_ids if len(ids) > 1 else ids[0],
+                                f"static/{s.target}", f)
+
+    @staticmethod
+    def _record_pages(spool: Path, offsets: list[int], page_red: list[int], top: dict, n_top: int, rel: str,
+                      fmt: str, s: CollectSession) -> list[str]:
+        """The records of a streamed file: page k is the file's top-level entries with items
+        [k*PAGE_ITEMS, (k+1)*PAGE_ITEMS), written from the spool in canonical form."""
+        before = [canonical_json(k) + b":" + canonical_json(v) for k, v in sorted(top.items()) if k < "items"]
+        after = [canonical_json(k) + b":" + canonical_json(v) for k, v in sorted(top.items()) if k > "items"]
+        pre = b"{" + b"".join(e + b"," for e in before) + b'"items":['
+        post = b"]" + b"".join(b"," + e for e in after) + b"}"
+        n = len(offsets) - 1
+        pages = len(page_red)
+        ids = []
+        with open(spool, "rb") as sp:
+            for p in range(pages):
+                a, b = p * PAGE_ITEMS, min(n, (p + 1) * PAGE_ITEMS)
+                sp.seek(offsets[a])  # (no comma before the first item of a page)
+                body = sp.read(offsets[b] - offsets[a])
+                request: dict[str, Any] = {"path": rel, "format": fmt}
+                if pages > 1:
+                    request.update(page=p + 1, pages=pages)
+                ids.append(s.recorder.record_canonical(
+                    collector=s.collector, target=s.target, source=f"file:{rel}", request=request,
+                    answer_json=pre + body + post, redactions=page_red[p] + (n_top if p == 0 else 0)))
+        return ids
+
     def derive(self, records: list[EvidenceRecord], s: CollectSession) -> None:
         docs: dict[str, dict[str, Any]] = {}
         for rec in records:
             if rec.source.startswith("document:"):
                 docs.setdefault(rec.request.get("file", ""), {})[rec.request.get("document", "")] = (
                     rec.id, rec.answer if rec.status == EvidenceStatus.ok else None)
+        paged: dict[tuple[str, str], list[EvidenceRecord]] = {}
         for rec in records:
             if rec.source.startswith("file:") and rec.status == EvidenceStatus.ok:
+                if isinstance(rec.request.get("pages"), int):
+                    paged.setdefault((rec.target, str(rec.request.get("path"))), []).append(rec)
+                    continue
                 rel = rec.request.get("path", rec.source[5:])
                 self._derive_file(rel, rec.request.get("format", "assets"), rec.id, rec.answer, s, None,
                                   scope=f"static/{rec.target}", documents=docs.get(rel, {}))
+        for (tname, rel), recs in sorted(paged.items()):
+            self._derive_pages(tname, rel, recs, s)
+    def _derive_pages(self, tname: str, rel: str, recs: list[EvidenceRecord], s: CollectSession) -> None:
+        """A file recorded in pages, put back together (what each item's format keeps of it)."""
+        recs = sorted(recs, key=lambda r: (r.request.get("page") or 0))
+        scope = f"static/{tname}"
+        fmt = str(recs[0].request.get("format", "assets"))
+        want = recs[0].request.get("pages")
+        if [r.request.get("page") for r in recs] != list(range(1, (want or 0) + 1)) \
+                or any(r.request.get("pages") != want or r.request.get("format") != fmt for r in recs):
+            s.coverage("static.*", scope, EvidenceStatus.error, f"{rel}: pages of the file missing from the evidence",
+                       [r.id for r in recs])
+            return
+        keep = _formats()[fmt].keep if fmt in _formats() else None
+        items: list = []
+        item_ids: list[str] = []
+        for r in recs:
+            for it in (r.answer or {}).get("items") or []:
+                x = keep(it) if keep and isinstance(it, dict) else it
+                if x is not None:
+                    items.append(x)
+                    item_ids.append(r.id)
+        head = {k: v for k, v in (recs[-1].answer or {}).items() if k != "items"} if isinstance(recs[-1].answer, dict) else {}
+        self._derive_file(rel, fmt, item_ids, {**head, "items": items}, s, None, scope=scope)
 
-    def _derive_file(self, rel: str, fmt: str, ev_id: str, answer, s: CollectSession, path: Path | None,
+    def _derive_file(self, rel: str, fmt: str, ev_id: str | list[str], answer, s: CollectSession, path: Path | None,
                      scope: str | None = None, documents: dict[str, Any] | None = None) -> None:
         scope = scope or f"static/{s.target}"
         if fmt != "assets":
             if fmt not in _formats():
-                s.coverage("static.*", scope, EvidenceStatus.error, f"{rel}: format {fmt!r} needs a plugin that is not installed", [ev_id])
+                ids = list(dict.fromkeys(ev_id)) if isinstance(ev_id, list) else [ev_id]
+                s.coverage("static.*", scope, EvidenceStatus.error, f"{rel}: format {fmt!r} needs a plugin that is not installed", ids)
                 return
             _formats()[fmt].handler(answer, s, ev_id, scope, path)
             return

@@ -48,7 +48,7 @@ from .derive.workloads import pod_spec_facts
 from .eks import record_eks
 from .encryption import (ENCRYPTING_PROVIDERS, record_encryption_config, sanitize_encryption_config,
                          secrets_providers)
-from .kubectl import kubectl_detect, kubectl_handler
+from .kubectl import kubectl_detect, kubectl_handler, kubectl_keep
 from .kubelet import NodeNames, record_kubelet_configz
 from .listing import record_get, record_list
 from .replay import cluster_evidence, records_by_target
@@ -80,7 +80,7 @@ class KubernetesCollector(Collector):
     @classmethod
     def file_formats(cls) -> list[FileFormat]:
         """`kubectl get ... -o json` dumps (a v1 List) in static files."""
-        return [FileFormat("kubectl", kubectl_detect, kubectl_handler)]
+        return [FileFormat("kubectl", kubectl_detect, kubectl_handler, keep=kubectl_keep)]
 
     def validate_target(self, target: KubeTarget, base_dir: Path) -> None:
         connection.validate_target(target, base_dir)

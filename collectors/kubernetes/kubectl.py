@@ -9,7 +9,7 @@ from mlps_scan.models import EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
 from .derive import KindResult, build_assets
-from .resources import ITEM_KINDS
+from .resources import ITEM_KINDS, WORKLOAD_KINDS
 from .sanitize import strip_secret
 
 
@@ -18,13 +18,37 @@ def kubectl_detect(doc: Any) -> bool:
             and "apiVersion" in doc and all(isinstance(i, dict) and i.get("kind") for i in doc["items"][:50]))
 
 
-def kubectl_handler(doc: Any, s: CollectSession, ev_id: str, scope: str, path: Path | None) -> None:
+def kubectl_handler(doc: Any, s: CollectSession, ev_id: str | list[str], scope: str, path: Path | None) -> None:
     lists: dict[str, KindResult] = {}
-    for it in doc.get("items") or []:
+    per_item = ev_id if isinstance(ev_id, list) else None  # a dump recorded in pages: the page of each item
+    for i, it in enumerate(doc.get("items") or []):
         key = ITEM_KINDS.get(it.get("kind"))
         if key is None:
             continue  # kinds the scanner does not assess (ConfigMaps, Events...) stay in the evidence only
         if key == "secrets":
             it = strip_secret(it)
-        lists.setdefault(key, KindResult([], [ev_id], EvidenceStatus.ok, None)).items.append(it)
+        kr = lists.get(key)
+        if kr is None:
+            kr = lists[key] = KindResult([], [], EvidenceStatus.ok, None)
+        kr.items.append(it)
+        ev = per_item[i] if per_item is not None else ev_id
+        if (not kr.evidence or kr.evidence[-1] != ev) and ev not in kr.evidence:
+            kr.evidence.append(ev)
     build_assets(s, s.target, lists, source="kubectl")
+
+
+def kubectl_keep(it: dict) -> dict | None:
+    """What `build_assets` reads of one item of a large dump (memory: the dump is read as a stream and only
+    this is kept): kinds it assesses, without managedFields, and without the status of pods and workloads
+    (nothing reads it; nodes and namespaces keep theirs)."""
+    key = ITEM_KINDS.get(it.get("kind"))
+    if key is None:
+        return None
+    if key == "secrets":
+        return strip_secret(it)
+    md = it.get("metadata")
+    if isinstance(md, dict) and "managedFields" in md:
+        it = {**it, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+    if (key == "pods" or key in WORKLOAD_KINDS) and "status" in it:
+        it = {k: v for k, v in it.items() if k != "status"}
+    return it

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,6 +108,35 @@ class Recorder:
             "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
             "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne})
         return Recorded(ev_id, ans, status, err)
+
+    def record_canonical(self, *, collector: str, target: str, source: str, request: dict[str, Any],
+                         answer_json: bytes, redactions: int, collected_at: datetime | None = None) -> str:
+        """Write a record whose answer the caller has already redacted and serialised in canonical form
+        (`canonical_json`), e.g. one page of a large file assembled from parts: the bytes go into the record
+        as they are and are hashed as they are. Returns the record's id."""
+        req, n = redact(request, plain=True, sort_keys=True)
+        target, nt = redact_text(target)
+        source, ns = redact_text(source)
+        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
+            canonical_json([collector, target, source, req])).hexdigest()[:12]
+        with self._lock:
+            ev_id, i = base, 1
+            while ev_id in self._ids:
+                i += 1
+                ev_id = f"{base}-{i}"
+            self._ids.add(ev_id)
+            self.index[ev_id] = (collector, source, EvidenceStatus.ok.value)
+        marker = f"answer-{uuid.uuid4().hex}"
+        head = to_json({"id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
+                        "collected_at": collected_at or utcnow(), "status": EvidenceStatus.ok, "error": None,
+                        "answer": marker, "sha256": hashlib.sha256(answer_json).hexdigest(),
+                        "redactions": redactions + n + nt + ns}, indent=1)
+        before, after = head.split(to_json(marker), 1)
+        with open(self.dir / f"{ev_id}.json", "wb") as f:
+            f.write(before)
+            f.write(answer_json)
+            f.write(after)
+        return ev_id
 
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
         """Copy a record from another bundle (replay): same id and time; redacted again in every field and

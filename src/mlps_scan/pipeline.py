@@ -120,28 +120,33 @@ def declared_extensions(config_dump: dict) -> list[str] | None:
 def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile, inventory: Inventory,
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
-                       as_of: date | None = None, selection: Selection | None = None) -> Evaluation:
+                       as_of: date | None = None, selection: Selection | None = None,
+                       from_evidence: bool = False) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
-    manifest into `stage` (which already holds the evidence)."""
+    manifest into `stage` (which already holds the evidence). `from_evidence`: the inventory was built in this
+    run from the evidence it recorded (redacted then), so the derived files need no second redaction pass; an
+    inventory read from other bundles (`check`, `merge`) gets one."""
     from .report import render
 
     findings, controls, verdict = evaluate(inventory, level, profile, system=system, as_of=as_of,
                                            extensions=declared_extensions(config_dump), selection=selection)
     selected = (selection or Selection()).record_for(level)
     evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
-    write_json(stage / "inventory.json", inventory)
-    write_json(stage / "findings.json", findings)
-    write_json(stage / "controls.json", controls)
-    write_json(stage / "assessment.json", verdict)
+    again = not from_evidence
+    write_json(stage / "inventory.json", inventory, redact=again)
+    write_json(stage / "findings.json", findings, redact=again)
+    write_json(stage / "controls.json", controls, redact=again)
+    write_json(stage / "assessment.json", verdict, redact=again)
     write_json(stage / "scan.json", {"system": system, "level": level, "profile": profile.model_dump(mode="json"),
                                      "scope": verdict.scope.model_dump(mode="json"), "config": config_dump})
+    # (scan.json always passes the redactor: the config is the user's input, not recorded evidence)
     signed = key_fingerprint(load_private_key(sign_key)) if sign_key else None
     failures = plugin_failures()
     write_text(stage / "report.html", render(system=system, level=level, controls=controls, findings=findings,
                                              scope=scope, finished_at=finished_at.isoformat(), partial=partial,
                                              asset_count=len(inventory.assets), evidence_count=evidence_count,
                                              signed=signed, assessment=verdict, plugin_failures=failures,
-                                             selection=selected))
+                                             selection=selected), redact=again)
     counts = {"controls": dict(Counter(c.status.value for c in controls)),
               "findings": dict(Counter(f.status.value for f in findings)),
               "assets": len(inventory.assets), "evidence": evidence_count,
@@ -195,9 +200,10 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
             ev = evaluate_and_write(stage, system=cfg.system.name, level=lvl, profile=prof, inventory=res.inventory,
                                     scope=res.scope, started_at=res.started_at, finished_at=res.finished_at,
                                     partial=res.partial, api_calls=res.api_calls, config_dump=dump,
-                                    sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection)
+                                    sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection,
+                                    from_evidence=True)
         else:
-            write_json(stage / "inventory.json", res.inventory)
+            write_json(stage / "inventory.json", res.inventory, redact=False)
             write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": dump})
             write_manifest(stage, dict(system=cfg.system.name, level=cfg.system.level, started_at=res.started_at,
                                        finished_at=res.finished_at, scope=res.scope, partial=res.partial,

@@ -129,11 +129,15 @@ class CollectSession:
 class FileFormat:
     """A file format a collector reads from static evidence (`static: [{path, format}]`): `detect(doc)`
     claims a parsed file for format `auto`; `handler(doc, session, evidence_id, scope, path)` builds its
-    assets from the recorded document."""
+    assets from the recorded document. With `keep`, the format also reads JSON files with an `items` array
+    as a stream: `keep(item)` returns what the handler needs of each (redacted) item, or None to drop it, and
+    the handler then gets a document whose `items` are those, with `evidence_id` a list giving the record
+    (page) id of each item."""
 
     name: str
     detect: Callable[[Any], bool]
     handler: Callable[..., None]
+    keep: Callable[[dict], Any] | None = None
 
 
 class Collector:

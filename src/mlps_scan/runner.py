@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .catalogue import Catalogue
+from .errors import InputError
 from .evidence import Recorder
 from .models import (Automation, Bilingual, Control, ControlResult, ControlStatus, EvidenceStatus, Finding,
                      FindingStatus, Inventory, NotApplicable, Profile, utcnow)
@@ -60,6 +61,8 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
         s.progress("collecting")
         try:
             coll.collect(target, s)
+        except InputError:
+            raise  # bad input found only as it is read (a large static file read as a stream): exit 2, no bundle
         except Exception as e:  # noqa: BLE001 - isolate one target's failure
             log.debug("collector crash: %s", traceback.format_exc())
             rec = s.record("collector", status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
