@@ -8,6 +8,15 @@ wall time, API calls, assets, assets/s, and API calls against the minimum the fe
 at the largest page size + per-resource calls AWS offers no list call for, e.g. per-bucket settings).
 
     .venv/bin/python bench/aws_bench.py --max 100
+
+With `--baseline PYTHON` (an interpreter with another build of mlps-scan installed, e.g. a venv holding the
+wheel of an earlier commit) it seeds each N once and then runs the collector of both builds in turn, each in
+its own process (A B A B ..., `--runs` pairs), and prints medians and the ratios new/baseline of wall time
+and of the scanner's own CPU (user+sys of its process during the collection, all threads), the CPU per API
+call, and how CPU grows from the smallest N to the largest (the exponent k of cpu ~ N^k; 1 is linear):
+
+    python3 -m venv /tmp/base && /tmp/base/bin/pip install mlps_scan-OLD.whl
+    .venv/bin/python bench/aws_bench.py --sizes 100 1000 --baseline /tmp/base/bin/python --runs 3
 """
 from __future__ import annotations
 
@@ -16,6 +25,9 @@ import json
 import logging
 import math
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -131,14 +143,69 @@ def run_once(bed, n: int, workers: int) -> dict:
             "calls_per_asset": round(calls / max(1, assets), 2), "kinds": len(kinds)}
 
 
+def scan_only(workers: int) -> dict:
+    """One collection of the seeded estate in this process (the build this interpreter imports); the
+    figures of this process alone: wall time and CPU of the collection, API calls, peak RSS."""
+    from mlps_scan.collectors.aws import AwsCollector, AwsTarget
+    from mlps_scan.evidence import Recorder
+    from mlps_scan.runner import collect
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp))
+        target = AwsTarget(name="bench", regions=[REGION], max_workers=workers)
+        r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        res = collect([(AwsCollector, target)], rec, base_dir=Path(tmp))
+        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    calls = res.api_calls.get("aws", 0)
+    return {"wall_s": wall, "cpu_s": cpu, "api_calls": calls, "assets": len(res.inventory.assets),
+            "cpu_ms_per_call": 1000 * cpu / max(1, calls), "maxrss_mb": r1.ru_maxrss / 1024}
+
+
+def compare(bed, sizes: list[int], baseline: str, runs: int, workers: int) -> None:
+    """Seed each N once; run new and baseline alternately in their own processes; print medians and ratios."""
+    me = [sys.executable, str(Path(__file__).resolve()), "--scan-only", "--workers", str(workers)]
+    other = [baseline, *me[1:]]
+    rows: dict[int, dict[str, dict[str, float]]] = {}
+    for n in sizes:
+        bed.reset()
+        seed(bed, n)
+        got: dict[str, list[dict]] = {"new": [], "base": []}
+        for _ in range(runs):
+            for name, cmd in (("new", me), ("base", other)):
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
+                got[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows[n] = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in got.items()}
+        new, base = rows[n]["new"], rows[n]["base"]
+        print(f"N={n}: API calls {new['api_calls']:.0f} (baseline {base['api_calls']:.0f}), assets {new['assets']:.0f}")
+        print(f"  wall  {new['wall_s']:7.2f} s  baseline {base['wall_s']:7.2f} s  ratio {new['wall_s'] / base['wall_s']:.2f}")
+        print(f"  CPU   {new['cpu_s']:7.2f} s  baseline {base['cpu_s']:7.2f} s  ratio {new['cpu_s'] / base['cpu_s']:.2f}")
+        print(f"  CPU per API call {new['cpu_ms_per_call']:.2f} ms  baseline {base['cpu_ms_per_call']:.2f} ms")
+        print(f"  peak RSS {new['maxrss_mb']:.0f} MB  baseline {base['maxrss_mb']:.0f} MB")
+        sys.stdout.flush()
+    lo, hi = min(rows), max(rows)
+    if hi > lo:
+        for name in ("new", "base"):
+            a, b = rows[lo][name], rows[hi][name]
+            k_n = math.log(b["cpu_s"] / a["cpu_s"]) / math.log(hi / lo)
+            k_calls = math.log(b["cpu_s"] / a["cpu_s"]) / math.log(b["api_calls"] / a["api_calls"])
+            print(f"CPU growth N={lo}->{hi} ({'this build' if name == 'new' else 'baseline'}): exponent {k_n:.2f} "
+                  f"against N, {k_calls:.2f} against API calls")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
     ap.add_argument("--max", type=int, default=None, help="skip sizes above this (quick runs)")
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--json", action="store_true", help="print JSON lines")
+    ap.add_argument("--baseline", help="python of another build: run both, alternately, and print ratios")
+    ap.add_argument("--runs", type=int, default=3, help="pairs of runs per N with --baseline (medians)")
+    ap.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if a.scan_only:  # a child of --baseline: the server and the estate are there (AWS_ENDPOINT_URL)
+        print(json.dumps(scan_only(a.workers)))
+        return 0
     from fixtures.aws import _ENV, MotoBed, _free_port
     from fixtures.aws_peer import GapPeer
     os.environ.update(_ENV)
@@ -161,6 +228,9 @@ def main() -> int:
     os.environ.update(peer.env)
     try:
         sizes = [s for s in a.sizes if a.max is None or s <= a.max]
+        if a.baseline:
+            compare(bed, sizes, a.baseline, a.runs, a.workers)
+            return 0
         if not a.json:
             print(f"{'N':>5} {'seed s':>7} {'scan s':>7} {'calls':>6} {'min':>6} {'calls/min':>9} "
                   f"{'per-res':>7} {'assets':>7} {'assets/s':>8} {'calls/asset':>11} {'errors':>6}")

@@ -1,18 +1,20 @@
 """Fetching: every read-only call the AWS collector makes, recorded as evidence (pages merged).
 
-One bounded pool runs all tasks; a task may return follow-up tasks (per-trail status, per-bucket settings),
-which are queued at once, so nothing waits on a nested pool. A task never raises: a failed call is recorded
-with status `denied` or `error` and the assets/coverage built from it say so.
+One bounded pool runs all tasks: `max_workers` threads pull them from one queue, and a task may return
+follow-up tasks (per-trail status, per-bucket settings), which go on the same queue at once, so nothing waits
+on a nested pool and a completion costs the same however many tasks wait. Each client's HTTP connection pool
+holds a connection per worker, so connections are reused rather than opened per call. A task never raises:
+a failed call is recorded with status `denied` or `error` and the assets/coverage built from it say so.
 """
 from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
 from mlps_scan.models import EvidenceStatus
@@ -101,9 +103,11 @@ class Fetcher:
         import boto3
         from botocore.config import Config
 
-        # adaptive client-side rate limiting; max_attempts is left to the environment/profile (AWS_MAX_ATTEMPTS)
-        self.config = Config(retries={"mode": "adaptive"}, max_pool_connections=max(10, self.t.max_workers * 2),
-                             connect_timeout=10, read_timeout=30)
+        # adaptive client-side rate limiting; max_attempts is left to the environment/profile (AWS_MAX_ATTEMPTS).
+        # At most max_workers calls run at once, and each client (service, region) keeps that many connections
+        # alive: every call after the first few reuses one (tcp_keepalive keeps idle ones from being dropped)
+        self.config = Config(retries={"mode": "adaptive"}, max_pool_connections=self.t.max_workers,
+                             connect_timeout=10, read_timeout=30, tcp_keepalive=True)
         first = self.t.regions[0] if self.t.regions else None
         base = boto3.session.Session(profile_name=self.t.profile) if self.t.profile else boto3.session.Session()
         if self.t.role_arn:
@@ -241,13 +245,38 @@ class Fetcher:
                                              "total": sum(self.calls.values())}, request={})
 
     def _run_pool(self, tasks: list[Callable]) -> None:
-        with ThreadPoolExecutor(max_workers=self.t.max_workers, thread_name_prefix="aws") as pool:
-            pending = {pool.submit(self._guard, t) for t in tasks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    for t in f.result() or []:
-                        pending.add(pool.submit(self._guard, t))
+        """Run the tasks and all their follow-ups on `max_workers` threads pulling from one queue. The count
+        of unfinished tasks is the only shared state, so a completion costs O(1) whatever is pending."""
+        if not tasks:
+            return
+        work: queue.SimpleQueue = queue.SimpleQueue()
+        for t in tasks:
+            work.put(t)
+        unfinished = len(tasks)
+        lock = threading.Lock()
+        n = self.t.max_workers  # follow-ups keep idle workers busy later, whatever the first count is
+
+        def worker() -> None:
+            nonlocal unfinished
+            while True:
+                task = work.get()
+                if task is None:
+                    return
+                follow = list(self._guard(task) or [])
+                with lock:
+                    for f in follow:
+                        work.put(f)
+                    unfinished += len(follow) - 1
+                    last = unfinished == 0
+                if last:
+                    for _ in range(n):
+                        work.put(None)
+
+        threads = [threading.Thread(target=worker, name=f"aws-{i}", daemon=True) for i in range(n)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
 
     def _guard(self, task: Callable):
         try:

@@ -5,6 +5,7 @@ wrong partition (moto returns `arn:aws:` for EC2 security groups in cn-* regions
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 # where global services (IAM, S3 bucket listing, STS for the partition) are called
@@ -29,11 +30,20 @@ def arn(partition: str, service: str, region: str, account: str, resource: str) 
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
+_SESSION_LOCK = threading.Lock()
+_SESSION: list = []
+
+
 @lru_cache(maxsize=None)
 def service_regions(service: str, partition: str) -> tuple[str, ...]:
-    """Regions where botocore's endpoint data says `service` is offered in `partition`."""
-    import boto3
-    return tuple(boto3.session.Session().get_available_regions(service, partition_name=partition))
+    """Regions where botocore's endpoint data says `service` is offered in `partition`. One session answers
+    every lookup (it loads the endpoint data once; a session per lookup, from every worker at once, loaded it
+    dozens of times at the start of each scan)."""
+    with _SESSION_LOCK:
+        if not _SESSION:
+            import boto3
+            _SESSION.append(boto3.session.Session())
+        return tuple(_SESSION[0].get_available_regions(service, partition_name=partition))
 
 
 def offered(service: str, region: str, partition: str) -> bool:

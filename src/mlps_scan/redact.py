@@ -198,7 +198,10 @@ _HINT_AT_START = "|".join(f"(?<=[{h[0].upper()}{h[0].lower()}]){_ci(h[1:])}" for
 _NAMED_REST = (r"(?=" + _HINT_AT_START + r"|[" + _K + r"]{0,64}?" + _HINT_ANY + r")[" + _K + r"]{0,255}+)"
                r"(?P<q2>[\"']?)"
                r"(?P<sep>[ \t]{0,8}+(?:=>|[=:])[ \t]{0,8}+|(?<=[A-Za-z0-9])[ \t]{1,8}+(?=[^\-\s]))"
-               r"(?P<val>\"(?:[^\"\\\n]|\\.){1,1024}+\"|'[^'\n]{1,1024}+'|\$\{[^}\s]{1,256}+\}|[^\s\"',;&{}\]\[]{1,256}+)")
+               r"(?=[\"']|\$\{|[^\s\"',;&{}\]\[])")
+# the value of a name=value pair, read only once the name says secret (so a name that does not costs no scan
+# of its value)
+_VALUE = re.compile(r"\"(?:[^\"\\\n]|\\.){1,1024}+\"|'[^'\n]{1,1024}+'|\$\{[^}\s]{1,256}+\}|[^\s\"',;&{}\]\[]{1,256}+")
 _PW_VALUE = r"(?:'[^'\n]{1,256}+'|\"[^\"\n]{1,256}+\"|[^\s'\";|&]{1,256}+)"
 
 # (kind, pattern): every pattern starts with a literal or a character class, so the scanner skips it at
@@ -236,7 +239,9 @@ _ALTERNATIVES = [
     # user:password@ in a URL (the user stays: it names the account)
     ("url", r"(?P<url_pre>[A-Za-z](?<![A-Za-z0-9+.\-].)[A-Za-z0-9+.\-]{1,20}://[^/\s:@'\"]{0,128}+:)"
             r"[^\s/'\"]{1,256}@(?=[^@\s/'\"])"),
-    ("jwt", r"e" + _TB + r"yJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+"),
+    # (anchored at the start of a run of its own characters, "-" included: "eyJ-eyJ-..." is tried once, not at
+    # every "eyJ" of the run)
+    ("jwt", r"e(?<![A-Za-z0-9_\-].)yJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+"),
     ("basic", r"(?P<pre>[Bb]" + _TB + _ci("asic") + r"[ \t]{1,8}+)[A-Za-z0-9+/]{8,}+={0,2}+(?![A-Za-z0-9+/=])"),
     ("aws", r"(?P<pre>[Aa][Ww][Ss].{0,20}?" + _ci("secret") + r".{0,20}?['\"=: ]{1,8}+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9_])"),
     ("bearer", r"(?P<pre>(?:[Bb]" + _TB + _ci("earer") + "|[Tt]" + _TB + _ci("oken") + r")"
@@ -252,7 +257,7 @@ _ALTERNATIVES = [
     ("sshpass", r"(?P<pre>s" + _NB + r"shpass[ \t]++-p[ \t]*+)" + _PW_VALUE),
     # name=value / name: value / "name": "value" / --flag value where the name says secret
     ("named", r"(?P<q>[\"'])(?<![" + _K + r"].)(?P<key>[" + _K + r"]" + _NAMED_REST),
-    ("named", r"(?P<q>)(?P<key>[" + _K + r"]" + _NB + _NAMED_REST),
+    ("named", r"(?P<key>[" + _K + r"]" + _NB + _NAMED_REST),
 ]
 _GROUP = re.compile(r"\(\?P<\w+>")
 
@@ -265,8 +270,54 @@ def _combined(names: tuple[str, ...] | None = None) -> re.Pattern:
                                if names is None or kind in names))
 
 
+def _first_chars(rx: str) -> frozenset[str] | None:
+    """The characters a match of `rx` can start with (ASCII), or None when that cannot be told."""
+    try:
+        import re._constants as c
+        import re._parser as p
+    except ImportError:  # pragma: no cover - another Python
+        return None
+
+    def first(items) -> set[str] | None:
+        if not items:
+            return None
+        op, av = items[0]
+        if op is c.SUBPATTERN:
+            return first(av[3])
+        if op is c.LITERAL:
+            return {chr(av)}
+        if op is c.BRANCH:
+            out: set[str] = set()
+            for alt in av[1]:
+                got = first(alt)
+                if got is None:
+                    return None
+                out |= got
+            return out
+        if op is c.IN:
+            out = set()
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    out.add(chr(iav))
+                elif iop is c.RANGE:
+                    out.update(chr(i) for i in range(iav[0], min(iav[1], 127) + 1))
+                else:
+                    return None
+            return out
+        return None
+
+    got = first(list(p.parse(rx)))
+    return frozenset(got) if got is not None else None
+
+
 _SCAN = _combined()
 _EACH = [(kind, re.compile(rx)) for kind, rx in _ALTERNATIVES]
+# which alternatives can start with a character: a match found by the scan is told apart by these alone
+_BY_FIRST: dict[str, list] = {}
+_ANY_FIRST = [(kind, one) for (kind, rx), (_, one) in zip(_ALTERNATIVES, _EACH) if _first_chars(rx) is None]
+for _ch in map(chr, range(128)):
+    _BY_FIRST[_ch] = [(kind, one) for (kind, rx), (_, one) in zip(_ALTERNATIVES, _EACH)
+                      if (fc := _first_chars(rx)) is None or _ch in fc]
 # the rest of an unquoted value that reached the scanner's bound (a secret is never cut short)
 _VAL_REST = re.compile(r"[^\s\"',;&{}\]\[]*+")
 # A string none of whose lower-cased text holds one of these cannot match any alternative (each needs one:
@@ -284,10 +335,10 @@ def _may_hold_secret(text: str) -> bool:
         or (text.count(":") >= 2 and _SHADOW_LINE.search(text) is not None)
 
 
-def _named(m: re.Match, s: str) -> str | None:
-    """The replacement of a name=value match, or None when it stays (the name does not say secret, the value
-    is a placeholder, or the name is a path segment, an ARN part, a sudoers tag...)."""
-    key, raw, sep = m.group("key"), m.group("val"), m.group("sep")
+def _named(m: re.Match, s: str) -> tuple[str, int] | None:
+    """The replacement of a name=value match and where it ends, or None when it stays (the name does not say
+    secret, the value is a placeholder, or the name is a path segment, an ARN part, a sudoers tag...)."""
+    key, sep = m.group("key"), m.group("sep")
     if sep.strip() == "" and not key.startswith("-"):
         return None  # whitespace separates only a command-line flag from its value
     start = m.start()
@@ -298,26 +349,29 @@ def _named(m: re.Match, s: str) -> str | None:
         ws = max(s.rfind(" ", lo, start), s.rfind("\n", lo, start), s.rfind("\t", lo, start))
         if s.startswith("arn:", max(ws + 1, lo)):
             return None  # an ARN's parts (...:secret:name)
-    if key.lower() in ("passwd", "nopasswd", "shadow", "gshadow"):
+    if key.lower() in ("passwd", "nopasswd", "shadow", "gshadow") or name_class(key) == NOT_SECRET:
         return None  # sudoers tags (NOPASSWD: ALL) and nsswitch.conf databases (passwd: files)
+    vm = _VALUE.match(s, m.end())
+    if vm is None:
+        return None
+    raw = vm.group()
     quote = raw[0] if raw[0] in "\"'" and len(raw) > 1 and raw[-1] == raw[0] else ""
     val = raw[1:-1] if quote else raw
-    if val == REDACTED or val.startswith("[REDACTED") or not _value_is_secret(key.lstrip("-"), val):
+    if val == REDACTED or val.startswith("[REDACTED") or not _value_is_secret(key, val):
         return None
-    return f"{m.group('q')}{key}{m.group('q2')}{sep}{quote}{REDACTED}{quote}"
+    end = vm.end()
+    if len(raw) == 256 and raw[0] not in "\"'$":
+        end = _VAL_REST.match(s, end).end()  # a secret is never cut short
+    return f"{m.groupdict().get('q') or ''}{key}{m.group('q2')}{sep}{quote}{REDACTED}{quote}", end
 
 
 def _replace(kind: str, m: re.Match, s: str) -> tuple[str | None, int]:
     """(the replacement, or None to keep the text; where the scan goes on)."""
     if kind == "named":
-        new = _named(m, s)
-        if new is None:
-            return None, m.end("sep")  # the value may hold a pair of its own: look at it again
-        end = m.end()
-        val = m.group("val")
-        if len(val) == 256 and val[0] not in "\"'$":
-            end = _VAL_REST.match(s, end).end()
-        return new, end
+        got = _named(m, s)
+        if got is None:
+            return None, m.end()  # the value may hold a pair of its own: the scan goes on at its start
+        return got
     if kind == "pem":
         return "[REDACTED PRIVATE KEY]", m.end()
     if kind == "shadow":
@@ -358,7 +412,8 @@ def _scan(text: str, rx: re.Pattern = _SCAN, each: list = _EACH) -> tuple[str, i
         if m is None:
             break
         at = m.start()
-        for kind, one in each:  # which alternative matched here (the first that does, as in the scan)
+        # which alternative matched here: the first that does, as in the scan, among those that can start so
+        for kind, one in _BY_FIRST.get(text[at], _ANY_FIRST) if each is _EACH else each:
             mm = one.match(text, at)
             if mm is not None:
                 break
