@@ -131,10 +131,11 @@ def _file_key(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def _parsed(path: Path) -> Any:
-    """The parse `validate_target` made of this file (taken, so it is not held longer), or a new one."""
+def _parsed(path: Path, keep: bool = False) -> Any:
+    """The parse `validate_target` made of this file (taken, so it is not held longer, unless `keep`), or a
+    new one."""
     with _PARSED_LOCK:
-        doc = _PARSED.pop(_file_key(path), _PARSED)
+        doc = _PARSED.get(_file_key(path), _PARSED) if keep else _PARSED.pop(_file_key(path), _PARSED)
     return _parse(path) if doc is _PARSED else doc
 
 
@@ -522,20 +523,19 @@ def parse_waiver_file(path: Path) -> tuple[Any, AssetsFile]:
 
 def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]:
     """(file, waiver) for every waiver in one static target's files, read before scanning so a waiver the
-    profile does not allow stops the run before any collector starts. Only files that mention `waivers` are
-    parsed again."""
+    profile does not allow stops the run before any collector starts, from the parse the target's validation
+    made (no file is read again)."""
     if t.format not in ("auto", "assets"):
         return []
     out = []
     root = Path(t.path).expanduser()
     root = root if root.is_absolute() else base_dir / root
     for f in _files(root):
-        try:
-            if "waivers" not in f.read_text(encoding="utf-8", errors="replace"):
-                continue
-        except OSError:
+        if _streamed(f, t.format):
+            continue  # a dump read as a stream (kubectl) is no assets file: it holds no waivers
+        doc = _parsed(f, keep=True)  # the parse the target's validation made: the file is not read again
+        if not isinstance(doc, dict) or "waivers" not in doc:
             continue
-        doc = _parse(f)
         if StaticCollector._format(doc, t.format) != "assets":
             continue
         try:

@@ -47,6 +47,9 @@ def kubectl_keep(it: dict) -> dict | None:
     if key == "secrets":
         return strip_secret(it)
     md = it.get("metadata")
+    if key == "pods" and isinstance(md, dict) and md.get("ownerReferences") and md.get("namespace") != "kube-system":
+        # a pod a controller owns is not a workload of its own: only the fact that it is owned is read
+        return {"kind": it.get("kind"), "metadata": {k: md.get(k) for k in ("name", "namespace", "ownerReferences")}}
     if isinstance(md, dict) and "managedFields" in md:
         it = {**it, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
     if (key == "pods" or key in WORKLOAD_KINDS) and "status" in it:

@@ -98,7 +98,7 @@ def name_class(key: str) -> int:
     c = _CLASS_CACHE.get(key)
     if c is None:
         c = _classify(_norm(key))
-        if len(_CLASS_CACHE) > 200_000:
+        if len(_CLASS_CACHE) > 65_536:
             _CLASS_CACHE.clear()
         _CLASS_CACHE[key] = c
     return c
@@ -433,8 +433,11 @@ def _scan(text: str, rx: re.Pattern = _SCAN, each: list = _EACH) -> tuple[str, i
     return "".join(out), n
 
 
+# short strings repeat (namespaces, images, label values, setting names); unique ones (uids, digests) would
+# only fill the cache, which is emptied when it holds this many (bounded memory: a few MB)
 _TEXT_CACHE: dict[str, tuple[str, int]] = {}
 _CACHE_MAX_LEN = 256
+_CACHE_ENTRIES = 32_768
 
 
 def redact_text(text: str) -> tuple[str, int]:
@@ -445,7 +448,7 @@ def redact_text(text: str) -> tuple[str, int]:
             return hit
     res = _scan(text) if _may_hold_secret(text) else (text, 0)
     if len(text) <= _CACHE_MAX_LEN:
-        if len(_TEXT_CACHE) > 200_000:
+        if len(_TEXT_CACHE) > _CACHE_ENTRIES:
             _TEXT_CACHE.clear()
         _TEXT_CACHE[text] = res
     return res
@@ -540,7 +543,7 @@ def _key_info(k: str) -> tuple[str, int, bool]:
     if hit is None:
         nk, n = redact_text(k)
         hit = (nk, n, name_class(nk) != NOT_SECRET)
-        if len(_KEY_CACHE) > 200_000:
+        if len(_KEY_CACHE) > _CACHE_ENTRIES:
             _KEY_CACHE.clear()
         _KEY_CACHE[k] = hit
     return hit
