@@ -209,7 +209,6 @@ def main() -> int:
     from fixtures.aws import _ENV, MotoBed, _free_port
     from fixtures.aws_peer import GapPeer
     os.environ.update(_ENV)
-    import subprocess
     import urllib.request
     port = _free_port()
     # moto in its own process, so the server does not compete with the scanner for this interpreter's GIL
