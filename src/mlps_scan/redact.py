@@ -243,7 +243,7 @@ _ALTERNATIVES = [
     # every "eyJ" of the run)
     ("jwt", r"e(?<![A-Za-z0-9_\-].)yJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+"),
     ("basic", r"(?P<pre>[Bb]" + _TB + _ci("asic") + r"[ \t]{1,8}+)[A-Za-z0-9+/]{8,}+={0,2}+(?![A-Za-z0-9+/=])"),
-    ("aws", r"(?P<pre>[Aa][Ww][Ss].{0,20}?" + _ci("secret") + r".{0,20}?['\"=: ]{1,8}+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9_])"),
+    ("aws_secret", r"(?P<pre>[Aa][Ww][Ss].{0,20}?" + _ci("secret") + r".{0,20}?['\"=: ]{1,8}+)[A-Za-z0-9/+]{40}(?![A-Za-z0-9_])"),
     ("bearer", r"(?P<pre>(?:[Bb]" + _TB + _ci("earer") + "|[Tt]" + _TB + _ci("oken") + r")"
                r"(?:[ \t]{0,8}+[:=][ \t]{0,8}+|[ \t]{1,8}+))(?P<v>[A-Za-z0-9._~+/=\-]{16,}+)"),
     ("keyid", r"A" + _TB + r"(?:(?:KIA|SIA)[0-9A-Z]{12}|KID[0-9A-Za-z]{8,28}?)[0-9A-Za-z]{4}(?![0-9A-Za-z_])"),
@@ -325,7 +325,7 @@ _VAL_REST = re.compile(r"[^\s\"',;&{}\]\[]*+")
 # A URL's password needs "://" and "@"; a shadow line two colons and the line shape (checked apart).
 _NEEDLES = _HINTS + ("private key", "$", "gh", "glpat-", "xox", "xapp-", "sk_", "rk_", "sk-", "whsec_", "npm_",
                      "pypi-", "sg.", "aiza", "hooks.", "discord", "dingtalk", "feishu", "eyj", "basic", "bearer",
-                     "akia", "asia", "ltai", "akid", "mysql", "mariadb", "aws")
+                     "akia", "asia", "ltai", "akid", "mysql", "mariadb")  # the AWS secret pattern needs "secret", a needle above
 _TRIGGER = re.compile("|".join(re.escape(n) for n in _NEEDLES))
 _SHADOW_LINE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}\$?:[^:\s]{13,}+:", re.M)
 
@@ -387,7 +387,7 @@ def _replace(kind: str, m: re.Match, s: str) -> tuple[str | None, int]:
         return f"{m.group('url_pre')}{REDACTED}@", m.end()
     if kind == "jwt":
         return "[REDACTED JWT]", m.end()
-    if kind in ("basic", "aws", "sshpass"):
+    if kind in ("basic", "aws_secret", "sshpass"):
         return f"{m.group('pre')}{REDACTED}", m.end()
     if kind in ("bearer", "cookie"):
         if m.group("v").startswith("[REDACTED"):
