@@ -168,7 +168,7 @@ def compare(bed, sizes: list[int], baseline: str, runs: int, workers: int) -> No
     rows: dict[int, dict[str, dict[str, float]]] = {}
     for n in sizes:
         bed.reset()
-        seed(bed, n)
+        seed(bed, n, bed.peer)
         got: dict[str, list[dict]] = {"new": [], "base": []}
         for _ in range(runs):
             for name, cmd in (("new", me), ("base", other)):
@@ -182,8 +182,9 @@ def compare(bed, sizes: list[int], baseline: str, runs: int, workers: int) -> No
         print(f"  CPU per API call {new['cpu_ms_per_call']:.2f} ms  baseline {base['cpu_ms_per_call']:.2f} ms")
         print(f"  peak RSS {new['maxrss_mb']:.0f} MB  baseline {base['maxrss_mb']:.0f} MB")
         sys.stdout.flush()
-    lo, hi = min(rows), max(rows)
-    if hi > lo:
+    ns = sorted(rows)
+    steps = list(zip(ns, ns[1:])) + ([(ns[0], ns[-1])] if len(ns) > 2 else [])
+    for lo, hi in steps:  # each step between sizes, then smallest to largest
         for name in ("new", "base"):
             a, b = rows[lo][name], rows[hi][name]
             k_n = math.log(b["cpu_s"] / a["cpu_s"]) / math.log(hi / lo)
