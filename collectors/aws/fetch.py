@@ -21,6 +21,7 @@ from typing import Any, Callable
 from mlps_scan.models import EvidenceStatus
 from mlps_scan.plugins import CollectSession
 
+from .shapes import register as validate_answers
 from .target import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
 from .partition import GLOBAL_REGION, offered, partition_of_arn, partition_of_region
 
@@ -109,7 +110,8 @@ class Fetcher:
         # At most max_workers calls run at once, and each client (service, region) keeps that many connections
         # alive: every call after the first few reuses one (tcp_keepalive keeps idle ones from being dropped)
         self.config = Config(retries={"mode": "adaptive"}, max_pool_connections=self.t.max_workers,
-                             connect_timeout=10, read_timeout=30, tcp_keepalive=True)
+                             connect_timeout=min(10, self.t.timeout_seconds),
+                             read_timeout=self.t.timeout_seconds, tcp_keepalive=True)
         first = self.t.regions[0] if self.t.regions else None
         base = boto3.session.Session(profile_name=self.t.profile) if self.t.profile else boto3.session.Session()
         if self.t.role_arn:
@@ -132,6 +134,7 @@ class Fetcher:
         # the hook sees every API call of this session (all pages, all services), and only this session's
         self.boto.events.register("before-call", self._on_call)
         self.boto.events.register("before-send.s3-control", _ip_endpoint_without_account_prefix)
+        validate_answers(self.boto)  # an answer that is not an answer (empty, garbage, wrong shape) fails the call
 
     def _ep(self) -> dict:
         return {"endpoint_url": self.t.endpoint_url} if self.t.endpoint_url else {}
@@ -188,6 +191,9 @@ class Fetcher:
         except (BotoCoreError, ValueError, KeyError, OSError) as e:
             return self.s.record(source, request=request, status=EvidenceStatus.error,
                                  error=f"{type(e).__name__}: {e}"[:500])
+        except Exception as e:  # noqa: BLE001 - botocore choking on a hostile answer costs this call only
+            return self.s.record(source, request=request, status=EvidenceStatus.error,
+                                 error=f"unreadable answer: {type(e).__name__}: {e}"[:500])
 
     def marker_pages(self, service: str, region: str, method: str, params: dict, items: str) -> list | None:
         """Follow `NextMarker` for the list calls botocore has no paginator for (WAFv2): one record per page,

@@ -42,6 +42,7 @@ class AwsTarget(Strict):
     endpoint_url: str | None = Field(None, pattern=r"^https?://[^\s]+$",
                                      description="custom endpoint (else AWS_ENDPOINT_URL as boto3 reads it)")
     max_workers: int = Field(8, ge=1, le=64, description="parallel API calls")
+    timeout_seconds: float = Field(30, gt=0, le=600, description="connect and read timeout of each API call (s)")
 
     @field_validator("regions")
     @classmethod

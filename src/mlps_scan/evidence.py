@@ -99,7 +99,6 @@ class Recorder:
                 i += 1
                 ev_id = f"{base}-{i}"
             self._ids.add(ev_id)
-            self.index[ev_id] = (collector, source, status.value)
         # one pass: redacted and turned into plain JSON values (keys sorted, as the hash reads them)
         ans, na = redact(answer, plain=True, sort_keys=True)
         err, ne = redact_text(error) if error is not None else (None, 0)
@@ -107,6 +106,8 @@ class Recorder:
             "id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
             "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
             "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne})
+        with self._lock:  # listed only once written: other threads read the index's files
+            self.index[ev_id] = (collector, source, status.value)
         return Recorded(ev_id, ans, status, err)
 
     def record_canonical(self, *, collector: str, target: str, source: str, request: dict[str, Any],
@@ -125,7 +126,6 @@ class Recorder:
                 i += 1
                 ev_id = f"{base}-{i}"
             self._ids.add(ev_id)
-            self.index[ev_id] = (collector, source, EvidenceStatus.ok.value)
         marker = f"answer-{uuid.uuid4().hex}"
         head = to_json({"id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
                         "collected_at": collected_at or utcnow(), "status": EvidenceStatus.ok, "error": None,
@@ -136,6 +136,8 @@ class Recorder:
             f.write(before)
             f.write(answer_json)
             f.write(after)
+        with self._lock:  # listed only once written
+            self.index[ev_id] = (collector, source, EvidenceStatus.ok.value)
         return ev_id
 
     def import_record(self, rec: EvidenceRecord) -> EvidenceRecord:
@@ -148,8 +150,9 @@ class Recorder:
             if rec.id in self._ids:
                 return rec
             self._ids.add(rec.id)
-            self.index[rec.id] = (rec.collector, rec.source, rec.status.value)
         _write(self.dir / f"{rec.id}.json", rec)
+        with self._lock:
+            self.index[rec.id] = (rec.collector, rec.source, rec.status.value)
         return rec
 
 
