@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .bundle import (BundleReader, key_fingerprint, load_private_key, require_intact, staged_output, write_json,
                      write_manifest, write_text)
 from .bundle import make_zip as zip_folder
+from .completeness import bundle_failures, recorder_failures
 from .errors import InputError
 from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
 from .plugins import plugin_failures
@@ -121,11 +122,12 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
                        as_of: date | None = None, selection: Selection | None = None,
-                       from_evidence: bool = False) -> Evaluation:
+                       from_evidence: bool = False, why_partial: list[str] = ()) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
     manifest into `stage` (which already holds the evidence). `from_evidence`: the inventory was built in this
     run from the evidence it recorded (redacted then), so the derived files need no second redaction pass; an
-    inventory read from other bundles (`check`, `merge`) gets one."""
+    inventory read from other bundles (`check`, `merge`) gets one. `why_partial`: what failed, one line each
+    (terminal.partial_reasons), named in the report."""
     from .report import render
 
     findings, controls, verdict = evaluate(inventory, level, profile, system=system, as_of=as_of,
@@ -146,7 +148,7 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
                                              scope=scope, finished_at=finished_at.isoformat(), partial=partial,
                                              asset_count=len(inventory.assets), evidence_count=evidence_count,
                                              signed=signed, assessment=verdict, plugin_failures=failures,
-                                             selection=selected), redact=again)
+                                             selection=selected, missing=list(why_partial)), redact=again)
     counts = {"controls": dict(Counter(c.status.value for c in controls)),
               "findings": dict(Counter(f.status.value for f in findings)),
               "assets": len(inventory.assets), "evidence": evidence_count,
@@ -193,7 +195,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
         with scan_log(stage):  # library warnings (urllib3 retries...) go to scan.log in the bundle
             res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, profile=collect_profile, trust_on_first_use=tofu,
                           progress=progress)
-        why = partial_reasons(res.inventory, res.failed_targets) if res.partial else []
+        why = partial_reasons(res.inventory, res.failed_targets, res.failures) if res.partial else []
         if evaluate_level:
             if progress:
                 progress("evaluating checks")
@@ -201,7 +203,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
                                     scope=res.scope, started_at=res.started_at, finished_at=res.finished_at,
                                     partial=res.partial, api_calls=res.api_calls, config_dump=dump,
                                     sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection,
-                                    from_evidence=True)
+                                    from_evidence=True, why_partial=why)
         else:
             write_json(stage / "inventory.json", res.inventory, redact=False)
             write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": dump})
@@ -237,7 +239,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     inventory = b.inventory()
     profile = saved_profile(scan_meta, lvl, profile_path)
     config = scan_meta.config
-    why = partial_reasons(inventory) if m.partial else []
+    why = partial_reasons(inventory, failures=bundle_failures(b)) if m.partial else []
     wdoc = wlist = reader = None
     if waivers is not None:
         reader = waiver_file_reader()
@@ -261,7 +263,8 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config,
-                                sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection)
+                                sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection,
+                                why_partial=why)
     ev.out = Path(out).expanduser().absolute()
     ev.extra["why_partial"] = why
     return ev
@@ -322,14 +325,16 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
     from .merge import merge_bundles
 
     with staged_output(out, force=force) as stage:
-        m = merge_bundles(bundles, Recorder(stage))
+        rec = Recorder(stage)
+        m = merge_bundles(bundles, rec)
+        why = partial_reasons(m.inventory, failures=recorder_failures(rec)) if m.partial else []
         lvl = resolve_level(level, m.level)
         profile = resolve_profile(lvl, profile_path, None, Path.cwd())
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=m.inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls,
                                 config_dump={"merged_from": [str(b) for b in bundles]}, sign_key=sign_key,
-                                make_zip=zip_bundle, as_of=as_of, selection=selection)
+                                make_zip=zip_bundle, as_of=as_of, selection=selection, why_partial=why)
     ev.out = Path(out).expanduser().absolute()
-    ev.extra["why_partial"] = partial_reasons(m.inventory) if m.partial else []
+    ev.extra["why_partial"] = why
     return ev

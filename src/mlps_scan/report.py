@@ -183,7 +183,9 @@ def matrix(controls: list[ControlResult], findings: list[Finding], areas: dict) 
 
 def render(*, system: str, level: int, controls: list[ControlResult], findings: list[Finding], scope: list[str],
            finished_at: str, partial: bool, asset_count: int, evidence_count: int, signed: str | None = None,
-           assessment: dict | None = None, selection: dict | None = None, plugin_failures: list | None = None) -> str:
+           assessment: dict | None = None, selection: dict | None = None, plugin_failures: list | None = None,
+           missing: list[str] | None = None) -> str:
+    """`missing`: why a partial scan is partial, one line each (terminal.partial_reasons)."""
     if assessment is not None and not isinstance(assessment, dict):  # the Assessment model, as the pipeline has it
         assessment = assessment.model_dump(mode="json")
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
@@ -207,5 +209,5 @@ def render(*, system: str, level: int, controls: list[ControlResult], findings: 
         chart_statuses=CHART_STATUSES, colors=COLORS, waivers=waivers,
         area_of={c.control_id: c.area for c in controls},
         failing_checks={f.check_id for f in findings if f.status == FindingStatus.fail},
-        plugin_failures=plugin_failures or [],
+        plugin_failures=plugin_failures or [], missing=missing or [],
     )

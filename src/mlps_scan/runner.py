@@ -29,11 +29,12 @@ class CollectResult:
     started_at: datetime
     finished_at: datetime
     failed_targets: list[str] = field(default_factory=list)
+    failures: list = field(default_factory=list)  # completeness.Failure: every evidence record that failed
 
     @property
     def partial(self) -> bool:
-        return bool(self.failed_targets) or any(
-            c.status in (EvidenceStatus.error, EvidenceStatus.denied) for c in self.inventory.coverage)
+        from .completeness import is_partial
+        return is_partial(self.failures, self.inventory.coverage, self.failed_targets)
 
 
 def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir: Path,
@@ -85,7 +86,9 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
         inv.coverage.extend(s.coverage_records)
         calls[s.collector] += s.api_calls
     inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
-    return CollectResult(inv, dict(calls), [n for _, n in sessions], started, utcnow(), failed)
+    from .completeness import recorder_failures
+    return CollectResult(inv, dict(calls), [n for _, n in sessions], started, utcnow(), failed,
+                         recorder_failures(recorder))
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -238,8 +238,11 @@ def _noun(asset_type: str, n: int) -> str:
         (word + "es" if word.endswith(("s", "x", "ch")) else word + "s")
 
 
-def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, limit: int = 30) -> list[str]:
-    """One line per (target, cause), de-duplicated, most affected first."""
+def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, failures: list | None = None,
+                    limit: int = 30) -> list[str]:
+    """One line per (target, cause), de-duplicated, most affected first. `failures` (completeness.Failure, every
+    evidence record that failed) adds what the coverage and the assets' errors do not already name: a failed
+    call is named even when no asset or coverage entry shows it (the scan is partial because of it)."""
     from .models import EvidenceStatus
     bad = (EvidenceStatus.error, EvidenceStatus.denied)
     groups: "OrderedDict[tuple[str, str], dict[str, set]]" = OrderedDict()
@@ -251,6 +254,14 @@ def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, lim
     for a in getattr(inventory, "assets", []):
         for _attr, why in (a.errors or {}).items():
             groups.setdefault((_label(a.scope), short_cause(why)), {}).setdefault(a.type, set()).add(a.id)
+    named = {(t.split(" ")[0], cause) for t, cause in groups}
+    for f in failures or []:
+        target = f"{f.collector}/{f.target}"
+        reason = f.error or f.status
+        cause = short_cause(reason if str(reason).startswith(f.source) else f"{f.source}: {reason}")
+        if (target, cause) in named or (target, short_cause(reason)) in named:
+            continue
+        groups.setdefault((target, cause if f.source in cause else f"{plain(f.source, 80)}: {cause}"), {})
     lines = []
     for (target, cause), by in sorted(groups.items(), key=lambda kv: -sum(len(v) for v in kv[1].values())):
         kinds = len(by.pop("", ()))
