@@ -12,7 +12,8 @@ ConfigMap data) from every object of every kind, *before* the answer reaches the
 redaction is the second line of defence.
 
 Errors: 403 -> the kind is `denied` in the cluster's scope (its checks say `error`); 5xx -> one retry, then
-`error`; anything else (401, TLS, connection) -> `error`. Nothing is ever read as a pass.
+`error`; a timeout (the wall time of one call) is not retried; anything else (401, TLS, connection) -> `error`;
+a server that does not answer /version is not asked for lists. Nothing is ever read as a pass.
 
 The permissions it needs are in deploy/kubernetes/mlps-scan-clusterrole.yaml (get/list only); reading the
 kubelets' configuration (opt-in) needs deploy/kubernetes/mlps-scan-kubelet-clusterrole.yaml as well.
@@ -117,8 +118,10 @@ class KubernetesCollector(Collector):
         from kubernetes import client as kclient
 
         page = int(s.options.get("k8s_page_size") or target.page_size)
-        record_get(s, "version", "/version", lambda **kw: kclient.VersionApi(api).get_code(**kw), target)
+        answered = record_get(s, "version", "/version", lambda **kw: kclient.VersionApi(api).get_code(**kw), target)
         nodes = NodeNames()
+        if not answered:  # no HTTP answer at all (down, hung, TLS): the lists are not asked (derive says why)
+            return nodes
 
         def run(kind: str) -> None:
             cls, method, rest, _ = RESOURCES[kind]

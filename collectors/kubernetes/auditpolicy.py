@@ -18,13 +18,13 @@ def is_audit_policy(doc: Any) -> bool:
 
 
 def record_audit_policy(path: Path, s: CollectSession) -> None:
-    import yaml
+    from mlps_scan.errors import InputError
+    from mlps_scan.loaders import load_yaml_file  # a regular file under the size limit, bounded nesting
     req = {"path": path.name}
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        s.record(SOURCE, None, request=req, status=EvidenceStatus.error,
-                 error=f"{path.name}: {type(e).__name__}: {str(e)[:200]}")
+        doc = load_yaml_file(path, "audit_policy")
+    except InputError as e:
+        s.record(SOURCE, None, request=req, status=EvidenceStatus.error, error=str(e)[:300])
         return
     if not is_audit_policy(doc):
         s.record(SOURCE, None, request=req, status=EvidenceStatus.error,

@@ -75,11 +75,8 @@ def uses_in_cluster(target: KubeTarget, base_dir: Path) -> bool:
 
 
 def _read_kubeconfig(target: KubeTarget, path: Path) -> dict:
-    try:
-        import yaml
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except Exception:  # noqa: BLE001
-        raise InputError(f"kubernetes target {target.name}: kubeconfig {path} is not valid YAML") from None
+    from mlps_scan.loaders import load_yaml_file  # a regular file under the size limit, bounded nesting
+    doc = load_yaml_file(path, f"kubernetes target {target.name}: kubeconfig") or {}
     if not isinstance(doc, dict):
         raise InputError(f"kubernetes target {target.name}: kubeconfig {path} is not a mapping")
     return doc
@@ -94,7 +91,7 @@ class MergedKubeconfig:
 
 def merge_kubeconfigs(target: KubeTarget, paths: list[Path]) -> MergedKubeconfig:
     """kubectl's merge of several kubeconfig files (names and current-context: the first file wins)."""
-    files = [p for p in paths if p.is_file()]
+    files = [p for p in paths if p.exists()]  # a FIFO or device is refused by the loader, not skipped
     if not files:
         where = paths[0] if len(paths) == 1 else f"any of {', '.join(map(str, paths))} ($KUBECONFIG)"
         raise InputError(f"kubernetes target {target.name}: kubeconfig not found: {where}")
@@ -138,8 +135,10 @@ def validate_target(target: KubeTarget, base_dir: Path) -> None:
         if value:
             p = Path(value).expanduser()
             p = p if p.is_absolute() else base_dir / p
-            if not p.is_file():
+            if not p.exists():
                 raise InputError(f"kubernetes target {target.name}: {key} not found: {p}")
+            from mlps_scan.loaders import require_regular_file
+            require_regular_file(p, f"kubernetes target {target.name}: {key}")
 
 
 def connect(target: KubeTarget, base_dir: Path):
@@ -152,11 +151,15 @@ def connect(target: KubeTarget, base_dir: Path):
         d = serviceaccount_dir()
         cfg = Configuration()
         InClusterConfigLoader(token_filename=str(d / "token"), cert_filename=str(d / "ca.crt")).load_and_set(cfg)
+        cfg.retries = False  # no urllib3 retries behind our back: each attempt is ours, bounded and recorded
         return ApiClient(configuration=cfg), {"in_cluster": True}, None
     from kubernetes import config as kconfig
     merged = merge_kubeconfigs(target, kubeconfig_paths(target, base_dir))
     context = target.context or merged.current_context
-    api = kconfig.new_client_from_config(config_file=os.pathsep.join(map(str, merged.files)), context=context,
-                                         persist_config=False)
+    cfg = Configuration()
+    kconfig.load_kube_config(config_file=os.pathsep.join(map(str, merged.files)), context=context,
+                             client_configuration=cfg, persist_config=False)
+    cfg.retries = False  # no urllib3 retries behind our back: each attempt is ours, bounded and recorded
+    api = ApiClient(configuration=cfg)
     names = [p.name for p in merged.files]
     return api, {"kubeconfig": names[0] if len(names) == 1 else names}, context

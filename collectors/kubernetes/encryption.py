@@ -53,13 +53,13 @@ def secrets_providers(doc: Any) -> list[str] | None:
 
 def record_encryption_config(path: Path, s: CollectSession) -> None:
     """The EncryptionConfiguration the user copied from a control-plane node, keys removed."""
-    import yaml
+    from mlps_scan.errors import InputError
+    from mlps_scan.loaders import load_yaml_file  # a regular file under the size limit, bounded nesting
     req = {"path": path.name}
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        s.record("encryption-config", None, request=req, status=EvidenceStatus.error,
-                 error=f"{path.name}: {type(e).__name__}: {str(e)[:200]}")
+        doc = load_yaml_file(path, "encryption_config")
+    except InputError as e:
+        s.record("encryption-config", None, request=req, status=EvidenceStatus.error, error=str(e)[:300])
         return
     if secrets_providers(doc) is None:
         s.record("encryption-config", None, request=req, status=EvidenceStatus.error,

@@ -12,6 +12,7 @@ from mlps_scan.models import EvidenceRecord, EvidenceStatus
 from .auditpolicy import SOURCE as AUDIT_POLICY
 from .derive.context import ClusterSources, KindResult
 from .kubelet import SOURCE as KUBELET_CONFIGZ
+from .resources import RESOURCES
 
 
 @dataclass
@@ -91,6 +92,11 @@ def cluster_evidence(recs: list[EvidenceRecord]) -> ClusterEvidence:
         else:
             _read_cluster_record(r, out.sources)
     out.lists = {kind: assemble_pages(pg) for kind, pg in pages.items()}
+    version = out.sources.version
+    if not pages and version is not None and version.status != EvidenceStatus.ok:
+        for kind in RESOURCES:  # the server did not answer /version: no list was asked
+            out.lists[kind] = KindResult([], list(version.evidence), EvidenceStatus.error,
+                                         f"not asked: /version failed ({version.reason or version.status.value})")
     when = max((r.collected_at for r in recs), default=None)
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)

@@ -9,6 +9,7 @@ from pydantic import Field
 from mlps_scan.models import Strict
 
 DEFAULT_PAGE = 500
+MAX_PAGES = 10000
 WORKERS = 4  # parallel list calls per cluster (kinds), bounded so one scan never floods an API server
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -43,4 +44,7 @@ class KubeTarget(Strict):
                            "needs `get` on nodes/proxy (deploy/kubernetes/mlps-scan-kubelet-clusterrole.yaml), a "
                            "sensitive right, so it is off unless asked for")
     page_size: int = Field(DEFAULT_PAGE, ge=1, le=5000, description="items per list page (limit)")
-    timeout_seconds: float = Field(20, gt=0, le=600)
+    max_pages: int = Field(MAX_PAGES, ge=1, le=1_000_000, description="pages one list may take; more is an error "
+                                                                      "for that list (never a silent stop)")
+    timeout_seconds: float = Field(20, gt=0, le=600, description="wall time of one API call (connect, headers "
+                                                                  "and body); a call that takes longer is an error")
