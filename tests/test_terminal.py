@@ -62,7 +62,7 @@ def test_partial_reasons_are_one_line_per_target_and_cause():
 
 
 def test_terminal_text_is_plain():
-    assert plain("evil\x1b[2J\x1b]0;title\x07name") == "evil?[2J?]0;title?name"
+    assert plain("evil\x1b[2J\x1b]0;title\x07name") == "evil\\x1b[2J\\x1b]0;title\\x07name"  # shown, not run
     assert plain("a" * 400, 10) == "a" * 9 + "…"
 
 
@@ -87,7 +87,7 @@ def test_dead_api_server_retries_go_to_the_scan_log_not_the_terminal(tmp_path):
     assert len(lines) == 2, "one line per target and cause"
     assert "partial scan" in r.stdout  # then the counts
     log = (out / "scan.log").read_text()
-    assert "urllib3" in log and "Retrying" in log
+    assert "Retrying" not in log  # urllib3 does not retry behind the collector: each attempt is recorded evidence
     assert "scan.log" in {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert run_cli("verify", str(out)).returncode == 0
     # --quiet still says why (stderr), and nothing else

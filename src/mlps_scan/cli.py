@@ -7,7 +7,6 @@ Exit codes: 0 every evaluated control compliant; 1 findings (or a bundle failed 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections import Counter
@@ -153,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
-    return Console(stderr=stderr, highlight=False)
+    from .terminal import console
+    return console(stderr)
 
 
 _CONTROL_COLUMNS = ("compliant", "partial", "non_compliant", "error", "manual", "not_applicable")
@@ -163,26 +162,27 @@ _CONTROL_COLUMNS = ("compliant", "partial", "non_compliant", "error", "manual", 
 def _warn_plugin_failures() -> None:
     """A plugin that failed to load is named on stderr (also with --quiet): its checks did not run."""
     from .plugins import plugin_failures
+    from .terminal import plain
     for p in plugin_failures(load=False):
         what = (f"the controls of its checks ({', '.join(sorted(p.checks))}) are marked error" if p.checks
                 else "its checks did not run" if p.group == "mlps_scan.checks" else "its targets cannot be scanned")
-        print(f"mlps-scan: plugin {p.name} ({p.group}: {p.value}) failed to load: {p.error}; {what}", file=sys.stderr)
+        print(plain(f"mlps-scan: plugin {p.name} ({p.group}: {p.value}) failed to load: {p.error}; {what}"), file=sys.stderr)
 
 
 def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: bool, assessment=None,
                    lang: str = "en", why: list[str] | None = None) -> None:
     """Why a partial scan is partial (stderr, one line per target and cause, even with --quiet), then the counts
     and the assessment's verdict lines."""
-    from rich.markup import escape
     from rich.text import Text
 
-    from .lang import FINDING, STATUS, label
+    from .lang import STATUS, label
+    from .terminal import markup, plain
     if why:  # plain lines, never wrapped: one per target and cause
         err = _console(stderr=True)
         err.print(Text("部分证据未能采集（扫描不完整）：" if lang == "zh" else "partial scan: evidence not collected:",
                        style="bold yellow"), soft_wrap=True)
         for line in why:
-            err.print(Text("  " + line), soft_wrap=True)
+            err.print(Text("  " + plain(line)), soft_wrap=True)
     if quiet:
         return
     from rich.table import Table
@@ -205,10 +205,10 @@ def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: b
                   f"{fc.get('not_applicable', 0)} not applicable" + ("  [bold yellow](partial scan)[/]" if partial else ""))
     if assessment is not None:
         for line in verdict_lines(assessment):
-            con.print(escape(line))
+            con.print(markup(line))
     if out:
-        con.print(Text(f"{'证据包' if lang == 'zh' else 'bundle'}: {out}  {'报告' if lang == 'zh' else 'report'}: "
-                       f"{out / 'report.html'}"), soft_wrap=True)
+        con.print(Text(plain(f"{'证据包' if lang == 'zh' else 'bundle'}: {out}  {'报告' if lang == 'zh' else 'report'}: "
+                             f"{out / 'report.html'}")), soft_wrap=True)
 
 
 def verdict_lines(a) -> list[str]:
@@ -262,11 +262,12 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
                             tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None),
                             selection=selection)
     if isinstance(res, pipeline.Collected):
+        from .terminal import fmt
         if res.why:
             _print_summary([], [], None, True, True, None, resolve(args.lang), res.why)
         if not args.quiet:
-            _console().print(f"collected {res.assets} assets, {res.evidence} evidence records"
-                             + (" (partial)" if res.partial else "") + f" -> {res.out}")
+            _console().print(fmt("collected {} assets, {} evidence records", res.assets, res.evidence)
+                             + (" (partial)" if res.partial else "") + fmt(" -> {}", res.out))
         return 3 if res.partial else 0
     _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment, resolve(args.lang),
                    res.extra.get("why_partial"))
@@ -288,10 +289,11 @@ def cmd_check(args) -> int:
                          zip_bundle=not args.no_zip, sign_key=args.sign_key, waivers=args.waivers, as_of=args.as_of,
                          selection=_selection(args))
     if args.format == "json":
-        print(json.dumps({"level": res.level, "controls": [c.model_dump(mode="json") for c in res.controls],
-                          "findings": [f.model_dump(mode="json") for f in res.findings],
-                          "assessment": res.assessment.model_dump(mode="json") if res.assessment else None},
-                         ensure_ascii=False, indent=1))
+        from .terminal import json_text
+        print(json_text({"level": res.level, "partial": res.partial, "why_partial": res.extra.get("why_partial") or [],
+                         "controls": [c.model_dump(mode="json") for c in res.controls],
+                         "findings": [f.model_dump(mode="json") for f in res.findings],
+                         "assessment": res.assessment.model_dump(mode="json") if res.assessment else None}))
     else:
         from .lang import resolve
         _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment,
@@ -321,9 +323,10 @@ def cmd_controls(args) -> int:
     by_control = checks_by_control(args.level)
     if args.format == "json":
         # per item, the checks that evidence it and what each shows for it (a consultant reviews the mapping here)
-        print(json.dumps([{**c.model_dump(mode="json"), "checks": [
+        from .terminal import json_text
+        print(json_text([{**c.model_dump(mode="json"), "checks": [
             {"id": s.id, "title": s.title.model_dump(), "shows": s.shows[c.id].model_dump() if c.id in s.shows else None}
-            for s in by_control.get(c.id, [])]} for c in ctrls], ensure_ascii=False, indent=1))
+            for s in by_control.get(c.id, [])]} for c in ctrls]))
         return 0
     from rich.table import Table
     t = Table(title=f"GB/T 22239-2019 level {args.level}: {len(ctrls)} test items (≈ = derived id, not official)")
@@ -347,11 +350,11 @@ def cmd_checks(args) -> int:
     if args.level:
         specs = [s for s in specs if s.controls_for(args.level)]
     if args.format == "json":
-        print(json.dumps([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
+        from .terminal import json_text
+        print(json_text([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
                            "reads": s.reads, "params": s.params, "severity": s.severity,
                            "remediation": s.remediation.model_dump() if s.remediation else None,
-                           "shows": {cid: text.model_dump() for cid, text in s.shows.items()}} for s in specs],
-                         ensure_ascii=False, indent=1))
+                           "shows": {cid: text.model_dump() for cid, text in s.shows.items()}} for s in specs]))
         return 0
     from rich.table import Table
     t = Table(title=f"{len(specs)} checks")
@@ -365,40 +368,47 @@ def cmd_checks(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .bundle import verify_bundle
-    problems = verify_bundle(args.bundle, args.public_key)
-    if problems:
-        for p in problems[:50]:
-            print(f"FAIL {p}", file=sys.stderr)
-        print(f"mlps-scan: verify: {args.bundle}: {len(problems)} problem(s)", file=sys.stderr)
+    from .bundle import verify
+    from .terminal import plain
+    v = verify(args.bundle, args.public_key)
+    if v.problems:
+        for p in v.problems[:50]:
+            print(f"FAIL {plain(p)}", file=sys.stderr)
+        if len(v.problems) > 50:
+            print(f"FAIL ... and {len(v.problems) - 50} more", file=sys.stderr)
+        print(f"mlps-scan: verify: {plain(args.bundle)}: {len(v.problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"OK {args.bundle}: every file matches manifest.json; {_signature_line(args.bundle, args.public_key)}")
+    print(f"OK {plain(args.bundle)}: every file matches manifest.json, and the manifest's summary matches the files; "
+          f"{_signature_line(args.bundle, args.public_key, v)}")
+    if v.zip_sha256:
+        print(f"bundle.zip sha256 {v.zip_sha256} (compare with the value sent with the bundle)")
     return 0
 
 
-def _signature_line(bundle: Path, public_key: Path | None) -> str:
+def _signature_line(bundle: Path, public_key: Path | None, v) -> str:
     """What `verify` did about the signature, said plainly: which key, and whether that key was one the user
     named (--public-key) or only the one the manifest carries (which proves integrity, not who signed)."""
-    from .bundle import BundleReader
-    sig = BundleReader(bundle).manifest().signature
-    if not sig:
-        return "not signed: no signature was checked"
-    fp = sig.get("key_fingerprint") or "?"
+    from .terminal import plain
+    if not v.signed:
+        return ("not signed: no signature was checked (UNSIGNED: anyone who can edit this bundle can also rewrite "
+                "its hashes; only a signature, scan --sign-key and verify --public-key, shows who made it)")
+    fp = plain(v.key_fingerprint or "?")
     if public_key:
-        return f"Ed25519 signature checked against --public-key {public_key} (key fingerprint {fp})"
+        return f"Ed25519 signature checked against --public-key {plain(public_key)} (key fingerprint {fp})"
     return (f"Ed25519 signature checked against the key the manifest names (key fingerprint {fp}); "
             "pass --public-key to require a known signer")
 
 
 def cmd_export(args) -> int:
     from . import export
+    from .terminal import plain
     from .lang import resolve
     text, r = export.render(args.bundle, args.format, controls=args.controls, lang=resolve(args.lang))
     path = export.write(text, args.output)
     if path is not None:
         what = "controls" if args.controls else "findings"
         n = len(r.controls) if args.controls else len(r.findings)
-        print(f"wrote {path} ({args.format}, {n} {what} of {r.system} level {r.level})", file=sys.stderr)
+        print(plain(f"wrote {path} ({args.format}, {n} {what} of {r.system} level {r.level})"), file=sys.stderr)
     return 0
 
 
@@ -412,23 +422,25 @@ def _date_arg(v: str):
 
 def cmd_workbook(args) -> int:
     from . import workbook
+    from .terminal import plain
     from .lang import resolve
     if args.action == "export":
         path, n = workbook.export(args.source, args.output, lang=resolve(args.lang), force=args.force)
-        print(f"wrote {path}: {n} rows on sheet {workbook.S_RECORD}", file=sys.stderr)
+        print(plain(f"wrote {path}: {n} rows on sheet {workbook.S_RECORD}"), file=sys.stderr)
         return 0
     imp = workbook.read_workbook(args.source, today=args.today)
     path = workbook.write_attestations(imp, args.source, args.output, force=args.force)
-    print(f"wrote {path}: {len(imp.attestations)} attestation(s) from {imp.rows} rows of {args.source}"
-          + ("" if imp.attestations else " (no row was filled: 符合程度 still 待核查)")
-          + "; list it under `static:` in scan.yaml", file=sys.stderr)
+    print(plain(f"wrote {path}: {len(imp.attestations)} attestation(s) from {imp.rows} rows of {args.source}"
+                + ("" if imp.attestations else " (no row was filled: 符合程度 still 待核查)")
+                + "; list it under `static:` in scan.yaml"), file=sys.stderr)
     return 0
 
 
 def cmd_schemas(args) -> int:
     from .schemas import write_schemas
+    from .terminal import plain
     for p in write_schemas(args.out):
-        print(p)
+        print(plain(p))
     return 0
 
 
@@ -453,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     from .terminal import configure_logging
     configure_logging(debug)
+    from .terminal import plain
     try:
         args = build_parser().parse_args(argv)
         if not args.cmd:
@@ -461,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn_plugin_failures()
         return code
     except MlpsError as e:
-        print(f"mlps-scan: {e}", file=sys.stderr)
+        print(f"mlps-scan: {plain(e)}", file=sys.stderr)
         _warn_plugin_failures()
         return e.exit_code
     except KeyboardInterrupt:
@@ -472,5 +485,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - no tracebacks for users; --debug shows them
         if debug:
             raise
-        print(f"mlps-scan: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
+        print(f"mlps-scan: internal error: {type(e).__name__}: {plain(e)} (rerun with --debug for details)", file=sys.stderr)
         return 4

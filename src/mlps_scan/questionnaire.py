@@ -23,6 +23,7 @@ from .errors import InputError, pydantic_message
 from .models import (ArchitectureSection, AssetCount, CoverageGap, EvidenceStatus, Inventory, Meta, PrefillSource,
                      Questionnaire, utcnow)
 from .plugins import Collector, collectors
+from .terminal import yaml_dump  # strings with control/bidi characters are written escaped
 
 __all__ = ["build", "keep_answers", "load", "load_inventory", "open_bundle", "parse", "personal_data_hint", "prefill",
            "render_yaml", "validation_message"]
@@ -222,7 +223,7 @@ _ARCH_HEAD = """\
 
 
 def _dump(obj: Any) -> str:
-    return yaml.safe_dump(obj, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
+    return yaml_dump(obj, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
 
 
 def _source_last(obj: Any) -> Any:
@@ -266,13 +267,13 @@ _TEMPLATE_LINE = re.compile(r"^(?P<indent> *)(?P<key>[a-z_]+):(?P<value> *(~|\[\
 
 def _inline(v: Any) -> str:
     if isinstance(v, str) and "\n" not in v:
-        text = yaml.safe_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip()
+        text = yaml_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip()
         return text.removesuffix("...").strip()
     return json_flow(v)
 
 
 def json_flow(v: Any) -> str:
-    return yaml.safe_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip().removesuffix("...").strip()
+    return yaml_dump(v, allow_unicode=True, default_flow_style=True, width=1 << 20).strip().removesuffix("...").strip()
 
 
 def _fill(template: str, answers: dict) -> str:

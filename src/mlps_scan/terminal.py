@@ -10,6 +10,20 @@ where library warnings go (the scan log in the bundle, not the screen).
   or stderr not a terminal).
 - `partial_reasons` turns the inventory's coverage gaps into one line per target and cause, de-duplicated:
   `aws/prod cn-north-1: AccessDenied on s3:GetBucketPolicy (3 buckets)`.
+
+It is also the one place where text from input meets the terminal. Everything a command prints that came from
+input (system names, asset and resource ids, paths, zip member names, evidence errors, messages quoting them)
+passes through these helpers, in every command:
+
+- `plain(x)`: control characters (ESC and every other C0/C1 control, DEL, newlines, the Unicode bidi and
+  zero-width controls) are shown as escapes (`\\x1b`, `\\n`, `\\u202e`): a value stays one line and cannot
+  move the cursor, recolour, erase or rewrite what was printed before it;
+- `markup(x)`: `plain` and escaped for rich markup, so `[/]` or `[bold red]` in a value is printed as written
+  instead of crashing or styling the output;
+- `fmt(template, ...)`: a rich markup template of our own with every argument passed through `markup`;
+- `console()`: the rich console every command prints with (no emoji codes, no highlighting);
+- `json_text(obj)`, `yaml_dump(obj)`: JSON and YAML for stdout with the same characters escaped (still the
+  same document to a reader).
 """
 from __future__ import annotations
 
@@ -18,9 +32,9 @@ import logging
 import re
 import sys
 import threading
-import unicodedata
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -42,7 +56,7 @@ def configure_logging(debug: bool = False) -> None:
             root.removeHandler(h)
     h = logging.StreamHandler(sys.stderr)
     h._mlps_terminal = True  # type: ignore[attr-defined]
-    h.setFormatter(logging.Formatter(_FORMAT))
+    h.setFormatter(logging.Formatter(_FORMAT) if debug else SafeFormatter(_FORMAT))
     if debug:
         h.setLevel(logging.DEBUG)
         root.setLevel(logging.DEBUG)
@@ -86,11 +100,87 @@ def scan_log(stage: Path) -> Iterator[_Collect]:
                    + "".join(line + "\n" for line in h.lines))
 
 
-def plain(s: Any, limit: int = 300) -> str:
-    """One line of text safe for a terminal: control characters (escape sequences) shown as `?`."""
-    s = str(s)
-    out = "".join(ch if ch.isprintable() and unicodedata.category(ch) not in ("Cc", "Cf") else "?" for ch in s)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+# --------------------------------------------------------------------------- text from input, made safe
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _escape_char(m: re.Match) -> str:
+    o = ord(m.group())
+    return {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"}.get(o) or (f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+
+
+def plain(value: Any, limit: int | None = None) -> str:
+    """`str(value)` safe for a terminal line (see the module doc), cut to `limit` characters with `…`."""
+    out = _CONTROL.sub(_escape_char, str(value))
+    return out if limit is None or len(out) <= limit else out[: limit - 1] + "…"
+
+
+def markup(value: Any) -> str:
+    """`plain(value)` escaped for rich markup."""
+    from rich.markup import escape
+    return escape(plain(value))
+
+
+def fmt(template: str, *args: Any, **kwargs: Any) -> str:
+    """`template.format(...)` with every argument made safe (`markup`); the template's own markup stays."""
+    return template.format(*(markup(a) for a in args), **{k: markup(v) for k, v in kwargs.items()})
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False, emoji=False)
+
+
+def json_text(obj: Any, indent: int | None = 1) -> str:
+    """JSON as `json.dumps(ensure_ascii=False)` writes it, with C1 controls and bidi/zero-width characters as
+    \\u escapes (json.dumps already escapes C0 controls): the same document, harmless on a terminal."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    return re.sub("[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]",
+                  lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines on the terminal: one line each, control characters shown as escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return plain(super().format(record))
+
+
+_YAML_DANGER = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+@lru_cache(maxsize=1)
+def _yaml_dumper():
+    import yaml
+
+    class SafeTextDumper(yaml.SafeDumper):
+        """yaml.SafeDumper whose output is safe on a terminal: a string holding a control, bidi or zero-width
+        character is written double-quoted with escapes (`\\e`, `\\u202E`), the same string to a YAML reader.
+        (PyYAML escapes C0 controls itself; with allow_unicode it writes the rest raw.)"""
+
+        def analyze_scalar(self, scalar):
+            a = super().analyze_scalar(scalar)
+            if _YAML_DANGER.search(scalar):
+                a.allow_flow_plain = a.allow_block_plain = a.allow_single_quoted = a.allow_block = False
+            return a
+
+        def write_double_quoted(self, text, split=True):
+            if not _YAML_DANGER.search(text):
+                return super().write_double_quoted(text, split)
+            saved, self.allow_unicode = self.allow_unicode, False
+            try:
+                return super().write_double_quoted(text, split)
+            finally:
+                self.allow_unicode = saved
+
+    return SafeTextDumper
+
+
+def yaml_dump(obj: Any, **kw: Any) -> str:
+    """`yaml.safe_dump` (same keywords) with `SafeTextDumper`: what is written can be printed safely."""
+    import yaml
+    return yaml.dump(obj, Dumper=_yaml_dumper(), **kw)
+
 
 
 # --------------------------------------------------------------------------- live progress
@@ -185,7 +275,7 @@ class ScanProgress:
 # --------------------------------------------------------------------------- why a scan is partial
 
 _AWS = re.compile(r"^(?P<src>[a-z0-9-]+:[A-Za-z0-9]+): (?P<code>[A-Z][A-Za-z.]+|HTTP \d{3}): ")
-_POOL = re.compile(r"(?P<proto>HTTPS?)ConnectionPool\(host='(?P<name>[^']+)', port=(?P<port>\d+)\)")
+_POOL = re.compile(r"(?P<proto>HTTPS?)Connection(?:Pool)?\(host='(?P<name>[^']+)', port=(?P<port>\d+)\)")
 _URL = re.compile(r"\b(?P<url>https?://[^\s/'\"]+)")
 
 
@@ -269,7 +359,7 @@ def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, fai
         extra = [f"{n} {_noun(t, n)}" for t, n in cnt.most_common(3)]
         if kinds:
             extra.append(f"{kinds} kind{'s' if kinds != 1 else ''} of asset not listed")
-        lines.append(f"{target}: {cause}" + (f" ({', '.join(extra)})" if extra else ""))
+        lines.append(plain(f"{target}: {cause}" + (f" ({', '.join(extra)})" if extra else "")))
     if len(lines) > limit:
         lines = lines[:limit] + [f"… and {len(lines) - limit} more (see inventory.json coverage and scan.log)"]
     return lines

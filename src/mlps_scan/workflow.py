@@ -3,13 +3,13 @@ cli.py registers these parsers (`add_parsers`) and commands (`COMMANDS`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InputError
+from .terminal import fmt, markup, plain
 
 
 def _date(v: str) -> date:
@@ -94,12 +94,13 @@ def add_parsers(sub) -> None:
 
 
 def _console():
-    from rich.console import Console
-    return Console(highlight=False)
+    from .terminal import console
+    return console()
 
 
 def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=1, default=str))
+    from .terminal import json_text
+    print(json_text(obj))
 
 
 # --------------------------------------------------------------------------- questionnaire
@@ -116,7 +117,7 @@ def cmd_questionnaire(args) -> int:
         raise InputError("questionnaire: --answers refreshes the architecture from a bundle; it does not go with --template")
     old = Q.load(args.answers) if args.answers else None
     reader = None if args.template else open_bundle(args.bundle)
-    q = Q.build(reader, args.bundle)
+    q = _odd_shapes(lambda: Q.build(reader, args.bundle), args.bundle)
     if old is not None:
         q = Q.keep_answers(q, old)
     text = Q.render_yaml(q, template=args.template)
@@ -130,13 +131,26 @@ def cmd_questionnaire(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     a = q.architecture
-    _console().print(f"wrote {out}" + ("" if args.template else
+    _console().print(fmt("wrote {}", out) + ("" if args.template else
                      f": prefilled {len(a.cloud_accounts)} accounts, {len(a.networks)} networks/zones, "
                      f"{len(a.internet_endpoints)} internet endpoints, {len(a.hosts)} hosts, "
                      f"{len(a.kubernetes_clusters)} clusters, {len(a.data_stores)} data stores, "
                      f"{len(a.security_services)} security services"
                      + (f"; {len(a.coverage_gaps)} coverage gaps" if a.coverage_gaps else "")))
     return 0
+
+
+def _odd_shapes(fn, bundle):
+    """Run `fn`, which reads a bundle's inventory: attributes of a shape no collector writes (an edited or
+    foreign bundle) are one error line, not an internal error."""
+    from .errors import BundleError
+    try:
+        return fn()
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as e:
+        if bundle is None:
+            raise
+        raise BundleError(f"{bundle}: inventory.json holds data of an unexpected shape "
+                          f"({type(e).__name__}: {str(e)[:120]}); was it written by this version of mlps-scan?") from None
 
 
 # --------------------------------------------------------------------------- grade
@@ -160,7 +174,7 @@ def cmd_grade(args) -> int:
                     notes.append(f"bundle {p} changed since the questionnaire was prefilled (manifest hash differs)")
             else:
                 notes.append(f"the bundle the questionnaire was prefilled from is gone ({p}): answers not checked against evidence")
-    res = grade(q, args.basis, inv, src)
+    res = _odd_shapes(lambda: grade(q, args.basis, inv, src), src)
     res["notes"] = notes + res["notes"]
     code = 0 if res["complete"] and not res["contradictions"] and not res["level_differs"] else 1
     if args.format == "json":
@@ -168,40 +182,41 @@ def cmd_grade(args) -> int:
         return code
     from rich.table import Table
     con = _console()
-    t = Table(title=f"Grading 定级 — {res['system'] or '(system not named)'} — basis {res['basis_title']}")
+    t = Table(title=fmt("Grading 定级 — {} — basis {}", res['system'] or '(system not named)', res['basis_title']))
     for col in ("aspect 方面", "citizens 公民法人", "social order 社会秩序", "national security 国家安全", "level 级别"):
         t.add_column(col)
     for k, a in res["aspects"].items():
         cells = []
         for r in a["objects"]:
             mark = "*" if r["flag"] else ""
-            cell = f"{r['degree']}{mark} → {r['level'] or '-'}"
+            cell = fmt("{}{} → {}", r['degree'], mark, r['level'] or '-')
             cells.append(f"[bold]{cell}[/]" if r["object"] in a["drivers"] and a["level"] == res["level"] else cell)
-        t.add_row(f"{a['name']['en']}\n{a['name']['zh']}", *cells, str(a["level"]))
+        t.add_row(fmt("{}\n{}", a['name']['en'], a['name']['zh']), *cells, markup(a["level"]))
     con.print(t)
-    con.print(f"[bold]Recommended level 建议级别: {res['level']}[/]" + ("" if res["complete"] else "  (provisional: answers missing)"))
+    con.print(fmt("[bold]Recommended level 建议级别: {}[/]", res['level']) + ("" if res["complete"] else "  (provisional: answers missing)"))
     if res["level_differs"]:
         d = res["level_differs"]
-        con.print(f"[bold red]Current level {d['current']} differs from the recommended level {d['recommended']} "
-                  f"现定级别与建议级别不一致[/]")
-        con.print(f"  {d['message']}")
-        con.print(f"  {d['message_zh']}")
+        con.print(fmt("[bold red]Current level {} differs from the recommended level {} 现定级别与建议级别不一致[/]",
+                      d['current'], d['recommended']))
+        con.print(fmt("  {}", d['message']))
+        con.print(fmt("  {}", d['message_zh']))
     for line in res["reasoning"]:
-        con.print(f"  {line}")
+        con.print(fmt("  {}", line))
     if res["driving_answers"]:
         con.print("Answers driving the result 决定级别的回答:")
         for d in res["driving_answers"]:
-            con.print(f"  {d['path']} = {d['answer']!r} → level {d['level']}" + ("  (assumed)" if d["assumed"] else ""))
+            con.print(fmt("  {} = {} → level {}", d['path'], repr(d['answer']), d['level']) + ("  (assumed)" if d["assumed"] else ""))
     for title, items in (("Assumptions 保守假设 (*)", res["flags"]), ("Review 复核", res["advisories"]),
                          ("Contradicted by the scan's evidence 与扫描证据矛盾", res["contradictions"])):
         if items:
             con.print(f"[yellow]{title}:[/]")
             for i in items:
-                con.print(f"  {i['path']}: {i['message']}")
+                con.print(fmt("  {}: {}", i['path'], i['message']))
                 for a in i.get("assets", [])[:5]:
-                    con.print(f"      {a['type']} {a['asset']}: {a['why']} (evidence {', '.join(a['evidence'][:2]) or '-'})")
+                    con.print(fmt("      {} {}: {} (evidence {})", a['type'], a['asset'], a['why'],
+                                  ', '.join(a['evidence'][:2]) or '-'))
     for n in res["notes"]:
-        con.print(f"[dim]note: {n}[/]")
+        con.print(fmt("[dim]note: {}[/]", n))
     return code
 
 
@@ -223,7 +238,7 @@ def cmd_history(args) -> int:
             raise InputError("history record: give the bundle to record")
         with History(args.history) as h:
             sid, new = h.record_bundle(args.bundle)
-            print(("recorded" if new else "already recorded") + f" scan #{sid} in {h.path}")
+            print(("recorded" if new else "already recorded") + f" scan #{sid} in {plain(h.path)}")
         return 0
     if args.bundle:
         raise InputError(f"history: unexpected argument {str(args.bundle)!r} (did you mean `history record BUNDLE`?)")
@@ -235,27 +250,29 @@ def cmd_history(args) -> int:
         _print_json({"history": str(path), "scans": scans, "assessments": assessed})
         return 0
     from rich.table import Table
-    t = Table(title=f"Scan history 扫描历史 ({path})")
+    t = Table(title=fmt("Scan history 扫描历史 ({})", path))
     for col in ("#", "system", "level", "scanned at", "controls (C/P/N/E/M/NA)", "findings fail/error/pass", "bundle"):
         t.add_column(col, overflow="fold")
     for s in scans:
         c, f = s["controls"], s["findings"]
-        t.add_row(str(s["id"]), s["system"], str(s["level"]), s["scanned_at"] + (" (partial)" if s["partial"] else ""),
-                  "/".join(str(c.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual",
-                                                      "not_applicable")),
-                  f"{f.get('fail', 0)}/{f.get('error', 0)}/{f.get('pass', 0)}", s["bundle_path"])
+        t.add_row(*(markup(v) for v in (
+            s["id"], s["system"], s["level"], s["scanned_at"] + (" (partial)" if s["partial"] else ""),
+            "/".join(str(c.get(k, 0)) for k in ("compliant", "partial", "non_compliant", "error", "manual",
+                                                "not_applicable")),
+            f"{f.get('fail', 0)}/{f.get('error', 0)}/{f.get('pass', 0)}", s["bundle_path"])))
     con = _console()
     con.print(t)
     if not scans:
-        con.print("no scans recorded" + (f" for system {args.system!r}" if args.system else ""))
+        con.print("no scans recorded" + (fmt(" for system {}", repr(args.system)) if args.system else ""))
     if assessed:
         t = Table(title="Completed level assessments 等级测评记录")
         for col in ("system", "date 日期", "firm 测评机构", "report 报告编号", "conclusion 结论", "certificate 备案证明", "level"):
             t.add_column(col, overflow="fold")
         for a in assessed:
-            t.add_row(a["system"], a["assessed_on"], a["firm"], a["report_no"], a["conclusion"] or "-",
-                      (a["certificate_no"] or "-") + (f" (filed {a['filing_date']})" if a["filing_date"] else ""),
-                      str(a["level"] or "-"))
+            t.add_row(*(markup(v) for v in (
+                a["system"], a["assessed_on"], a["firm"], a["report_no"], a["conclusion"] or "-",
+                (a["certificate_no"] or "-") + (f" (filed {a['filing_date']})" if a["filing_date"] else ""),
+                a["level"] or "-")))
         con.print(t)
     return 0
 
@@ -278,8 +295,8 @@ def _history_assessed(args) -> int:
             conclusion=args.conclusion, certificate_no=args.certificate_no, level=args.level,
             filing_date=args.filing_date.isoformat() if args.filing_date else None)
         path = h.path
-    print(("recorded" if new else "already recorded") + f" assessment #{aid} of {args.system} ({args.date}, "
-          f"{args.firm}, report {args.report_no}) in {path}")
+    print(plain(("recorded" if new else "already recorded") + f" assessment #{aid} of {args.system} ({args.date}, "
+                f"{args.firm}, report {args.report_no}) in {path}"))
     return 0
 
 
@@ -296,19 +313,21 @@ def cmd_diff(args) -> int:
     from rich.table import Table
     con = _console()
     s = d["summary"]
-    con.print(f"[bold]{d['old']['system']}[/]: {d['old']['scanned_at']} (L{d['old']['level']}) → {d['new']['scanned_at']} (L{d['new']['level']})")
-    con.print(f"new failures {s['new_failures']}, fixed {s['fixed']}, resolved (resource gone) {s['resolved_resource_gone']}, "
-              f"new errors {s['new_errors']}; controls regressed {s['controls_regressed']}, improved {s['controls_improved']}; "
-              f"assets +{s['assets_added']} -{s['assets_removed']}")
+    con.print(fmt("[bold]{}[/]: {} (L{}) → {} (L{})", d['old']['system'], d['old']['scanned_at'], d['old']['level'],
+                  d['new']['scanned_at'], d['new']['level']))
+    con.print(fmt("new failures {}, fixed {}, resolved (resource gone) {}, new errors {}; controls regressed {}, "
+                  "improved {}; assets +{} -{}", s['new_failures'], s['fixed'], s['resolved_resource_gone'],
+                  s['new_errors'], s['controls_regressed'], s['controls_improved'], s['assets_added'], s['assets_removed']))
     for n in d["notes"]:
-        con.print(f"[yellow]note: {n}[/]")
+        con.print(fmt("[yellow]note: {}[/]", n))
     if d["controls_changed"]:
         t = Table(title="Controls whose status changed 状态变化的测评项")
         for col in ("control", "old", "new", "change", "title"):
             t.add_column(col, overflow="fold")
         for c in d["controls_changed"]:
             style = "red" if c["change"] == "regressed" else "green" if c["change"] == "improved" else ""
-            t.add_row(c["control_id"], c["old"], c["new"], f"[{style}]{c['change']}[/]" if style else c["change"], c["title"] or "")
+            t.add_row(markup(c["control_id"]), markup(c["old"]), markup(c["new"]),
+                      f"[{style}]{markup(c['change'])}[/]" if style else markup(c["change"]), markup(c["title"] or ""))
         con.print(t)
     for key, title in (("new_failures", "New failures 新增不符合"), ("fixed", "Fixed 已整改"),
                        ("resolved_resource_gone", "Failing resources no longer present"), ("new_errors", "New errors (evidence missing)")):
@@ -317,7 +336,8 @@ def cmd_diff(args) -> int:
             for col in ("check", "resource", "controls", "message"):
                 t.add_column(col, overflow="fold")
             for f in d[key]:
-                t.add_row(f["check_id"], f.get("resource_name") or f["resource_id"], ", ".join(f["controls"]), f["message"] or "")
+                t.add_row(markup(f["check_id"]), markup(f.get("resource_name") or f["resource_id"]),
+                          markup(", ".join(map(str, f["controls"]))), markup(f["message"] or ""))
             con.print(t)
     for key, title in (("assets_added", "Assets added 新增资产"), ("assets_removed", "Assets removed 移除资产")):
         if d[key]:
@@ -325,7 +345,7 @@ def cmd_diff(args) -> int:
             for col in ("type", "id", "name"):
                 t.add_column(col, overflow="fold")
             for a in d[key]:
-                t.add_row(a["type"], a["id"], a["name"] or "")
+                t.add_row(markup(a["type"]), markup(a["id"]), markup(a["name"] or ""))
             con.print(t)
     return code
 
@@ -409,18 +429,19 @@ def cmd_renewal(args) -> int:
         t.add_column(col, overflow="fold")
     for r in results:
         if r["status"] == "unknown":
-            t.add_row(str(r["system"]), str(r["level"]), r["message"], "", "unknown")
+            t.add_row(markup(r["system"]), markup(r["level"]), markup(r["message"]), "", "unknown")
             continue
         a, c = r["assessment"], r["certificate"]
         cert_no = f"No. {r['certificate_no']}: " if r.get("certificate_no") else ""
-        t.add_row(str(r["system"] or "-"), str(r["level"]),
-                  f"{a['due']} ({a['days_left']} days; {a['kind']} every {a['cycle_months']} months from {a['from_kind']} {a['from']})",
-                  (f"{cert_no}{c['expires']} ({c['days_left']} days; {c['completed_assessments']} completed assessment(s); "
-                   f"extension from {c['extension_window_opens']})"
-                   + (f"; lapsed on {c['lapsed_on']}: assessment(s) {', '.join(c['not_extending'])} came after it and "
-                      "do not extend it, apply again" if c.get("lapsed_on") else "")) if c
-                  else "not filed (level 1)" if r["level"] < 2 else "filing date unknown (pass --filing-date)",
-                  r["status"])
+        t.add_row(markup(r["system"] or "-"), markup(r["level"]),
+                  markup(f"{a['due']} ({a['days_left']} days; {a['kind']} every {a['cycle_months']} months from "
+                         f"{a['from_kind']} {a['from']})"),
+                  markup((f"{cert_no}{c['expires']} ({c['days_left']} days; {c['completed_assessments']} completed "
+                          f"assessment(s); extension from {c['extension_window_opens']})"
+                          + (f"; lapsed on {c['lapsed_on']}: assessment(s) {', '.join(c['not_extending'])} came after "
+                             "it and do not extend it, apply again" if c.get("lapsed_on") else "")) if c
+                         else "not filed (level 1)" if r["level"] < 2 else "filing date unknown (pass --filing-date)"),
+                  markup(r["status"]))
     con = _console()
     con.print(t)
     if any(r.get("certificate") for r in results):
@@ -429,7 +450,7 @@ def cmd_renewal(args) -> int:
     for r in results:
         future = (r.get("assessment") or {}).get("ignored_future_dates")
         if future:
-            con.print(f"[yellow]{r['system'] or '-'}: assessment date(s) after today ignored: {', '.join(future)}[/]")
+            con.print(fmt("[yellow]{}: assessment date(s) after today ignored: {}[/]", r['system'] or '-', ', '.join(future)))
     con.print(f"exit {code}: 0 ok, 1 due within {args.warn_days} days, 5 overdue")
     return code
 
@@ -458,7 +479,7 @@ def record_scan(out: Path, args, sample: bool = False) -> None:
     try:
         path, sid, _ = record_after_scan(out, getattr(args, "history", None))
     except (MlpsError, OSError) as e:
-        print(f"mlps-scan: warning: scan not recorded in the history: {e}", file=sys.stderr)
+        print(f"mlps-scan: warning: scan not recorded in the history: {plain(e)}", file=sys.stderr)
         return
     if not getattr(args, "quiet", False):
-        _console().print(f"[dim]recorded as scan #{sid} in {path}[/]")
+        _console().print(fmt("[dim]recorded as scan #{} in {}[/]", sid, path))
