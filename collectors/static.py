@@ -24,7 +24,6 @@ once, when the target is validated, and that parse is what `collect` records.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import threading
@@ -35,14 +34,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mlps_scan.errors import InputError, pydantic_message
+from mlps_scan.errors import InputError, pydantic_message, yaml_path
 from mlps_scan.evidence import canonical_json
 from mlps_scan.jsonstream import JsonObjectStream, JsonStreamError, starts_with_item_array
 from mlps_scan.models import Attestation, EvidenceRecord, EvidenceStatus, Strict, Waiver
 from mlps_scan.plugins import CollectSession, Collector, FileFormat
 from mlps_scan.redact import redact
+
 
 def _formats() -> dict[str, FileFormat]:
     """The file formats collectors declare (`Collector.file_formats()`), by name."""
@@ -152,18 +152,10 @@ def _streamed(path: Path, fmt: str) -> bool:
 
 
 def _parse(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"static evidence {path} is not UTF-8 text") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except (ValueError, yaml.YAMLError) as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else (f" line {e.lineno}" if hasattr(e, "lineno") else "")
-        raise InputError(f"static evidence {path}:{where}: malformed {'JSON' if path.suffix == '.json' else 'YAML'}") from None
+    """A static file (mlps_scan/loaders.py: a regular file under the size limit, bounded nesting, duplicate keys
+    refused, one-line errors); YAML dates stay text (_Loader)."""
+    from mlps_scan.loaders import load_file
+    return load_file(path, "static evidence", loader=_Loader)
 
 
 def _evidence_records(path: Path) -> list[EvidenceRecord]:
@@ -171,7 +163,8 @@ def _evidence_records(path: Path) -> list[EvidenceRecord]:
     from mlps_scan.bundle import BundleReader
     try:
         if path.is_dir() and not (path / "manifest.json").exists():
-            raw = [(p.name, p.read_bytes()) for p in sorted(path.glob("*.json"))]
+            from mlps_scan.loaders import read_bytes
+            raw = [(p.name, read_bytes(p, "static evidence record")) for p in sorted(path.glob("*.json"))]
         else:
             b = BundleReader(path)
             raw = [(n, b.read(n)) for n in b.names() if n.startswith("evidence/") and n.endswith(".json")]
@@ -221,7 +214,9 @@ class StaticCollector(Collector):
         if target.format not in ("auto", "assets") and target.format not in _formats():
             raise InputError(f"static evidence {p}: unknown format {target.format!r} "
                              f"(known: auto, assets{''.join(', ' + f for f in sorted(_formats()))})")
+        from mlps_scan.loaders import require_regular_file
         for f in _files(p):
+            require_regular_file(f, "static evidence")  # a FIFO or device is refused before anything opens it
             if _streamed(f, target.format):
                 continue  # read once, as a stream, when collected (a syntax error there is an input error too)
             doc = _parse(f)
@@ -237,6 +232,10 @@ class StaticCollector(Collector):
                         if document_path(f, d) is None:
                             raise InputError(f"static evidence {f}: attestations[{i}].documents: {d!r} must be a path "
                                              "relative to the static file's folder (no .., not absolute)")
+                for i, a in enumerate(data.assets):
+                    bad = attribute_problems(a.type, a.attributes)
+                    if bad:
+                        raise InputError(f"static evidence {f}: assets[{i}].attributes.{next(iter(bad.values()))}")
             with _PARSED_LOCK:
                 _PARSED[_file_key(f)] = doc
 
@@ -437,8 +436,10 @@ class StaticCollector(Collector):
             return
         data = AssetsFile.model_validate(answer if answer is not None else {})
         for a in data.assets:
-            s.asset(a.type, a.id, scope=a.scope or scope, name=a.name, attributes=a.attributes,
-                    errors=a.errors, evidence=[ev_id])
+            bad = attribute_problems(a.type, a.attributes)  # replayed evidence: a wrong type is an error, not a value
+            attrs = {k: v for k, v in a.attributes.items() if k not in bad}
+            s.asset(a.type, a.id, scope=a.scope or scope, name=a.name, attributes=attrs,
+                    errors={**a.errors, **bad}, evidence=[ev_id])
         for c in data.coverage:
             s.coverage(c.asset_type, c.scope or scope, c.status, c.reason, [ev_id])
         documents = documents or {}
@@ -530,7 +531,9 @@ def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]
     out = []
     root = Path(t.path).expanduser()
     root = root if root.is_absolute() else base_dir / root
+    from mlps_scan.loaders import require_regular_file
     for f in _files(root):
+        require_regular_file(f, "static evidence")  # a FIFO or device: one error line, never a wait
         if _streamed(f, t.format):
             continue  # a dump read as a stream (kubectl) is no assets file: it holds no waivers
         doc = _parsed(f, keep=True)  # the parse the target's validation made: the file is not read again
@@ -544,3 +547,60 @@ def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]
             raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
         out.extend((f, w) for w in data.waivers)
     return out
+
+# --------------------------------------------------------------------------- strict types of what checks read
+# A static file is typed by a person: `logging: "false"` (a string) is truthy, and a check reading it would pass
+# a device that logs nothing. For the asset types in ATTRIBUTE_TYPES, each attribute a check reads must have
+# its declared type: a live static file with a wrong type is an input error naming its path (exit 2); in
+# replayed evidence the attribute is moved to the asset's `errors`, so the checks reading it say `error`.
+# Other attributes, and asset types not listed, are taken as written.
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class FirewallRule(_Typed):
+    name: str | None = None
+    action: str
+    source: str | list[str] | None = None
+    destination: str | list[str] | None = None
+    ports: str | int | list[str | int] | None = None
+    protocol: str | None = None
+    enabled: bool | None = None
+
+
+class Firewall(_Typed):
+    default_action: str | None = None
+    logging: bool | None = None
+    log_destination: str | None = None
+    rules: list[FirewallRule] | None = None
+
+
+ATTRIBUTE_TYPES: dict[str, type[_Typed]] = {"network.firewall": Firewall}
+
+
+def _what(v: Any) -> str:
+    return f"the string {v!r}" if isinstance(v, str) else type(v).__name__
+
+
+def attribute_problems(asset_type: str, attributes: dict[str, Any]) -> dict[str, str]:
+    """attribute -> why its value has the wrong type ({} when all fit, or the type is not listed)."""
+    model = ATTRIBUTE_TYPES.get(asset_type)
+    if model is None or not isinstance(attributes, dict):
+        return {}
+    try:
+        model.model_validate(attributes)
+        return {}
+    except ValidationError as e:
+        out: dict[str, str] = {}
+        for err in e.errors():
+            loc = tuple(p for p in err.get("loc", ()) if not (isinstance(p, str) and ("[" in p or "-" in p)))
+            if not loc:
+                continue
+            attr = str(loc[0])
+            if attr not in out:
+                kind = {"bool_type": "a boolean (true/false)", "string_type": "a string", "list_type": "a list",
+                        "int_type": "an integer"}.get(err.get("type", ""), err.get("msg", "another type"))
+                out[attr] = f"{yaml_path(loc)}: expected {kind}, got {_what(err.get('input'))}"
+        return out

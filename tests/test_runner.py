@@ -80,20 +80,22 @@ def test_exit_codes():
     assert exit_code(f, partial=True, fail_on="fail") == 0
 
 
-class _Boom(Collector):
-    name = "test-boom"
-    config_key = "test_boom"
-    from mlps_scan.collectors.static import StaticTarget as target_model  # noqa: N813 - any model will do
-    asset_patterns = ("network.*",)
-
-    def collect(self, target, session):
-        session.record("probe", {"ok": 1})
-        raise RuntimeError("peer went away")
-
-
 def test_a_crashing_collector_costs_only_its_own_evidence(tmp_path: Path):
     from mlps_scan.collectors.static import StaticTarget
     from mlps_scan.plugins import _COLLECTORS
+
+    # defined (and so registered) here, not at import: the registry (and the scan.yaml schema built from it)
+    # must not hold it while other tests run
+    class _Boom(Collector):
+        name = "test-boom"
+        config_key = "test_boom"
+        target_model = StaticTarget  # any model will do
+        asset_patterns = ("network.*",)
+
+        def collect(self, target, session):
+            session.record("probe", {"ok": 1})
+            raise RuntimeError("peer went away")
+
     try:
         rec = Recorder(tmp_path)
         res = collect([(_Boom, StaticTarget(path="x", name="t1"))], rec, base_dir=tmp_path)

@@ -27,6 +27,7 @@ from .discovery import discover, fact_hosts, plan_hosts
 from .facts import (FACT_GROUPS, MARK, SCRIPT_PATH, parse_accounts, parse_audit, parse_disk, parse_facts,
                     parse_firewall, parse_listening, parse_logging, parse_mac, parse_malware, parse_password,
                     parse_sshd, parse_sudoers, parse_time, parse_tmout, parse_updates, split_sections)
+from .limits import check_target, count_addresses
 from .targets import COMMON_PORTS, HostsTarget, SshSettings, default_ports, parse_target, validate
 from .transport import known_hosts_patterns, run_locally, run_over_ssh, verify_host_key
 
@@ -52,6 +53,10 @@ class HostsCollector(Collector):
 
     def validate_target(self, target: HostsTarget, base_dir: Path) -> None:
         validate(target, base_dir)
+        check_target(target, base_dir)  # public addresses need allow_public; the address cap; regular key files
+
+    def validate_targets(self, targets: list[HostsTarget], base_dir: Path) -> None:
+        count_addresses(targets)  # all hosts targets of one scan together: the address cap
 
     def collect(self, target: HostsTarget, session: CollectSession) -> None:
         trust_on_first_use = bool(target.ssh.trust_on_first_use or session.trust_on_first_use)

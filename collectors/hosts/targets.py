@@ -44,6 +44,8 @@ class HostsTarget(Strict):
     discover: bool = Field(True, description="run nmap over the targets (ports, services, TLS/SSH algorithms)")
     nmap_timeout: float = Field(600, gt=0, le=86400, description="seconds the nmap run may take")
     parallel: int = Field(16, ge=1, le=256, description="hosts collected over SSH at once")
+    allow_public: bool = Field(False, description="scan addresses outside private, loopback and link-local ranges "
+                                                  "(they are refused otherwise)")
 
 
 def default_ports(profile: Profile | None = None) -> list[int]:

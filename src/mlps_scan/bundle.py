@@ -6,9 +6,12 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,24 +75,33 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     or interrupted run leaves nothing half-written. An existing `out` is replaced only if it is empty or
     an earlier bundle (has manifest.json), or with force."""
     out = Path(out).expanduser().absolute()
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(f"--out {out} exists and is not a folder")
-        if any(out.iterdir()) and not (out / "manifest.json").exists() and not force:
-            raise InputError(f"--out {out} is a non-empty folder that is not an mlps-scan bundle; choose another or pass --force")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        if out.exists():
+            if not out.is_dir():
+                raise InputError(f"--out {out} exists and is not a folder")
+            if any(out.iterdir()) and not (out / "manifest.json").exists() and not force:
+                raise InputError(f"--out {out} is a non-empty folder that is not an mlps-scan bundle; choose another or pass --force")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as e:  # /proc, a read-only file system, /dev/null/x, no permission...
+        raise InputError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     try:
         yield stage
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.rename(out, old)
-    os.rename(stage, out)
-    os.chmod(out, 0o755)
+    try:
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.rename(out, old)
+        os.rename(stage, out)
+        os.chmod(out, 0o755)
+    except OSError as e:  # put back what was there; leave nothing half-written
+        shutil.rmtree(stage, ignore_errors=True)
+        if old is not None and old.exists() and not out.exists():
+            os.rename(old, out)
+        raise InputError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     if old:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -99,6 +111,10 @@ def list_files(root: Path) -> list[Path]:
 
 
 def write_manifest(root: Path, manifest_fields: dict[str, Any], sign_key: Path | None = None) -> Manifest:
+    """manifest.json (and run.json: the run's times, scope and API-call counts, hashed like every file, so
+    verify can hold the manifest's own fields against it; see crosscheck.py)."""
+    from .crosscheck import RUN_FILE, run_facts
+    _write(root / RUN_FILE, json.dumps(run_facts(manifest_fields), indent=1) + "\n")
     files = [ManifestFile(path=p.relative_to(root).as_posix(), size=p.stat().st_size, sha256=sha256_file(p))
              for p in list_files(root)]
     signature = None
@@ -144,8 +160,9 @@ def load_private_key(path: Path):
     p = Path(path).expanduser()
     if not p.is_file():
         raise InputError(f"--sign-key not found: {p}")
+    from .loaders import read_bytes
     try:
-        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(read_bytes(p, "--sign-key", limit=1 << 20), password=None)
     except (ValueError, TypeError) as e:
         raise InputError(f"--sign-key {p}: not an unencrypted PEM private key ({e})") from None
     if not isinstance(key, Ed25519PrivateKey):
@@ -191,8 +208,10 @@ class BundleReader:
             except (zipfile.BadZipFile, OSError) as e:
                 raise InputError(f"{self.path}: unreadable zip ({e})") from None
             names = [n for n in self._zip.namelist() if not n.endswith("/")]
-            for n in names:
-                _check_member_name(self.path, n)
+            for info in self._zip.infolist():
+                _check_member_name(self.path, info.filename)
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise InputError(f"{self.path}: {info.filename!r} is a symbolic link; a bundle holds only plain files")
             if len(set(names)) != len(names):
                 raise InputError(f"{self.path}: the zip holds two members of the same name")
             tops = {n.split("/", 1)[0] for n in names}
@@ -213,22 +232,45 @@ class BundleReader:
         return list(self._names)
 
     def read(self, name: str) -> bytes:
+        """A member's bytes; a member larger than the input size limit (loaders.max_input_bytes) is not read."""
+        from .loaders import max_input_bytes, read_bytes
+        limit = max_input_bytes()
         if self._zip is not None:
             try:
-                return self._zip.read(self._prefix + name)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError) as e:
-                raise BundleError(f"{self.path}: {name}: unreadable zip member ({e})") from None
-        return (self.path / name).read_bytes()
+                info = self._zip.getinfo(self._prefix + name)
+                if info.file_size > limit:
+                    raise BundleError(f"{self.path}: {name}: zip member larger than {limit >> 20} MiB "
+                                      f"({info.file_size >> 20} MiB uncompressed); MLPS_SCAN_MAX_INPUT_MB raises the limit")
+                with self._zip.open(info) as f:
+                    data = f.read(limit + 1)
+                if len(data) > limit:
+                    raise BundleError(f"{self.path}: {name}: zip member larger than {limit >> 20} MiB")
+                return data
+            except BundleError:
+                raise
+            except KeyError:
+                raise
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError,
+                    zlib.error, EOFError, ValueError, MemoryError) as e:
+                raise BundleError(f"{self.path}: {name}: unreadable zip member ({type(e).__name__}: {e})") from None
+        p = self.path / name
+        if not p.exists():
+            raise FileNotFoundError(p)
+        try:
+            return read_bytes(p, "bundle file", limit=limit)
+        except InputError as e:
+            raise BundleError(str(e)) from None
 
     def json(self, name: str) -> Any:
+        from .loaders import parse_json
         try:
-            return json.loads(self.read(name))
+            return parse_json(self.read(name), f"{name} is not valid JSON")
         except KeyError:
             raise BundleError(f"{name} missing from the bundle") from None
         except FileNotFoundError:
             raise BundleError(f"{name} missing from the bundle") from None
-        except ValueError as e:
-            raise BundleError(f"{name} is not valid JSON: {e}") from None
+        except InputError as e:
+            raise BundleError(str(e)) from None
 
     def _model(self, name: str, adapter: TypeAdapter, what: str):
         try:
@@ -303,15 +345,37 @@ class BundleReader:
             p.write_bytes(self.read(n))
 
 
-def verify_bundle(path: Path, public_key: Path | None = None, _answers_seen: dict[str, str] | None = None) -> list[str]:
+@dataclass
+class Verification:
+    """What `verify` found: problems (empty = intact) and whether, and by which key, the bundle is signed."""
+
+    problems: list[str]
+    signed: bool = False
+    key_fingerprint: str | None = None
+    zip_sha256: str | None = None  # of the bundle.zip file itself (compare it out of band)
+
+
+_SLIM = ("id", "collector", "target", "source", "status", "error", "request")  # what the cross-checks read
+
+
+def verify_bundle(path: Path, public_key: Path | None = None, _answers_seen: dict | None = None) -> list[str]:
     """Return a list of problems (empty = the bundle is intact)."""
-    from .evidence import answer_sha256
+    return verify(path, public_key, _answers_seen).problems
+
+
+def verify(path: Path, public_key: Path | None = None, _answers_seen: dict | None = None) -> Verification:
+    """`_answers_seen` (evidence file -> (sha256 of its bytes, the record without its answer)): records whose
+    answer hash was checked already (the folder's, when its sibling bundle.zip is verified): the same bytes
+    are not parsed again."""
     b = BundleReader(path)
     problems: list[str] = []
     answer_problems: list[str] = []
-    answers_ok: dict[str, str] = {}  # evidence file -> sha256 of the bytes whose answer hash was checked
+    answers_ok: dict[str, tuple[str, dict]] = {}  # evidence file -> (sha256 of its bytes, record sans answer)
     m = b.manifest()
     listed = {f.path: f for f in m.files}
+    from .evidence import answer_sha256
+    from .loaders import parse_json
+    records: list[dict] = []
     for name in b.names():
         # a zip never holds a bundle.zip of its own: one found there is an unlisted file like any other
         if name in _NOT_LISTED and not (b.is_zip and name == ZIP_NAME):
@@ -319,7 +383,11 @@ def verify_bundle(path: Path, public_key: Path | None = None, _answers_seen: dic
         if name not in listed:
             problems.append(f"file not in manifest: {name}")
             continue
-        data = b.read(name)  # one file at a time: a large bundle is never held whole
+        try:
+            data = b.read(name)  # one file at a time: a large bundle is never held whole
+        except BundleError as e:
+            problems.append(f"unreadable: {name}: {e}")
+            continue
         digest = hashlib.sha256(data).hexdigest()
         if digest != listed[name].sha256:
             problems.append(f"sha256 mismatch: {name}")
@@ -328,28 +396,41 @@ def verify_bundle(path: Path, public_key: Path | None = None, _answers_seen: dic
         # evidence records carry the hash of their own answer: recompute it too (once for the same bytes:
         # the sibling zip's copy of a file already checked in the folder is not parsed again)
         if name.startswith("evidence/") and name.endswith(".json"):
-            if _answers_seen is not None and _answers_seen.get(name) == digest:
+            seen = (_answers_seen or {}).get(name)
+            if seen is not None and seen[0] == digest:
+                records.append(seen[1])
                 continue
             try:
-                rec = json.loads(data)
-                if answer_sha256(rec.get("answer")) != rec.get("sha256"):
-                    answer_problems.append(f"evidence answer hash mismatch: {name}")
-                else:
-                    answers_ok[name] = digest
-            except ValueError:
+                rec = parse_json(data, name)
+            except InputError:
                 answer_problems.append(f"evidence record is not JSON: {name}")
+                continue
             del data
+            if not isinstance(rec, dict):
+                answer_problems.append(f"evidence record is not a JSON object: {name}")
+                continue
+            slim = {k: rec.get(k) for k in _SLIM}  # not the answer: a large bundle is never held whole
+            records.append(slim)
+            if answer_sha256(rec.get("answer")) != rec.get("sha256"):
+                answer_problems.append(f"evidence answer hash mismatch: {name}")
+            else:
+                answers_ok[name] = (digest, slim)
     present = set(b.names())
     for name in listed:
         if name not in present:
             problems.append(f"file listed in manifest but missing: {name}")
     problems.extend(answer_problems)
+    from .crosscheck import manifest_problems
+    problems.extend(manifest_problems(b, m, records))
     sig_present = SIG_FILE in b.names()
     if m.signature or sig_present or public_key:
         problems.extend(_verify_signature(b, m, public_key))
+    zip_sha = sha256_file(b.path) if b.is_zip else None
     if b.sibling_zip is not None:
         problems.extend(_verify_sibling_zip(b, public_key, answers_ok))
-    return problems
+        zip_sha = sha256_file(b.sibling_zip)
+    signed = bool(m.signature) and sig_present
+    return Verification(problems, signed, (m.signature or {}).get("key_fingerprint") if signed else None, zip_sha)
 
 
 def require_intact(path: Path) -> None:
@@ -361,7 +442,7 @@ def require_intact(path: Path) -> None:
         raise InputError(f"{path} fails verification: {problems[0]}{more}; run `mlps-scan verify {path}`")
 
 
-def _verify_sibling_zip(b: BundleReader, public_key: Path | None, answers_ok: dict[str, str] | None = None) -> list[str]:
+def _verify_sibling_zip(b: BundleReader, public_key: Path | None, answers_ok: dict | None = None) -> list[str]:
     """The bundle.zip beside a folder is what gets attached and sent on: it must be intact on its own and
     carry the same manifest as the folder."""
     try:
@@ -385,13 +466,14 @@ def _verify_signature(b: BundleReader, m: Manifest, public_key: Path | None) -> 
         sig = base64.b64decode(b.read(SIG_FILE).strip(), validate=True)
     except ValueError:
         return ["manifest.sig is not base64"]
+    except BundleError as e:
+        return [f"manifest.sig: {e}"]
     if public_key:
+        from .loaders import read_bytes
         p = Path(public_key).expanduser()
-        if not p.is_file():
-            raise InputError(f"--public-key not found: {p}")
         try:
-            pub = serialization.load_pem_public_key(p.read_bytes())
-        except ValueError as e:
+            pub = serialization.load_pem_public_key(read_bytes(p, "--public-key", limit=1 << 20))
+        except (ValueError, TypeError) as e:
             raise InputError(f"--public-key {p}: not a PEM public key ({e})") from None
         if not isinstance(pub, Ed25519PublicKey):
             raise InputError(f"--public-key {p}: not an Ed25519 key")
@@ -399,9 +481,13 @@ def _verify_signature(b: BundleReader, m: Manifest, public_key: Path | None) -> 
         if base64.b64encode(raw).decode() != m.signature.get("public_key"):
             return ["bundle was signed with a different key than --public-key"]
     else:
-        pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(m.signature["public_key"]))
+        try:
+            pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(m.signature.get("public_key") or ""),
+                                                                      validate=True))
+        except ValueError:
+            return ["the manifest's signature.public_key is not a base64 Ed25519 public key"]
     try:
         pub.verify(sig, b.read("manifest.json"))
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         return ["Ed25519 signature does not match manifest.json"]
     return []

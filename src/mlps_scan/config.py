@@ -72,6 +72,10 @@ def load_config(path: str | Path) -> LoadedConfig:
         hint = f" (collector plugin {', '.join(broken)} failed to load)" if broken else ""
         raise InputError(pydantic_message(e, prefix=f"scan config {path}: ") + hint) from None
     cfg = LoadedConfig(model, path.resolve())
+    by_collector: dict[type, list] = {}
     for cls, t in cfg.targets():
         cls().validate_target(t, cfg.base_dir)
+        by_collector.setdefault(cls, []).append(t)
+    for cls, ts in by_collector.items():
+        cls().validate_targets(ts, cfg.base_dir)
     return cfg

@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +85,33 @@ class History:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=10)
+            # concurrent writers (two scans, `history record` run twice at once) wait for each other: a busy
+            # timeout, WAL so readers never block a writer, and writes in BEGIN IMMEDIATE transactions
+            self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.conn.execute("PRAGMA busy_timeout = 60000")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.executescript(_SCHEMA)
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:  # a file system without WAL support: rollback journal + busy timeout
+                pass
+            with self._write():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
         except (sqlite3.Error, OSError) as e:
             raise InputError(f"history {self.path}: cannot open ({e})") from None
+
+    @contextmanager
+    def _write(self):
+        """One write transaction, taken at once (BEGIN IMMEDIATE): a concurrent writer waits, never interleaves."""
+        assert self.conn is not None
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         if self.conn is not None:
@@ -118,13 +140,17 @@ class History:
         fcounts = dict(Counter(f.status.value for f in findings))
         ccounts = dict(Counter(c.status.value for c in controls))
         path = str(Path(reader.path).expanduser().absolute())
-        return self._insert(m.system, m.level, m.finished_at.isoformat(), reader.scan_settings().filing_date, m.partial,
-                            fcounts, ccounts, m.counts.get("assets"), reader.manifest_sha256(), path,
-                            [(c.control_id, c.status.value) for c in controls])
+        try:
+            return self._insert(m.system, m.level, m.finished_at.isoformat(), reader.scan_settings().filing_date,
+                                m.partial, fcounts, ccounts,
+                                m.counts.get("assets") if isinstance(m.counts.get("assets"), int) else None,
+                                reader.manifest_sha256(), path, [(c.control_id, c.status.value) for c in controls])
+        except sqlite3.Error as e:
+            raise InputError(f"history {self.path}: cannot record ({e})") from None
 
     def _insert(self, system, level, scanned_at, filing, partial, fcounts, ccounts, assets, bundle_hash, path, rows):
         assert self.conn is not None
-        with self.conn:
+        with self._write():
             cur = self.conn.execute("SELECT id FROM scans WHERE bundle_hash = ?", (bundle_hash,))
             row = cur.fetchone()
             if row:
@@ -151,7 +177,7 @@ class History:
                              "(compliant, basically_compliant, non_compliant)")
         code = CONCLUSIONS.get(conclusion) if conclusion else None
         row = (system, assessed_on, firm, report_no, code, certificate_no, level, filing_date)
-        with self.conn:
+        with self._write():
             cur = self.conn.execute("SELECT id, system, assessed_on, firm, report_no, conclusion, certificate_no, level, "
                                     "filing_date FROM assessments WHERE system = ? AND report_no = ?", (system, report_no))
             old = cur.fetchone()

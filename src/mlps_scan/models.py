@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as _dt
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 
 def utcnow() -> datetime:
@@ -234,9 +234,16 @@ class ControlResult(BaseModel):
 # --------------------------------------------------------------------------- profile
 
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 class Profile(Strict):
     """Thresholds a level demands. GB/T 22239 says 'complexity', 'periodically', 'timeout'; the numbers are
-    assessors' conventions (see shared reference §3), except log retention (Cybersecurity Law Art. 21)."""
+    assessors' conventions (see shared reference §3), except log retention (Cybersecurity Law Art. 21).
+    Strict: a threshold must have its type (`"8"` or `true` is not a number, `"false"` not a boolean) and
+    ports are 1-65535."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = "default"
     level: int = Field(3, ge=1, le=3)
@@ -253,12 +260,23 @@ class Profile(Strict):
                                                                       "(AWS allows 1-35 days)")
     malware_signature_max_age_days: int = Field(30, ge=1, le=3650, description="anti-malware signatures at most this old")
     min_tls_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
-    high_risk_ports: list[int] = Field(
+    high_risk_ports: list[Port] = Field(
         default_factory=lambda: [21, 23, 69, 111, 135, 137, 138, 139, 445, 512, 513, 514, 515, 873, 2049,
                                  3306, 1433, 5432, 3389, 5900, 5901, 6379, 11211, 27017]
     )
-    admin_ports: list[int] = Field(default_factory=lambda: [22, 3389, 5985, 5986, 6443, 2379, 10250])
+    admin_ports: list[Port] = Field(default_factory=lambda: [22, 3389, 5985, 5986, 6443, 2379, 10250])
     management_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("management_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        import ipaddress
+        for c in v:
+            try:
+                ipaddress.ip_network(c, strict=False)
+            except ValueError:
+                raise ValueError(f"{c!r} is not a CIDR range") from None
+        return v
     trusted_registries: list[str] = Field(default_factory=list)
     trusted_image_owners: list[str] = Field(default_factory=list, description="AMI owners (account ids or aliases) "
                                             "whose images count as the organisation's hardened images, besides the "

@@ -168,6 +168,10 @@ class Collector:
     def validate_target(self, target: BaseModel, base_dir: Path) -> None:
         """Raise InputError for a target that must not be scanned (checked before any scan starts)."""
 
+    def validate_targets(self, targets: list[BaseModel], base_dir: Path) -> None:
+        """Raise InputError for what the targets of one scan must not do together (e.g. a total size cap);
+        called once per scan with all of this collector's targets, after each passed validate_target."""
+
     def collect(self, target: BaseModel, session: CollectSession) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -17,39 +17,13 @@ def _defaults() -> dict:
     return yaml.safe_load(resources.files("mlps_scan").joinpath("data/profiles.yaml").read_text("utf-8"))["levels"]
 
 
-def _checked_dates(loader: type) -> type:
-    """`loader` whose timestamps that do not exist (an unquoted `2026-13-01`) are a YAML error with the
-    node's line and column, instead of a ValueError from deep inside the constructor."""
-    class Loader(loader):  # type: ignore[misc, valid-type]
-        pass
-
-    def timestamp(self, node):
-        try:
-            return loader.construct_yaml_timestamp(self, node)
-        except ValueError as e:
-            raise yaml.constructor.ConstructorError(None, None, f"not a real date: {node.value} ({e})",
-                                                    node.start_mark) from None
-
-    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
-    return Loader
-
-
 def load_yaml_file(path: Path, what: str, loader: type = yaml.SafeLoader) -> object:
-    """Read a YAML file a user gave us; every failure becomes one InputError line. `loader` must be
+    """Read a YAML file a user gave us (loaders.py: a regular file under the size limit, bounded nesting,
+    duplicate keys and impossible dates refused); every failure becomes one InputError line. `loader` must be
     yaml.SafeLoader or a subclass of it."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(f"{what} not found: {path}")
+    from .loaders import load_yaml_file as load
     assert issubclass(loader, yaml.SafeLoader)
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_checked_dates(loader))  # noqa: S506 - SafeLoader only
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path} is not UTF-8 text") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(f"{what} {path}:{where}: malformed YAML: {problem}") from None
+    return load(path, what, loader)
 
 
 def build_profile(level: int, override: Path | dict | None = None) -> Profile:
