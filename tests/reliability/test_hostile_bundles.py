@@ -1,5 +1,5 @@
-"""Hostile bundles: what `verify`, `check`, `diff`, `history`, `questionnaire` and `merge` are handed may be
-edited, truncated, corrupted or built to hurt. Never an internal error (exit 4): a bundle problem is a FAIL
+"""Hostile bundles: what `verify`, `check`, `diff`, `history`, `questionnaire`, `merge`, `export` and
+`workbook export` are handed may be edited, truncated, corrupted or built to hurt. Never an internal error (exit 4): a bundle problem is a FAIL
 line from verify (exit 1) or one error line (exit 1 or 2); the manifest's own fields are held against the
 files they derive from; verify says plainly whether a bundle is signed."""
 from __future__ import annotations
@@ -56,7 +56,7 @@ SHAPES = {
     "profile-junk": '{"system": "S", "level": 3, "profile": "x", "config": {"system": {"filing_date": 5}}}',
     "deep": DEEP, "not-json": "{oops",
 }
-FILES = ["findings.json", "controls.json", "inventory.json", "scan.json", "run.json"]
+FILES = ["findings.json", "controls.json", "inventory.json", "scan.json", "run.json", "assessment.json"]
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +74,15 @@ def test_odd_shapes_never_crash_a_command(base, tmp_path, capsys, monkeypatch, n
         rehash(b)
         for argv in (["verify", b], ["check", b, "--level", "3"], ["diff", base, b], ["diff", b, base],
                      ["history", "record", b], ["questionnaire", b, "-o", "-"],
-                     ["merge", b, base, "--out", tmp_path / f"m-{shape}", "--force"]):
+                     ["merge", b, base, "--out", tmp_path / f"m-{shape}", "--force"],
+                     ["export", b, "--format", "sarif", "-o", tmp_path / f"e-{shape}.sarif"],
+                     ["workbook", "export", b, "-o", tmp_path / f"w-{shape}.xlsx", "--force"]):
             rc, out, err = main(argv, capsys)
             cases += 1
             assert rc != 4 and "internal error" not in err, (name, shape, argv[0], err)
             if rc in (1, 2) and argv[0] != "verify":
                 assert len(err.strip().splitlines()) <= 1 or argv[0] in ("check", "merge"), (name, shape, argv[0], err)
-    assert cases == len(SHAPES) * 7
+    assert cases == len(SHAPES) * 9
 
 
 def test_odd_manifests_are_one_problem(base, tmp_path, capsys):
