@@ -32,7 +32,8 @@ def test_concurrent_scans_record_into_one_history(tmp_path):
     env = {**os.environ, "MLPS_SCAN_HISTORY": str(hist)}
     cfg = ROOT / "sample_inventories" / "acme-shop" / "scan.yaml"
     procs = [_spawn("scan", "--config", str(cfg), "--level", str(level), "--out", str(tmp_path / f"out{level}"),
-                    "--quiet", "--no-zip", env=env) for level in (1, 2, 3)]  # three different bundles
+                    "--quiet", "--no-zip", "--history", str(hist), env=env)
+             for level in (1, 2, 3)]  # three different bundles (the sample is recorded only into a named history)
     results = [(p.wait(timeout=280), p.stderr.read()) for p in procs]
     assert all(rc in (0, 1) for rc, _ in results), results  # the sample's findings; never 4
     assert not any("warning" in err for _, err in results), results
