@@ -1,7 +1,8 @@
 """Is a scan complete? One definition, used when a scan is written (the manifest's `partial`, the exit code 3,
 the terminal and the report) and when a bundle is verified (`partial` re-derived from the hashed evidence).
 
-A scan is partial when any evidence failed, i.e. an evidence record says `error` or `denied` (a call that
+What failed is named on the terminal and in the report by `terminal.partial_reasons` (one line per target and
+cause). A scan is partial when any evidence failed, i.e. an evidence record says `error` or `denied` (a call that
 failed, was refused, timed out or answered something that is not an answer; a collector that crashed), or a
 coverage entry of the inventory does. `not_available` ("not offered here") is not a failure: its checks say
 `not_applicable`. A failed attempt a collector retried (its request says `"retried": true`) does not count
@@ -60,22 +61,6 @@ def coverage_failures(coverage: Iterable[Any]) -> list[Any]:
 
 def is_partial(failures: list[Failure], coverage: Iterable[Any], failed_targets: Iterable[str] = ()) -> bool:
     return bool(failures) or bool(coverage_failures(coverage)) or bool(list(failed_targets))
-
-
-def summary_lines(failures: list[Failure], coverage: Iterable[Any] = (), limit: int = 10) -> list[str]:
-    """What failed, one line each (at most `limit`, then how many more): for the terminal and the report."""
-    lines = [f.line() for f in failures]
-    seen_scopes = {(f.collector, f.target) for f in failures}
-    for c in coverage_failures(coverage):
-        get = (lambda k: c.get(k)) if isinstance(c, dict) else (lambda k: getattr(c, k))
-        status = getattr(get("status"), "value", get("status"))
-        scope = str(get("scope"))
-        if tuple(scope.split("/")[:2]) in seen_scopes:
-            continue  # already named by its failed evidence
-        lines.append(f"{scope} {get('asset_type')}: {status}: {get('reason') or '-'}")
-    if len(lines) > limit:
-        return lines[:limit] + [f"... and {len(lines) - limit} more"]
-    return lines
 
 
 def bundle_failures(reader) -> list[Failure]:

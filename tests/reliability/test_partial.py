@@ -118,3 +118,22 @@ def test_not_offered_here_is_not_partial(tmp_path):
     assert not is_partial([], [{"status": "not_available"}])
     assert is_partial([], [{"status": "denied"}])
 
+
+
+def test_a_failed_call_no_asset_shows_is_still_named_once():
+    """partial_reasons names failed evidence the coverage and the assets' errors do not already name (a call
+    whose failure leaves no gap, e.g. a document that could not be copied), and does not repeat one they do."""
+    from mlps_scan.completeness import Failure
+    from mlps_scan.models import Coverage, EvidenceStatus, Inventory
+    from mlps_scan.terminal import partial_reasons
+    inv = Inventory(assets=[], coverage=[Coverage(
+        scope="aws/prod/123456789012/cn-north-1", asset_type="aws.s3.bucket",
+        status=EvidenceStatus.denied, reason="s3:ListBuckets: AccessDenied: no", evidence=["e1"])])
+    failures = [Failure("e1", "aws", "prod", "s3:ListBuckets", "denied", "AccessDenied: no"),
+                Failure("e2", "static", "a", "document:missing.pdf", "error", "not found: missing.pdf"),
+                Failure("e3", "static", "a", "document:\x1b[2Jevil.pdf", "error", "not found")]
+    lines = partial_reasons(inv, failures=failures)
+    assert [ln for ln in lines if ln.startswith("aws/prod")] == [
+        "aws/prod 123456789012/cn-north-1: AccessDenied on s3:ListBuckets (1 kind of asset not listed)"]
+    assert any(ln.startswith("static/a") and "document:missing.pdf" in ln for ln in lines), lines
+    assert not any("\x1b" in ln for ln in lines), lines  # names from input are escaped
