@@ -401,8 +401,8 @@ def _signature_line(bundle: Path, public_key: Path | None, v) -> str:
 
 def cmd_export(args) -> int:
     from . import export
-    from .terminal import plain
     from .lang import resolve
+    from .terminal import plain
     text, r = export.render(args.bundle, args.format, controls=args.controls, lang=resolve(args.lang))
     path = export.write(text, args.output)
     if path is not None:
@@ -422,8 +422,8 @@ def _date_arg(v: str):
 
 def cmd_workbook(args) -> int:
     from . import workbook
-    from .terminal import plain
     from .lang import resolve
+    from .terminal import plain
     if args.action == "export":
         path, n = workbook.export(args.source, args.output, lang=resolve(args.lang), force=args.force)
         print(plain(f"wrote {path}: {n} rows on sheet {workbook.S_RECORD}"), file=sys.stderr)
@@ -463,9 +463,8 @@ COMMANDS.update(_WORKFLOW_COMMANDS)
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    from .terminal import configure_logging
+    from .terminal import configure_logging, plain
     configure_logging(debug)
-    from .terminal import plain
     try:
         args = build_parser().parse_args(argv)
         if not args.cmd:
