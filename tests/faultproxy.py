@@ -56,7 +56,8 @@ GARBAGE = b"\x00\xff<<not an answer>> \x1b[2J{]\xfe"
 
 # services the AWS collector talks to (and EKS, which the Kubernetes collector asks); others can be added
 AWS_SERVICES = ("sts", "ec2", "iam", "s3", "s3control", "logs", "config", "rds", "acm", "cloudtrail",
-                "guardduty", "kms", "elbv2", "wafv2", "eks")
+                "guardduty", "kms", "elbv2", "wafv2", "eks", "ssm", "backup", "cloudwatch", "sns", "events",
+                "securityhub", "route53resolver")
 
 
 # --------------------------------------------------------------------------- AWS operation identification

@@ -52,6 +52,8 @@ READS: dict[str, tuple[str, ...]] = {
     "wafv2:ListWebACLs": ("WebACLs",),
     "wafv2:ListLoggingConfigurations": ("LoggingConfigurations",),
     "eks:DescribeCluster": ("cluster",),
+    # paginated, but of its three result keys (MetricAlarms, CompositeAlarms, LogAlarms) only this one is read
+    "cloudwatch:DescribeAlarms": ("MetricAlarms",),
 }
 
 

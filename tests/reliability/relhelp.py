@@ -49,6 +49,14 @@ def scan_inprocess(config: Path, out: Path, level: int = 3) -> ScanResult:
     return load_bundle(out, exit_code(ev.findings, ev.partial))
 
 
+def aws_upstream(moto_server) -> str:
+    """Where a fault proxy in front of the AWS estate forwards to: the gap peer when the moto fixture runs one
+    (it answers the few operations moto lacks and relays the rest to moto; a target's endpoint_url sends every
+    service to the proxy, so the proxy must reach them too), else moto itself."""
+    peer = getattr(moto_server, "peer", None)
+    return peer.url if peer is not None else moto_server.url
+
+
 def aws_config(tmp: Path, endpoint: str, *, region: str = "cn-north-1", timeout: float | None = None,
                workers: int = 8) -> Path:
     cfg = tmp / "scan.yaml"

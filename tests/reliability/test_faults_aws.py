@@ -15,7 +15,7 @@ import pytest
 
 from faultproxy import FAULTS
 from fixtures.aws import seed_account, seed_region
-from relhelp import aws_config, scan_inprocess
+from relhelp import aws_config, aws_upstream, scan_inprocess
 
 pytestmark = pytest.mark.aws
 
@@ -34,7 +34,7 @@ def estate(moto_server):
 @pytest.fixture(scope="module")
 def proxy(moto_server):
     from faultproxy import FaultProxy
-    p = FaultProxy(moto_server.url, replay=True).start()  # the estate does not change: moto is asked once
+    p = FaultProxy(aws_upstream(moto_server), replay=True).start()  # the estate does not change: moto is asked once
     yield p
     p.stop()
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from fixtures.aws import seed_account, seed_region
-from relhelp import aws_config, cli_inprocess, load_bundle
+from relhelp import aws_config, aws_upstream, cli_inprocess, load_bundle
 
 # the calls whose failure the issue found reported as exit 1, partial false
 def named(text: str, target: str, *needles: str) -> bool:
@@ -36,7 +36,7 @@ def test_failed_calls_make_the_scan_partial_and_are_named(aws_estate, fault_prox
                                                           real_cli):
     """(ListAccessKeys is asked only for users the credential report lists, so GenerateCredentialReport is
     broken in a scan of its own; one case runs the real CLI in a subprocess, the others in this process.)"""
-    proxy = fault_proxy(aws_estate.url)
+    proxy = fault_proxy(aws_upstream(aws_estate))
     proxy.fault(kind, op=set(ops))
     out = tmp_path / "out"
     argv = ("scan", "--config", str(aws_config(tmp_path, proxy.url)), "--out", str(out), "--quiet", "--no-zip",
