@@ -76,7 +76,10 @@ class AwsOperations:
         self._rest: dict[str, list[tuple[str, re.Pattern, tuple[str, ...], int, str]]] = {}
 
     def protocol(self, service: str) -> str:
-        return self.models[service].protocol
+        """The protocol a client speaks: the first of the service's `protocols` botocore supports (as it picks)."""
+        m = self.models[service]
+        known = ("json", "query", "ec2", "rest-json", "rest-xml")
+        return next((p for p in m.metadata.get("protocols") or [] if p in known), m.protocol)
 
     def _rest_table(self, service: str):
         if service not in self._rest:
@@ -105,17 +108,17 @@ class AwsOperations:
         best = None  # REST operations: the most specific request URI over every candidate service (s3 vs s3control)
         for service in candidates:
             model = self.models[service]
-            proto = model.protocol
-            if proto == "json" and target:
+            protos = set(model.metadata.get("protocols") or [model.protocol])  # e.g. CloudWatch: cbor, json, query
+            if "json" in protos and target:
                 prefix, _, op = target.rpartition(".")
                 if prefix == model.metadata.get("targetPrefix") and op in model.operation_names:
                     return f"{service}:{op}"
-            elif proto in ("query", "ec2") and form:
+            elif protos & {"query", "ec2"} and form:
                 op = form.get("Action", [""])[0]
                 version = form.get("Version", [""])[0]
                 if op in model.operation_names and (not version or version == model.api_version):
                     return f"{service}:{op}"
-            elif proto in ("rest-xml", "rest-json"):
+            elif protos & {"rest-xml", "rest-json"}:
                 q = parse_qs(u.query, keep_blank_values=True)
                 for meth, rx, keys, literal, name in self._rest_table(service):
                     if meth == method and rx.match(unquote(u.path)) and all(k in q for k in keys):

@@ -129,7 +129,8 @@ def raw_problem(model, raw: bytes | None) -> str | None:
     raw = raw or b""
     if not raw.strip():
         return "empty body"
-    proto = model.service_model.protocol
+    # the protocol the client speaks (botocore picks one of a service's `protocols`: CloudWatch speaks JSON)
+    proto = getattr(model.service_model, "resolved_protocol", None) or model.service_model.protocol
     if proto in ("json", "rest-json"):
         try:
             doc = json.loads(raw)
