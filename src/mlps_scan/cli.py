@@ -329,6 +329,8 @@ def cmd_controls(args) -> int:
             for s in by_control.get(c.id, [])]} for c in ctrls]))
         return 0
     from rich.table import Table
+
+    from .terminal import cell
     t = Table(title=f"GB/T 22239-2019 level {args.level}: {len(ctrls)} test items (≈ = derived id, not official)")
     for col in ("id", "clause", "control point 控制点", "requirement 要求", "automation", "checks"):
         t.add_column(col, overflow="fold")
@@ -337,9 +339,9 @@ def cmd_controls(args) -> int:
         shown = "\n".join(s.id + (f": {s.shows[c.id].en}" if c.id in s.shows else "") for s in specs)
         if not specs and c.manual_reason:
             shown = f"manual: {c.manual_reason.en}"
-        t.add_row(("≈ " if c.id_basis == "derived" else "") + c.id, c.clause,
-                  f"{c.control_point.en}\n{c.control_point.zh}", f"{c.title.en}\n{c.title.zh}", c.automation.value,
-                  shown)
+        t.add_row(*(cell(x) for x in (("≈ " if c.id_basis == "derived" else "") + c.id, c.clause,
+                  f"{c.control_point.en}\n{c.control_point.zh}", f"{c.title.en}\n{c.title.zh}", c.automation.value)),
+                  cell(shown))  # check texts may come from plugins: printed as written
     _console().print(t)
     return 0
 
@@ -357,12 +359,14 @@ def cmd_checks(args) -> int:
                            "shows": {cid: text.model_dump() for cid, text in s.shows.items()}} for s in specs]))
         return 0
     from rich.table import Table
+
+    from .terminal import cell
     t = Table(title=f"{len(specs)} checks")
     for col in ("id", "title", "asset type", "controls"):
         t.add_column(col, overflow="fold")
     for s in specs:
         ctl = "; ".join(f"L{k}: {', '.join(v)}" for k, v in sorted(s.controls.items()) if not args.level or k == args.level)
-        t.add_row(s.id, f"{s.title.en}\n{s.title.zh}", s.asset_type, ctl)
+        t.add_row(cell(s.id), cell(f"{s.title.en}\n{s.title.zh}"), cell(s.asset_type), cell(ctl))
     _console().print(t)
     return 0
 

@@ -121,6 +121,11 @@ def markup(value: Any) -> str:
     return escape(plain(value))
 
 
+def cell(value: Any) -> str:
+    """`markup` line by line: a table cell that may hold several lines (English, then Chinese)."""
+    return "\n".join(markup(line) for line in str(value).split("\n"))
+
+
 def fmt(template: str, *args: Any, **kwargs: Any) -> str:
     """`template.format(...)` with every argument made safe (`markup`); the template's own markup stays."""
     return template.format(*(markup(a) for a in args), **{k: markup(v) for k, v in kwargs.items()})
