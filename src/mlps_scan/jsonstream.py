@@ -100,9 +100,12 @@ class JsonObjectStream:
                 if self._fill_for(start_len):
                     continue
                 raise self._error(e.msg, e.pos) from None
+            except RecursionError:  # a hostile file nested thousands deep: an input error, not a crash
+                raise self._error("nested too deeply") from None
             if type(v) in (int, float) and len(self.buf) - end < 64 and not self.eof and self._fill_for(start_len):
                 continue  # a number near the end of the buffer may go on in the next chunk ("1e" + "-7")
             self.pos = end
+            _bounded(v, self)
             return v
 
     def _fill_for(self, start_len: int) -> bool:
@@ -174,3 +177,13 @@ def starts_with_item_array(path: Path, key: str = "items", limit: int = 1 << 20)
     except (JsonStreamError, UnicodeDecodeError, OSError):
         return False
     return False
+
+
+def _bounded(v: Any, stream: "JsonObjectStream") -> None:
+    """The nesting bound every input has (mlps_scan.loaders.MAX_DEPTH), for one streamed value."""
+    from .errors import InputError
+    from .loaders import MAX_DEPTH, check_depth
+    try:
+        check_depth(v, "value")
+    except InputError:
+        raise stream._error(f"nested deeper than {MAX_DEPTH} levels") from None

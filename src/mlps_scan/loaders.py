@@ -99,8 +99,10 @@ def require_regular_file(path: str | Path, what: str) -> Path:
     except OSError as e:
         raise InputError(f"{what} {path}: cannot read ({e.strerror or e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{what} {path} is {'a folder' if stat.S_ISDIR(st.st_mode) else 'not a regular file'}: "
-                         "only regular files are read")
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise InputError(f"{what} {path} is {kind}: only regular files are read")
     return path
 
 
