@@ -106,6 +106,8 @@ def test_broken_log_group_answer_is_not_an_empty_list(estate, proxy, tmp_path, k
     assert run.partial and run.exit == 3
 
 
+# one sweep of every operation through every fault: dozens of scans, minutes on a loaded 2-core machine
+@pytest.mark.timeout(1800)
 def test_every_operation_through_every_fault(baseline, proxy, tmp_path, record_property):
     base, seen = baseline
     ops = sorted(seen)
