@@ -74,6 +74,8 @@ def cloudtrail_protected(asset, ctx: CheckContext):
 
 @check(
     id="aws.logs.retention",
+    high_risk=[{"case": "6.5.1.2", "when": {"retention_days": {"lt": 180}},
+                "basis": "logs kept under six months (the law's limit, whatever the profile's)"}],
     title_en="Log groups keep logs at least the required days (6 months by law)",
     title_zh="日志组保留期不少于规定天数（网络安全法要求至少六个月）",
     controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]},
@@ -153,6 +155,12 @@ def config_recording(asset, ctx: CheckContext):
 
 @check(
     id="aws.guardduty.enabled",
+    high_risk=[{"case": "6.3.3.1",
+                "basis": "no threat detection in a region in use: no detection of outside attacks there (another "
+                         "IDS/IPS is the question)"},
+               {"case": "6.3.3.2",
+                "basis": "no threat detection in a region in use: no detection of inside attacks there (another "
+                         "IDS/IPS is the question)"}],
     title_en="GuardDuty threat detection is enabled in the region",
     title_zh="在区域内启用GuardDuty威胁检测",
     controls={2: ["L2-ABS1-06", "L2-ABS2-03", "L2-ABS2-04"],

@@ -11,6 +11,8 @@ AT_REST = {3: ["L3-CES1-28"]}
 
 
 @check(id="aws.s3.encryption", title_en="S3 buckets have default encryption", title_zh="S3存储桶启用默认加密",
+       high_risk=[{"case": "6.4.5.2",
+                   "basis": "a bucket without default encryption"}],
        controls=AT_REST, asset_type="aws.s3.bucket",
        remediation="PutBucketEncryption with SSE-KMS (or SSE-S3).",
        remediation_zh="执行PutBucketEncryption，启用SSE-KMS（或SSE-S3）默认加密。", severity="high")
@@ -22,6 +24,8 @@ def s3_encryption(asset, ctx: CheckContext):
 
 
 @check(id="aws.ebs.volume_encrypted", title_en="EBS volumes are encrypted", title_zh="EBS卷已加密",
+       high_risk=[{"case": "6.4.5.2",
+                   "basis": "a volume not encrypted"}],
        controls=AT_REST, asset_type="aws.ec2.volume",
        remediation="Copy the data to an encrypted volume (snapshot, copy with encryption, restore).",
        remediation_zh="将数据迁移到加密卷（创建快照、加密复制快照、再从快照恢复）。", severity="high")
@@ -50,6 +54,8 @@ def snapshot_encrypted(asset, ctx: CheckContext):
 
 
 @check(id="aws.ebs.snapshot_not_public", title_en="EBS snapshots are not public", title_zh="EBS快照未公开共享",
+       high_risk=[{"case": "7.4.1.1",
+                   "basis": "a snapshot anyone can restore"}],
        controls={2: ["L2-CES2-04"], 3: ["L3-CES2-08", "L3-CES2-09"]}, asset_type="aws.ec2.snapshot",
        remediation="Remove the `all` group from the snapshot's createVolumePermission.",
        remediation_zh="从快照的createVolumePermission中删除`all`组，取消公开共享。", severity="critical")
@@ -59,6 +65,8 @@ def snapshot_public(asset, ctx: CheckContext):
 
 
 @check(id="aws.rds.storage_encrypted", title_en="RDS storage is encrypted", title_zh="RDS数据库存储已加密",
+       high_risk=[{"case": "6.4.5.2",
+                   "basis": "database storage not encrypted"}],
        controls=AT_REST, asset_type="aws.rds.instance",
        remediation="Restore from an encrypted snapshot copy (StorageEncrypted cannot be switched on in place).",
        remediation_zh="从加密的快照副本恢复实例（StorageEncrypted无法在原实例上直接开启）。",
@@ -107,6 +115,9 @@ def s3_tls_only(asset, ctx: CheckContext):
 
 
 @check(id="aws.elb.tls_policy", title_en="Load balancers use TLS 1.2+ policies and no plaintext HTTP",
+       high_risk=[{"case": "6.4.5.1", "when": {"plaintext": {"nonempty": True}},
+                   "basis": "an HTTP listener that does not redirect to HTTPS carries data in clear; an old TLS "
+                            "policy is weak encryption, not clear text"}],
        title_zh="负载均衡监听器仅使用TLS1.2及以上安全策略，无明文HTTP", controls=TRANSIT,
        asset_type="aws.elb.load_balancer", params=["min_tls_version"],
        remediation="Use ELBSecurityPolicy-TLS13-1-2-* (or FS-1-2) on HTTPS/TLS listeners; make HTTP listeners "
@@ -115,7 +126,7 @@ def s3_tls_only(asset, ctx: CheckContext):
        severity="high")
 def elb_tls(asset, ctx: CheckContext):
     listeners = ctx.need(asset, "listeners")
-    bad, bad_zh = [], []
+    bad, bad_zh, plaintext = [], [], []
     for lst in listeners:
         proto = lst.get("protocol")
         where = f"{proto}:{lst.get('port')}"
@@ -129,8 +140,9 @@ def elb_tls(asset, ctx: CheckContext):
         elif proto == "HTTP" and not lst.get("redirects_to_https"):
             bad.append(f"HTTP:{lst.get('port')} serves plaintext")
             bad_zh.append(f"HTTP:{lst.get('port')} 以明文提供服务")
+            plaintext.append(f"HTTP:{lst.get('port')}")
     if bad:
-        return failed("; ".join(bad), "；".join(bad_zh), details={"listeners": listeners})
+        return failed("; ".join(bad), "；".join(bad_zh), details={"listeners": listeners, "plaintext": plaintext})
     if not listeners:
         return not_applicable("no listeners", "没有监听器")
     return passed("every listener encrypted with a TLS 1.2+ policy or redirecting to HTTPS",
@@ -138,6 +150,8 @@ def elb_tls(asset, ctx: CheckContext):
 
 
 @check(id="aws.s3.not_public", title_en="S3 buckets are not public", title_zh="S3存储桶不可公开访问",
+       high_risk=[{"case": "6.4.2.2",
+                   "basis": "a bucket anyone can read or write: access control that lets anyone past"}],
        controls={1: ["L1-CES1-03"], 2: ["L2-CES1-04", "L2-CNS1-02"], 3: ["L3-CES1-05", "L3-CNS1-04"]},
        asset_type="aws.s3.bucket",
        remediation="Turn on all four Block Public Access settings (IgnorePublicAcls and RestrictPublicBuckets "

@@ -54,6 +54,8 @@ def password_policy(asset, ctx: CheckContext):
 
 @check(
     id="aws.iam.console_mfa",
+    high_risk=[{"case": "6.4.1.3",
+                "basis": "a console user logs in with a password alone"}],
     title_en="IAM users with console access use MFA", title_zh="具有控制台登录权限的IAM用户启用多因素认证",
     controls={3: ["L3-CES1-04", "L3-CES2-01"]},
     asset_type="aws.iam.user", params=["require_mfa"],
@@ -73,6 +75,8 @@ def console_mfa(asset, ctx: CheckContext):
 
 @check(
     id="aws.iam.root_mfa",
+    high_risk=[{"case": "6.4.1.3",
+                "basis": "the root user logs in with a password alone"}],
     title_en="The root user has MFA", title_zh="根用户启用多因素认证",
     controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-04", "L3-CES1-06"]},
     asset_type="aws.account",

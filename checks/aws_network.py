@@ -27,6 +27,8 @@ def sg_admin_ports(asset, ctx: CheckContext):
 
 @check(
     id="aws.ec2.sg_high_risk_ports",
+    high_risk=[{"case": "6.4.3.1",
+                "basis": "a high-risk port open to the internet"}],
     title_en="Security groups do not open high-risk ports to the internet",
     title_zh="安全组不向互联网开放高危端口",
     controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]},
@@ -45,6 +47,8 @@ def sg_high_risk_ports(asset, ctx: CheckContext):
 
 @check(
     id="aws.ec2.sg_default_deny",
+    high_risk=[{"case": "7.3.1.1",
+                "basis": "a security group open to the internet on every port"}],
     title_en="Security groups allow no all-protocol/all-port traffic from the internet",
     title_zh="安全组默认拒绝，不存在对互联网全放通的规则",
     controls={1: ["L1-ABS1-02", "L1-ABS1-04"], 2: ["L2-ABS1-02", "L2-ABS1-04", "L2-ABS1-05", "L2-ABS2-01"],
@@ -89,6 +93,8 @@ def nacl_admin_ports(asset, ctx: CheckContext):
 
 @check(
     id="aws.rds.not_public",
+    high_risk=[{"case": "6.2.1.2",
+                "basis": "a publicly accessible database is an important zone deployed at the boundary"}],
     title_en="Databases are not publicly accessible", title_zh="数据库实例不可从公网访问，重要区域不部署在边界",
     controls={2: ["L2-CNS1-02"], 3: ["L3-CNS1-04"]},
     asset_type="aws.rds.instance",
@@ -104,6 +110,8 @@ def rds_not_public(asset, ctx: CheckContext):
 
 @check(
     id="aws.account.china_partition",
+    high_risk=[{"case": "7.1.1.1",
+                "basis": "an account outside the China partition"}],
     title_en="The account runs in the AWS China partition (infrastructure and data in China)",
     title_zh="云计算基础设施及客户数据位于中国境内（aws-cn分区）",
     controls={2: ["L2-PES2-01", "L2-CES2-05"], 3: ["L3-PES2-01", "L3-CES2-10"]},
@@ -123,6 +131,9 @@ def china_partition(asset, ctx: CheckContext):
 
 @check(
     id="aws.elb.waf",
+    high_risk=[{"case": "6.3.3.1",
+                "basis": "an internet-facing application load balancer without a WAF: a key node facing the internet "
+                         "without attack protection"}],
     title_en="Internet-facing application load balancers are guarded by a WAF web ACL",
     title_zh="面向互联网的应用负载均衡器部署WAF防护，检测和阻断外部攻击",
     controls={2: ["L2-ABS1-06"], 3: ["L3-ABS1-09", "L3-ABS1-10"]},

@@ -13,6 +13,8 @@ SHARED_ACCOUNTS = {"shared", "share", "common", "public", "ops", "team", "dev", 
 # (访问控制 c: 多余、共享账户) and a breach of least privilege for administrators (访问控制 d: 最小权限). Level 1
 # has no least-privilege item (its access-control items are a-c), so there it evidences the surplus-account item.
 @check(id="host.uid0_accounts", title_en="Only root has uid 0", title_zh="不存在root以外的超级用户",
+       high_risk=[{"case": "6.4.2.2",
+                   "basis": "accounts besides root with superuser rights"}],
        controls={1: ["L1-CES1-05"], 2: ["L2-CES1-06", "L2-CES1-07"], 3: ["L3-CES1-07", "L3-CES1-08"]},
        asset_type="host", severity="critical",
        remediation="Remove or re-number every account with uid 0 other than root; give administrators sudo rules instead.",
@@ -26,6 +28,8 @@ def uid0_accounts(asset, ctx: CheckContext):
 
 
 @check(id="host.empty_passwords", title_en="No account has an empty password", title_zh="不存在空口令账户",
+       high_risk=[{"case": "6.4.1.1",
+                   "basis": "an account whose password field is empty"}],
        controls={1: ["L1-CES1-01"], 2: ["L2-CES1-01"], 3: ["L3-CES1-01"]}, asset_type="host", severity="critical",
        remediation="Lock or set a password for every account with an empty password field (`passwd -l <user>`).",
        remediation_zh="锁定口令为空的账户或为其设置口令（`passwd -l <用户名>`）。")
@@ -38,6 +42,9 @@ def empty_passwords(asset, ctx: CheckContext):
 
 
 @check(id="host.default_accounts", title_en="Default and vendor accounts are removed or locked",
+       high_risk=[{"case": "6.4.2.1",
+                   "basis": "a default or vendor account can log in (whether its password is the default one is the "
+                            "question)"}],
        title_zh="默认账户已删除或禁用", controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-06"]},
        asset_type="host", severity="high",
        remediation="Delete default/vendor accounts (guest, test, admin...) or lock them and set a nologin shell.",

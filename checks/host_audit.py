@@ -76,6 +76,9 @@ def log_forwarding(asset, ctx: CheckContext):
 
 
 @check(id="host.log_retention", title_en="Local logs are kept at least the profile's days",
+       high_risk=[{"case": "6.5.1.2", "when": {"retention_days": {"lt": 180}},
+                   "basis": "logs kept under six months (the law's limit, whatever the profile's), or no retention "
+                            "found"}],
        title_zh="审计记录留存不少于六个月", controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14", "L3-SMC1-10"]},
        asset_type="host", params=["log_retention_days"],
        remediation="Keep rotated logs for at least the profile's days (logrotate `weekly` + `rotate 26`, or "
@@ -88,13 +91,13 @@ def log_retention(asset, ctx: CheckContext):
     need = ctx.profile.log_retention_days
     if days is None:
         return failed(f"no logrotate retention found for the system logs (need {need} days)",
-                      f"未找到系统日志的logrotate保留设置（要求{need}天）")
+                      f"未找到系统日志的logrotate保留设置（要求{need}天）", details={"retention_days": None})
     if days < need:
         return failed(f"logs kept about {days} days locally (< {need})" +
                       ("; forwarded: confirm the collector's retention" if lg.get("forwarding") else ""),
                       f"本地日志约保留{days}天（少于{need}天）" +
                       ("；日志已转发：请确认集中日志平台的保留期限" if lg.get("forwarding") else ""),
-                      details={"logrotate": lg.get("logrotate")})
+                      details={"logrotate": lg.get("logrotate"), "retention_days": days})
     return passed(f"logs kept about {days} days ({lg['logrotate']})", f"日志约保留{days}天（{lg['logrotate']}）")
 
 

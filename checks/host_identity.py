@@ -9,6 +9,8 @@ from mlps_scan.plugins import CheckContext, check, failed, not_applicable, passe
 
 PLAINTEXT_ADMIN = {21: "ftp", 23: "telnet", 512: "rexec", 513: "rlogin", 514: "rsh", 69: "tftp"}
 PLAINTEXT_SERVICES = ("telnet", "rsh", "rlogin", "rexec", "vsftpd", "proftpd", "pure-ftpd", "tftp", "xinetd", "inetd")
+SHELL_IN_CLEAR = {"telnet", "rsh", "rlogin", "rexec"}
+LOGIN_IN_CLEAR = SHELL_IN_CLEAR | {"ftp", "vsftpd", "proftpd", "pure-ftpd"}
 
 CES1_01 = {1: ["L1-CES1-01"], 2: ["L2-CES1-01"], 3: ["L3-CES1-01"]}
 CES1_02 = {1: ["L1-CES1-02"], 2: ["L2-CES1-02"], 3: ["L3-CES1-02"]}
@@ -136,6 +138,11 @@ def idle_timeout(asset, ctx: CheckContext):
 
 
 @check(id="host.remote_admin_encrypted", title_en="Remote administration only over SSH (no telnet/rsh/ftp)",
+       high_risk=[{"case": "6.4.1.2", "when": {"login_in_clear": {"nonempty": True}},
+                   "basis": "a login service that sends passwords in clear (telnet, ftp, r-services); tftp or an "
+                            "inetd alone carries none"},
+                  {"case": "6.5.1.1", "when": {"shell_in_clear": {"nonempty": True}},
+                   "basis": "a remote shell in clear (telnet, r-services): a management path without a secure channel"}],
        title_zh="远程管理采用加密方式（禁用telnet/rsh/ftp）",
        controls={2: ["L2-CES1-03"], 3: ["L3-CES1-03", "L3-SMC1-08"]}, asset_type="host", severity="high",
        remediation="Disable telnet, rlogin/rsh/rexec, ftp and tftp services and manage the host over SSH only.",
@@ -150,8 +157,14 @@ def remote_admin_encrypted(asset, ctx: CheckContext):
     bad = sorted((open_ports | listening) & set(PLAINTEXT_ADMIN))
     if bad or services:
         what = [f"{PLAINTEXT_ADMIN[p]}/{p}" for p in bad] + services
+        names = [PLAINTEXT_ADMIN[p] for p in bad] + [s.split(".")[0].split("@")[0] for s in services]
         return failed(f"plaintext remote access open: {', '.join(what)}", f"开放了明文远程访问：{'、'.join(what)}",
-                      details={"ports": bad, "services": services})
+                      details={
+                          "ports": bad, "services": services,
+                          # what sends a password in clear, and what is a remote shell in clear (tftp and a bare
+                          # inetd are neither)
+                          "login_in_clear": sorted({n for n in names if n in LOGIN_IN_CLEAR}),
+                          "shell_in_clear": sorted({n for n in names if n in SHELL_IN_CLEAR})})
     return passed("no telnet/rsh/rlogin/ftp/tftp port open or service running; administration over SSH",
                   "未开放telnet/rsh/rlogin/ftp/tftp端口或服务；通过SSH管理")
 
@@ -188,6 +201,8 @@ def ssh_key_auth(asset, ctx: CheckContext):
 
 
 @check(id="host.mfa", title_en="Administrators log in with two factors (level 3)", title_zh="双因素身份鉴别",
+       high_risk=[{"case": "6.4.1.3",
+                   "basis": "SSH logins need one factor"}],
        controls={3: ["L3-CES1-04"]}, asset_type="host", params=["require_mfa"], severity="high",
        remediation="Require two methods in sshd (`AuthenticationMethods publickey,keyboard-interactive`) with an OTP "
                    "PAM module (pam_google_authenticator/pam_oath), or go through a bastion with OTP.",

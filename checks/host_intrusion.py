@@ -10,6 +10,9 @@ EXTERNAL = lambda addr: not str(addr).startswith(("127.", "::1", "[::1]"))  # no
 
 
 @check(id="host.high_risk_ports", title_en="No high-risk ports open", title_zh="关闭高危端口",
+       high_risk=[{"case": "6.4.3.1", "when": {"remote": {"nonempty": True}},
+                   "basis": "a high-risk port open where the scan reached it (or not probed); one bound only where "
+                            "the scan found it closed is not remotely accessible"}],
        controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]}, asset_type="host",
        params=["high_risk_ports"], severity="high",
        remediation="Stop the services behind high-risk ports or bind them to loopback, and block them at the firewall.",
@@ -24,10 +27,15 @@ def high_risk_ports(asset, ctx: CheckContext):
     if "open_ports" not in asset.attributes:
         ctx.need(asset, "listening")  # no nmap view: the host's own socket list is required
     bad = sorted(seen & risky)
-    if bad:
-        return failed(f"high-risk ports open: {', '.join(map(str, bad))}", f"开放了高危端口：{'、'.join(map(str, bad))}",
-                      details={"ports": bad})
     probed = asset.attributes.get("probed_ports")
+    if bad:
+        # remotely reachable: seen open by nmap, or listening where nmap did not probe (unknown); a port the
+        # socket list shows but nmap probed and did not find open is not reachable from where the scan stood
+        nmap_open = set(asset.attributes.get("open_ports") or [])
+        no_probe = "open_ports" not in asset.attributes or probed is None
+        remote = [p for p in bad if p in nmap_open or no_probe or p not in set(probed)]
+        return failed(f"high-risk ports open: {', '.join(map(str, bad))}", f"开放了高危端口：{'、'.join(map(str, bad))}",
+                      details={"ports": bad, "remote": remote})
     if not has_sockets and probed is not None and risky - set(probed):
         # judged with a profile that names ports the scan never probed, and no socket list to fill the gap
         from mlps_scan.plugins import EvidenceMissing
@@ -51,6 +59,9 @@ def unneeded_services(asset, ctx: CheckContext):
 
 
 @check(id="host.security_updates", title_en="No pending security updates", title_zh="及时修补已知漏洞",
+       high_risk=[{"case": "6.4.3.2",
+                   "basis": "pending security updates fix disclosed vulnerabilities (whether high-risk and "
+                            "exploitable is the question)"}],
        controls={2: ["L2-CES1-15"], 3: ["L3-CES1-21"]}, asset_type="host", severity="high",
        remediation="Install the pending security updates after testing (apt/yum/dnf) and keep a patch schedule.",
        remediation_zh="经测试后安装待更新的安全补丁（apt/yum/dnf），并建立定期打补丁的计划。")
@@ -68,6 +79,10 @@ def security_updates(asset, ctx: CheckContext):
 
 
 @check(id="host.anti_malware", title_en="Anti-malware installed with current signatures", title_zh="恶意代码防范",
+       high_risk=[{"case": "6.4.4.1", "when": {"installed": False},
+                   "basis": "no anti-malware product"},
+                  {"case": "6.4.4.1", "when": {"signature_age_days": {"gt": 30}},
+                   "basis": "signatures older than a month (the guideline's limit, whatever the profile's)"}],
        controls={1: ["L1-CES1-08"], 2: ["L2-CES1-16"], 3: ["L3-CES1-23"]}, asset_type="host",
        params=["malware_signature_max_age_days"],
        remediation="Install an anti-malware product (ClamAV, a vendor EDR or HIDS) and keep its signatures younger "
@@ -76,12 +91,12 @@ def security_updates(asset, ctx: CheckContext):
 def anti_malware(asset, ctx: CheckContext):
     m = ctx.need(asset, "malware")
     if not m.get("installed"):
-        return failed("no anti-malware product found", "未发现防恶意代码产品")
+        return failed("no anti-malware product found", "未发现防恶意代码产品", details={"installed": False})
     age = m.get("signature_age_days")
     limit = ctx.profile.malware_signature_max_age_days
     if age is not None and age > limit:
         return failed(f"signatures are {age:g} days old (> {limit})", f"病毒库已{age:g}天未更新（超过{limit}天）",
-                      details={"signature_age_days": age})
+                      details={"installed": True, "signature_age_days": age, "max_age_days": limit})
     products = m.get('products') or m.get('active_services') or []
     return passed(f"anti-malware: {', '.join(products)}" + (f", signatures {age:g} days old" if age is not None else ""),
                   f"防恶意代码产品：{'、'.join(products)}" + (f"，病毒库更新于{age:g}天前" if age is not None else ""))

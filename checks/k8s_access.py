@@ -76,6 +76,8 @@ def wildcard(asset, ctx: CheckContext):
 
 @check(
     id="k8s.rbac.anonymous",
+    high_risk=[{"case": "6.4.2.2",
+                "basis": "rights granted to anonymous or unauthenticated users"}],
     title_en="No role bound to anonymous or unauthenticated users", title_zh="未向匿名或未认证用户授权",
     controls={1: ["L1-CES1-04"], 2: ["L2-CES1-05"], 3: ["L3-CES1-06"]},
     asset_type="k8s.rbac.binding",
@@ -143,6 +145,9 @@ def anonymous_auth(asset, ctx: CheckContext):
 
 @check(
     id="k8s.apiserver.authorization",
+    high_risk=[{"case": "6.4.2.2", "when": {"always_allow": True},
+                "basis": "AlwaysAllow authorises every authenticated request (an authorizer other than RBAC is not a "
+                         "defect by itself)"}],
     title_en="API server authorises every request (RBAC, no AlwaysAllow)", title_zh="API 服务器启用 RBAC 授权",
     controls={1: ["L1-CES1-03"], 2: ["L2-CES1-04"], 3: ["L3-CES1-05"]},
     asset_type="k8s.cluster",
@@ -155,9 +160,10 @@ def authorization_mode(asset, ctx: CheckContext):
     modes = ctx.need(asset, "api_server").get("authorization_mode") or ["AlwaysAllow"]
     if "AlwaysAllow" in modes:
         return failed(f"authorization mode {','.join(modes)} lets every authenticated request through",
-                      f"授权模式{','.join(modes)}放行所有已认证的请求")
+                      f"授权模式{','.join(modes)}放行所有已认证的请求", details={"modes": modes, "always_allow": True})
     if "RBAC" not in modes:
-        return failed(f"authorization mode {','.join(modes)} without RBAC", f"授权模式{','.join(modes)}未启用RBAC")
+        return failed(f"authorization mode {','.join(modes)} without RBAC", f"授权模式{','.join(modes)}未启用RBAC",
+                      details={"modes": modes, "always_allow": False})
     return passed(f"--authorization-mode={','.join(modes)}", f"已启用授权：--authorization-mode={','.join(modes)}")
 
 

@@ -52,6 +52,9 @@ def audit_log(asset, ctx: CheckContext):
 
 @check(
     id="k8s.apiserver.audit_retention",
+    high_risk=[{"case": "6.5.1.2", "when": {"retention_days": {"lt": 180}},
+                "basis": "audit logs kept under six months (the law's limit, whatever the profile's), or not kept at "
+                         "all"}],
     title_en="API server audit logs are kept at least the profile's retention", title_zh="API 服务器审计日志保存期限满足要求",
     controls={2: ["L2-CES1-10"], 3: ["L3-CES1-14"]},
     asset_type="k8s.cluster",
@@ -67,22 +70,25 @@ def audit_retention(asset, ctx: CheckContext):
     days = ctx.profile.log_retention_days
     if src == "eks":
         if "audit" not in api.get("logging_types", []):
-            return failed("EKS audit logging is off: nothing to retain", "EKS未开启审计日志：没有可保留的日志")
+            return failed("EKS audit logging is off: nothing to retain", "EKS未开启审计日志：没有可保留的日志",
+                          details={"retention_days": 0})
         group = api["audit_log_group"]
         if not api.get("audit_log_group_exists"):
-            return failed(f"log group {group} does not exist", f"日志组{group}不存在")
+            return failed(f"log group {group} does not exist", f"日志组{group}不存在", details={"retention_days": 0})
         keep = api.get("audit_log_retention_days")
         if keep is None:
             return passed(f"{group} never expires", f"{group}永不过期")
         if keep >= days:
             return passed(f"{group} kept {keep} days >= {days}", f"{group}保留{keep}天，不少于{days}天")
-        return failed(f"{group} kept {keep} days, below {days}", f"{group}保留{keep}天，少于{days}天")
+        return failed(f"{group} kept {keep} days, below {days}", f"{group}保留{keep}天，少于{days}天",
+                      details={"retention_days": keep})
     log_file = api.get("audit_log_path") if api.get("audit_log_path") not in (None, "", "-") else None
     webhook = api.get("audit_webhook_config_file")
     if not log_file and not webhook:
         stdout = api.get("audit_log_path") == "-"
         return failed("no audit log to retain" + (" (--audit-log-path=- writes to stdout only)" if stdout else ""),
-                      "没有可保留的审计日志" + ("（--audit-log-path=-仅输出到标准输出）" if stdout else ""))
+                      "没有可保留的审计日志" + ("（--audit-log-path=-仅输出到标准输出）" if stdout else ""),
+                      details={"retention_days": 0})
     age = api.get("audit_log_maxage")
     if log_file and age is not None and age >= days:
         return passed(f"--audit-log-maxage={age} >= {days} days", f"--audit-log-maxage={age}，不少于{days}天")
@@ -100,7 +106,7 @@ def audit_retention(asset, ctx: CheckContext):
     return failed((f"{local} (files kept by count only)" if age is None else f"{local} is below {days} days")
                   + ", and no webhook ships the log out",
                   (f"{local_zh}（仅按文件个数保留）" if age is None else f"{local_zh}，少于{days}天")
-                  + "，且没有webhook将日志送出")
+                  + "，且没有webhook将日志送出", details={"retention_days": age})
 
 
 @check(

@@ -14,6 +14,8 @@ _TLS = {"VersionTLS10": 1.0, "VersionTLS11": 1.1, "VersionTLS12": 1.2, "VersionT
 
 @check(
     id="k8s.secrets.encryption_at_rest",
+    high_risk=[{"case": "6.4.5.2",
+                "basis": "Secrets written to etcd unencrypted (or an encryption provider nobody can vouch for)"}],
     title_en="Secrets are encrypted at rest (encryption provider configured)", title_zh="Secret 在 etcd 中加密存储",
     controls={3: ["L3-CES1-28"]},
     asset_type="k8s.cluster",
@@ -73,6 +75,8 @@ def encryption_at_rest(asset, ctx: CheckContext):
 
 @check(
     id="k8s.ingress.tls",
+    high_risk=[{"case": "6.4.5.1",
+                "basis": "hosts served over plain HTTP"}],
     title_en="Ingresses terminate TLS for every host", title_zh="Ingress 对所有域名启用 TLS",
     controls={1: ["L1-CNS1-01"], 2: ["L2-CNS1-03"], 3: ["L3-CNS1-06", "L3-CNS1-07"]},
     asset_type="k8s.ingress",

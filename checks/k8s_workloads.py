@@ -79,6 +79,14 @@ def service_exposure(asset, ctx: CheckContext):
 
 @check(
     id="k8s.workload.host_isolation",
+    high_risk=[{"case": "6.4.2.2", "when": {"privileged": True},
+                "basis": "a privileged container runs with the node's superuser rights"},
+               {"case": "6.4.2.2", "when": {"host_pid": True},
+                "basis": "a container in the node's process namespace can act on the node's processes"},
+               {"case": "6.4.2.2", "when": {"host_path_volumes": {"nonempty": True}},
+                "basis": "a container mounting the node's filesystem reaches beyond its rights"},
+               {"case": "6.4.2.2", "when": {"capabilities": {"nonempty": True}},
+                "basis": "a container with dangerous capabilities (SYS_ADMIN...) holds superuser rights"}],
     title_en="Workloads are not privileged and do not share the host's namespaces or filesystem",
     title_zh="工作负载非特权且不共享宿主机命名空间和文件系统",
     controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-CES1-11"]},
@@ -95,7 +103,8 @@ def host_isolation(asset, ctx: CheckContext):
         return not_applicable("platform component in kube-system (host access by design; review with the platform)",
                               "kube-system中的平台组件（按设计需要访问宿主机；请与平台方一并复核）")
     issues, issues_zh = [], []
-    if ctx.need(asset, "privileged"):
+    privileged = bool(ctx.need(asset, "privileged"))
+    if privileged:
         issues.append("privileged container")
         issues_zh.append("特权容器")
     for key, label in (("host_network", "hostNetwork"), ("host_pid", "hostPID"), ("host_ipc", "hostIPC")):
@@ -110,7 +119,9 @@ def host_isolation(asset, ctx: CheckContext):
         issues.append("capabilities " + ", ".join(caps))
         issues_zh.append("危险的capabilities " + "、".join(caps))
     if issues:
-        return failed("; ".join(issues), "；".join(issues_zh), details={"issues": issues})
+        return failed("; ".join(issues), "；".join(issues_zh), details={
+            "issues": issues, "privileged": privileged, "host_pid": bool(a.get("host_pid")),
+            "host_path_volumes": list(a.get("host_path_volumes") or []), "capabilities": caps})
     return passed("no privileged container, host namespace, hostPath or dangerous capability",
                   "无特权容器、宿主机命名空间、hostPath或危险capabilities")
 

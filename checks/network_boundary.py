@@ -19,6 +19,9 @@ def _is_any(v) -> bool:
 
 @check(
     id="network.firewall.default_deny",
+    high_risk=[{"case": "6.3.2.1",
+                "basis": "a boundary device that allows by default (or undoes deny with an allow-all rule) has an "
+                         "ineffective policy"}],
     title_en="Boundary device denies by default", title_zh="边界设备默认拒绝",
     controls={1: ["L1-ABS1-02"], 2: ["L2-ABS1-02"], 3: ["L3-ABS1-05"]},
     asset_type="network.firewall",

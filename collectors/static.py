@@ -4,10 +4,12 @@ machine rooms, documents, assessor attestations, a `kubectl get -o json` dump a 
 Each file becomes one evidence record (its parsed, redacted content and hash); the assets built from it
 cite that record. Formats:
 
-  assets   (default) a mapping with `assets:` (type, id, name, attributes...), optional `coverage:`,
+  assets   (default) a mapping with `assets:` (type, id, name, attributes...; each marked `origin: static
+           file ...`, since it is declared, not observed; the decision types are reserved), optional `coverage:`,
            `attestations:` (an assessor's recorded judgement on control ids, with who/when/why and the
-           `documents:` seen, which are copied into the bundle) and `waivers:` (accepted risks or compensating
-           measures on failed findings, with approver and expiry)
+           `documents:` seen, which are copied into the bundle verbatim: regular files inside the static file's
+           folder only), `waivers:` (accepted risks or compensating measures on failed findings, with approver and
+           expiry) and `high_risk_decisions:` (an assessor's rulings on high-risk candidates)
   evidence the evidence of an earlier bundle (a bundle folder or zip, or its evidence/ folder): each
            record is copied into this bundle unchanged and handed to the collector that made it, which
            rebuilds its assets offline (`Collector.derive`). The built-in sample is made this way.
@@ -34,12 +36,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlps_scan.errors import InputError, pydantic_message, yaml_path
 from mlps_scan.evidence import canonical_json
 from mlps_scan.jsonstream import JsonObjectStream, JsonStreamError, starts_with_item_array
-from mlps_scan.models import Attestation, EvidenceRecord, EvidenceStatus, Strict, Waiver
+from mlps_scan.models import (DECISION_TYPES, Attestation, EvidenceRecord, EvidenceStatus, HighRiskDecision, Strict,
+                              Waiver)
 from mlps_scan.plugins import CollectSession, Collector, FileFormat
 from mlps_scan.redact import redact
 
@@ -66,6 +69,14 @@ class StaticAsset(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("type")
+    @classmethod
+    def _not_a_decision(cls, v: str) -> str:
+        if v in DECISION_TYPES:
+            raise ValueError(f"{v!r} is reserved: record it under `{v}s:`, where it is validated as a decision, "
+                             "not as an asset")
+        return v
+
 
 class StaticCoverage(Strict):
     asset_type: str
@@ -82,11 +93,12 @@ class AssetsFile(Strict):
     coverage: list[StaticCoverage] = Field(default_factory=list)
     attestations: list[Attestation] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
+    high_risk_decisions: list[HighRiskDecision] = Field(default_factory=list)
 
 
 def check_decision_dates(data: AssetsFile, where: str, today: date | None = None) -> None:
-    """Decisions are made in the past: an attestation or a waiver approval dated after today is an input
-    error (a typo, or a decision not taken yet)."""
+    """Decisions are made in the past: an attestation, a ruling or a waiver approval dated after today is an
+    input error (a typo, or a decision not taken yet)."""
     today = today or date.today()
     for i, at in enumerate(data.attestations):
         if at.date > today:
@@ -94,6 +106,9 @@ def check_decision_dates(data: AssetsFile, where: str, today: date | None = None
     for i, w in enumerate(data.waivers):
         if w.approved_on > today:
             raise InputError(f"{where}waivers[{i}].approved_on: {w.approved_on} is in the future")
+    for i, d in enumerate(data.high_risk_decisions):
+        if d.date > today:
+            raise InputError(f"{where}high_risk_decisions[{i}].date: {d.date} is in the future")
 
 
 def document_path(static_file: Path, name: str) -> Path | None:
@@ -102,6 +117,27 @@ def document_path(static_file: Path, name: str) -> Path | None:
     if not name or p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", name):
         return None
     return static_file.parent / Path(*p.parts)
+
+
+def document_problem(static_file: Path, name: str) -> str | None:
+    """Why a named document may not be copied into the bundle, or None. Documents are copied verbatim (not
+    redacted: they may be PDFs or scans), so only regular files that really sit inside the static file's
+    folder qualify: no symbolic link, nothing that resolves outside the folder."""
+    src = document_path(static_file, name)
+    if src is None:
+        return "must be a path relative to the static file's folder (no .., not absolute)"
+    if src.is_symlink():
+        return "is a symbolic link (documents are copied verbatim: name the regular file itself)"
+    folder = static_file.parent.resolve()
+    try:
+        src.resolve().relative_to(folder)
+    except ValueError:
+        return f"resolves outside the static file's folder {folder} (through a symbolic link)"
+    except OSError as e:
+        return f"cannot be resolved ({e})"
+    if src.exists() and not src.is_file():
+        return "is not a regular file"
+    return None
 
 
 def _files(path: Path) -> list[Path]:
@@ -181,7 +217,7 @@ class StaticCollector(Collector):
     config_key = "static"
     target_model = StaticTarget
     description = "files the user supplies: inventories, firewall exports, attestations, waivers, kubectl dumps"
-    asset_patterns = ("static.*", "network.*", "attestation", "waiver")
+    asset_patterns = ("static.*", "network.*", *DECISION_TYPES)
     # on-premises devices come after cloud, hosts and clusters; in security services, after the cloud's
     architecture_order = {"*": 40, "security_services": 20}
 
@@ -192,7 +228,11 @@ class StaticCollector(Collector):
         return describe(assets)
 
     def declared_waivers(self, target: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]:
-        return target_waivers(target, base_dir)
+        return [(f, w) for f, data in target_decisions(target, base_dir, "waivers") for w in data.waivers]
+
+    def declared_high_risk_decisions(self, target: StaticTarget, base_dir: Path) -> list[tuple[Path, HighRiskDecision]]:
+        return [(f, d) for f, data in target_decisions(target, base_dir, "high_risk_decisions")
+                for d in data.high_risk_decisions]
 
     @classmethod
     def parse_waivers_file(cls, path: Path) -> tuple[Any, list[Waiver]]:
@@ -229,9 +269,9 @@ class StaticCollector(Collector):
                 check_decision_dates(data, f"static evidence {f}: ")
                 for i, at in enumerate(data.attestations):
                     for d in at.documents:
-                        if document_path(f, d) is None:
-                            raise InputError(f"static evidence {f}: attestations[{i}].documents: {d!r} must be a path "
-                                             "relative to the static file's folder (no .., not absolute)")
+                        problem = document_problem(f, d)
+                        if problem is not None:
+                            raise InputError(f"static evidence {f}: attestations[{i}].documents: {d!r} {problem}")
                 for i, a in enumerate(data.assets):
                     bad = attribute_problems(a.type, a.attributes)
                     if bad:
@@ -266,7 +306,7 @@ class StaticCollector(Collector):
             s.progress(f"read {rel}")
             docs = self._copy_documents(rel, f, root, doc, s) if fmt == "assets" else {}
             del doc
-            self._derive_file(rel, fmt, rec.id, rec.answer, s, f, documents=docs)
+            self._derive_file(rel, fmt, rec.id, rec.answer, s, f, documents=docs, target=s.target)
 
     def _copy_documents(self, rel: str, f: Path, root: Path, doc: Any, s: CollectSession) -> dict[str, Any]:
         """Copy the documents attestations name (beside the static file) into the bundle's documents/ folder
@@ -279,7 +319,10 @@ class StaticCollector(Collector):
         for name in names:
             src = document_path(f, name)
             key = (PurePosixPath(rel).parent / name).as_posix() if src else name
-            if src is None or not src.is_file():
+            problem = document_problem(f, name)
+            if problem is not None:  # validated before the scan; the folder may have changed since
+                raise InputError(f"static evidence {f}: document {name!r} {problem}")
+            if not src.is_file():
                 r = s.record(f"document:{key}", None, request={"file": rel, "document": name},
                              status=EvidenceStatus.error, error="document not found beside the static file")
                 out[name] = (r.id, None)
@@ -398,9 +441,11 @@ class StaticCollector(Collector):
                     continue
                 rel = rec.request.get("path", rec.source[5:])
                 self._derive_file(rel, rec.request.get("format", "assets"), rec.id, rec.answer, s, None,
-                                  scope=f"static/{rec.target}", documents=docs.get(rel, {}))
+                                  scope=f"static/{rec.target}", documents=docs.get(rel, {}),
+                                  replaces=rec.request.get("replaces"), target=rec.target)
         for (tname, rel), recs in sorted(paged.items()):
             self._derive_pages(tname, rel, recs, s)
+
     def _derive_pages(self, tname: str, rel: str, recs: list[EvidenceRecord], s: CollectSession) -> None:
         """A file recorded in pages, put back together (what each item's format keeps of it)."""
         recs = sorted(recs, key=lambda r: (r.request.get("page") or 0))
@@ -422,10 +467,11 @@ class StaticCollector(Collector):
                     items.append(x)
                     item_ids.append(r.id)
         head = {k: v for k, v in (recs[-1].answer or {}).items() if k != "items"} if isinstance(recs[-1].answer, dict) else {}
-        self._derive_file(rel, fmt, item_ids, {**head, "items": items}, s, None, scope=scope)
+        self._derive_file(rel, fmt, item_ids, {**head, "items": items}, s, None, scope=scope, target=tname)
 
     def _derive_file(self, rel: str, fmt: str, ev_id: str | list[str], answer, s: CollectSession, path: Path | None,
-                     scope: str | None = None, documents: dict[str, Any] | None = None) -> None:
+                     scope: str | None = None, documents: dict[str, Any] | None = None,
+                     replaces: list[str] | None = None, target: str | None = None) -> None:
         scope = scope or f"static/{s.target}"
         if fmt != "assets":
             if fmt not in _formats():
@@ -435,11 +481,12 @@ class StaticCollector(Collector):
             _formats()[fmt].handler(answer, s, ev_id, scope, path)
             return
         data = AssetsFile.model_validate(answer if answer is not None else {})
+        origin = f"static file {rel} (target {target or s.target})"
         for a in data.assets:
             bad = attribute_problems(a.type, a.attributes)  # replayed evidence: a wrong type is an error, not a value
             attrs = {k: v for k, v in a.attributes.items() if k not in bad}
             s.asset(a.type, a.id, scope=a.scope or scope, name=a.name, attributes=attrs,
-                    errors={**a.errors, **bad}, evidence=[ev_id])
+                    errors={**a.errors, **bad}, evidence=[ev_id], origin=origin)  # declared by a person, not read from the peer
         for c in data.coverage:
             s.coverage(c.asset_type, c.scope or scope, c.status, c.reason, [ev_id])
         documents = documents or {}
@@ -458,8 +505,13 @@ class StaticCollector(Collector):
             s.asset("attestation", f"{rel}#attestations[{i}]", scope=scope, name=", ".join(at.control_ids),
                     attributes=attrs, evidence=ev)
         for w in data.waivers:
-            s.asset("waiver", w.id, scope=scope, name=w.id, attributes={**w.model_dump(mode="json"), "file": rel},
-                    evidence=[ev_id])
+            attrs = {**w.model_dump(mode="json"), "file": rel}
+            if replaces is not None:  # a `check --waivers` file: the waiver files it replaced
+                attrs["replaces"] = list(replaces)
+            s.asset("waiver", w.id, scope=scope, name=w.id, attributes=attrs, evidence=[ev_id])
+        for i, d in enumerate(data.high_risk_decisions):
+            s.asset("high_risk_decision", f"{rel}#high_risk_decisions[{i}]", scope=scope, name=d.case_id,
+                    attributes={**d.model_dump(mode="json"), "file": rel}, evidence=[ev_id])
 
     def _replay(self, root: Path, s: CollectSession) -> None:
         from mlps_scan.plugins import collectors
@@ -513,19 +565,19 @@ def parse_waiver_file(path: Path) -> tuple[Any, AssetsFile]:
         data = AssetsFile.model_validate(doc if doc is not None else {})
     except ValidationError as e:
         raise InputError(pydantic_message(e, prefix=f"waivers file {path}: ")) from None
-    if data.assets or data.coverage or data.attestations:
-        raise InputError(f"waivers file {path}: holds more than `waivers:` (assets, coverage or attestations belong "
-                         "in a static target of the scan)")
+    if data.assets or data.coverage or data.attestations or data.high_risk_decisions:
+        raise InputError(f"waivers file {path}: holds more than `waivers:` (assets, coverage, attestations or "
+                         "high_risk_decisions belong in a static target of the scan)")
     if not data.waivers:
         raise InputError(f"waivers file {path}: no `waivers:` in it")
     check_decision_dates(data, f"waivers file {path}: ")
     return doc, data
 
 
-def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]:
-    """(file, waiver) for every waiver in one static target's files, read before scanning so a waiver the
-    profile does not allow stops the run before any collector starts, from the parse the target's validation
-    made (no file is read again)."""
+def target_decisions(t: StaticTarget, base_dir: Path, key: str) -> list[tuple[Path, AssetsFile]]:
+    """(file, its model) for one static target's files that hold `key` (waivers, high_risk_decisions), read
+    before scanning so a decision the profile or the guideline does not allow stops the run before any
+    collector starts, from the parse the target's validation made (no file is read again)."""
     if t.format not in ("auto", "assets"):
         return []
     out = []
@@ -535,9 +587,9 @@ def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]
     for f in _files(root):
         require_regular_file(f, "static evidence")  # a FIFO or device: one error line, never a wait
         if _streamed(f, t.format):
-            continue  # a dump read as a stream (kubectl) is no assets file: it holds no waivers
+            continue  # a dump read as a stream (kubectl) is no assets file: it holds no decisions
         doc = _parsed(f, keep=True)  # the parse the target's validation made: the file is not read again
-        if not isinstance(doc, dict) or "waivers" not in doc:
+        if not isinstance(doc, dict) or key not in doc:
             continue
         if StaticCollector._format(doc, t.format) != "assets":
             continue
@@ -545,7 +597,7 @@ def target_waivers(t: StaticTarget, base_dir: Path) -> list[tuple[Path, Waiver]]
             data = AssetsFile.model_validate(doc if doc is not None else {})
         except ValidationError as e:
             raise InputError(pydantic_message(e, prefix=f"static evidence {f}: ")) from None
-        out.extend((f, w) for w in data.waivers)
+        out.append((f, data))
     return out
 
 # --------------------------------------------------------------------------- strict types of what checks read

@@ -182,3 +182,107 @@ def test_shipped_data_names_no_path_of_the_machine_that_wrote_it():
             for p in sorted((ENGINE / "data").rglob("*")) + sorted((ENGINE / "templates").rglob("*")) if p.is_file()
             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if local.search(line)]
     assert not hits, hits
+
+
+# --------------------------------------------------------------------------- the README's layers, suffixes, SDKs
+
+
+def readme_layers() -> dict[str, int]:
+    """The engine's layers as the README's architecture table lists them (row order = bottom to top)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| layer | modules |"):]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
+    out: dict[str, int] = {}
+    for rank, row in enumerate(rows):
+        for name in re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", row.split("|")[2])):
+            out.setdefault(f"mlps_scan.{name}", rank)
+    return out
+
+
+def upward_imports(graph: dict[str, set[str]], layers: dict[str, int]) -> list[str]:
+    return sorted(f"{m} (layer {layers[m]}) -> {d} (layer {layers[d]})" for m, deps in graph.items() if m in layers
+                  for d in deps if d in layers and layers[d] > layers[m])
+
+
+def test_the_engine_imports_only_downwards_in_the_readme_s_layers():
+    layers = readme_layers()
+    engine = {m for m in modules() if m.startswith("mlps_scan.") and not m.startswith(("mlps_scan.collectors",
+                                                                                         "mlps_scan.checks"))}
+    engine -= {"mlps_scan", "mlps_scan.__main__"}
+    assert engine - set(layers) == set(), f"engine modules missing from the README's layer table: {engine - set(layers)}"
+    assert set(layers) - engine == set(), f"the README's layer table names modules that do not exist: {set(layers) - engine}"
+    assert upward_imports(import_graph(), layers) == []
+
+
+def test_the_layer_guard_sees_an_upward_import():
+    layers = {"mlps_scan.models": 0, "mlps_scan.runner": 3, "mlps_scan.cli": 5}
+    graph = {"mlps_scan.models": {"mlps_scan.runner"}, "mlps_scan.runner": {"mlps_scan.models"}, "mlps_scan.cli": set()}
+    assert upward_imports(graph, layers) == ["mlps_scan.models (layer 0) -> mlps_scan.runner (layer 3)"]
+
+
+def provider_suffixes() -> set[str]:
+    """The last parts of the provider asset types the collectors promise (docs/asset-types.md): `.bucket`,
+    `.load_balancer`..., so `type.endswith(".bucket")` in the engine is found like `== "aws.s3.bucket"`."""
+    types = re.findall(r"`((?:aws|k8s|network|static)\.[a-z0-9_.]+)`", (ROOT / "docs" / "asset-types.md").read_text())
+    return {"." + t.rsplit(".", 1)[1] for t in types}
+
+
+def suffix_literals(path: Path, suffixes: set[str]) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.name}:{node.lineno}: {node.value!r}" for node in string_literals(tree) if node.value in suffixes]
+
+
+def test_the_engine_names_no_provider_type_suffix():
+    suffixes = provider_suffixes()
+    assert {".bucket", ".load_balancer", ".instance"} <= suffixes
+    found = [hit for path in sorted(ENGINE.glob("*.py")) for hit in suffix_literals(path, suffixes)]
+    assert not found, "provider asset-type suffixes named in the engine:\n" + "\n".join(found)
+
+
+def test_the_suffix_guard_sees_one(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('def f(a):\n    return a.type.endswith(".bucket")\n')
+    assert suffix_literals(probe, provider_suffixes()) == ["probe.py:2: '.bucket'"]
+
+
+TEMPLATE_LITERAL = re.compile(r"""['"]([^'"\n]+)['"]""")
+
+
+def template_provider_literals(path: Path, suffixes: set[str]) -> list[str]:
+    """Quoted strings in a Jinja template's code that name a provider asset type or a suffix of one."""
+    hits = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for block in re.findall(r"{[{%](.*?)[%}]}", line):
+            for lit in TEMPLATE_LITERAL.findall(block):
+                if PROVIDER_TYPE.fullmatch(lit) or lit in suffixes:
+                    hits.append(f"{path.name}:{n}: {lit!r}")
+    return hits
+
+
+def test_the_report_template_names_no_provider_asset_type(tmp_path):
+    suffixes = provider_suffixes()
+    found = [h for p in sorted((ENGINE / "templates").glob("*")) for h in template_provider_literals(p, suffixes)]
+    assert not found, found
+    probe = tmp_path / "probe.j2"
+    probe.write_text('{% if f.resource_type == "aws.s3.bucket" %}x{% endif %}{{ a.type.endswith(".bucket") }}\n')
+    assert template_provider_literals(probe, suffixes) == ["probe.j2:1: 'aws.s3.bucket'", "probe.j2:1: '.bucket'"]
+
+
+PEER_SDKS = ("boto3", "botocore", "kubernetes", "paramiko", "nmap")
+
+
+def sdk_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+        found += [f"{path.name}:{node.lineno}: {n}" for n in names if n.split(".")[0] in PEER_SDKS]
+    return found
+
+
+def test_the_engine_imports_no_peer_sdk(tmp_path):
+    found = [hit for path in sorted(ENGINE.rglob("*.py")) for hit in sdk_imports(path)]
+    assert not found, "the engine talks to no peer; collectors do:\n" + "\n".join(found)
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    import boto3\n    from kubernetes import client\n    from . import nmap\n")
+    assert sdk_imports(probe) == ["probe.py:2: boto3", "probe.py:3: kubernetes"]

@@ -49,3 +49,54 @@ def test_merge_refuses_bundles_of_different_systems(tmp_path):
     assert r0.returncode == 0, r0.stderr
     r = run_cli("merge", str(a), str(other / "out"), "--out", str(tmp_path / "m"))
     assert r.returncode == 2 and "different systems" in r.stderr and not (tmp_path / "m").exists()
+
+
+def _shard(tmp_path, name, attrs, *, system=None, profile=None):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "net.yaml").write_text(yaml.safe_dump({"assets": [{"type": "network.firewall", "id": f"fw-{name}",
+                                                            "attributes": attrs}]}))
+    cfg = {"system": {"name": "Shop", "level": 3, **(system or {})}, "static": [{"name": name, "path": "net.yaml"}]}
+    if profile is not None:
+        cfg["profile"] = profile
+    (d / "scan.yaml").write_text(yaml.safe_dump(cfg))
+    out = d / "out"
+    r = run_cli("scan", "--config", str(d / "scan.yaml"), "--out", str(out), "--quiet", "--no-history")
+    assert r.returncode in (0, 1), r.stderr
+    return out
+
+
+def test_merge_keeps_the_shards_declared_scope_and_profile(tmp_path):
+    a = _shard(tmp_path, "a", FW, system={"extensions": ["cloud"]}, profile={"log_retention_days": 365})
+    b = _shard(tmp_path, "b", FW, system={"extensions": ["cloud"]}, profile={"log_retention_days": 365})
+    out = tmp_path / "merged"
+    r = run_cli("merge", str(a), str(b), "--out", str(out), "--quiet")
+    assert r.returncode in (0, 1), r.stderr
+    scan = json.loads((out / "scan.json").read_text())
+    assert scan["profile"]["log_retention_days"] == 365  # the shards' thresholds, not the level's defaults
+    assert scan["scope"] == json.loads((a / "scan.json").read_text())["scope"]
+    assert scan["scope"]["source"] == "declared" and scan["scope"]["extensions"] == ["cloud"]
+    a_na = json.loads((a / "assessment.json").read_text())["counts"]["not_applicable"]
+    assert json.loads((out / "assessment.json").read_text())["counts"]["not_applicable"] == a_na == 0
+
+
+def test_merge_refuses_shards_judged_differently(tmp_path):
+    a = _shard(tmp_path, "a", FW, system={"extensions": []})
+    b = _shard(tmp_path, "b", FW, system={"extensions": ["cloud"]})
+    r = run_cli("merge", str(a), str(b), "--out", str(tmp_path / "m1"))
+    assert r.returncode == 2 and "extensions" in r.stderr and not (tmp_path / "m1").exists(), r.stderr
+    c = _shard(tmp_path, "c", FW, profile={"log_retention_days": 365})
+    d = _shard(tmp_path, "d", FW)
+    r = run_cli("merge", str(c), str(d), "--out", str(tmp_path / "m2"))
+    assert r.returncode == 2 and "profile" in r.stderr and not (tmp_path / "m2").exists(), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    # --profile decides for the merged result
+    r = run_cli("merge", str(c), str(d), "--out", str(tmp_path / "m3"), "--profile", str(_profile(tmp_path)))
+    assert r.returncode in (0, 1), r.stderr
+    assert json.loads((tmp_path / "m3" / "scan.json").read_text())["profile"]["log_retention_days"] == 200
+
+
+def _profile(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump({"log_retention_days": 200}))
+    return p

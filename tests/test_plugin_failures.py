@@ -107,3 +107,77 @@ def test_a_config_naming_a_broken_collector_says_why(broken_site, tmp_path):
     r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "o"), env={"PYTHONPATH": str(broken_site)})
     assert r.returncode == 2
     assert "acme-cloud" in r.stderr and "collector plugin acme-cloud failed to load" in r.stderr
+
+
+# --------------------------------------------------------------------------- failures that used to end the run
+
+BAD_IDS = '''\
+from mlps_scan.plugins import check, passed
+
+
+@check(id="acme.firewall.typo", title_en="x", title_zh="x", controls={3: ["L3-ABS1-05", "L3-ABS1-99"]},
+       asset_type="network.firewall")
+def typo(asset, ctx):
+    return passed("ok")
+
+
+@check(id="acme.firewall.fine", title_en="y", title_zh="y", controls={3: ["L3-ABS1-06"]}, asset_type="network.firewall")
+def fine(asset, ctx):
+    return passed("fine")
+'''
+
+EXITS = '''\
+import sys
+from mlps_scan.plugins import check, passed
+
+
+@check(id="acme.exit.early", title_en="x", title_zh="x", controls={3: ["L3-PES1-07"]}, asset_type="network.firewall")
+def early(asset, ctx):
+    return passed("ok")
+
+
+sys.exit("licence server unreachable")
+'''
+
+
+@pytest.fixture(scope="module")
+def misbehaving(tmp_path_factory):
+    site = tmp_path_factory.mktemp("misbehaving")
+    dist = site / "acme_more-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-more\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[mlps_scan.checks]\nacme-ids = acme_ids\nacme-exit = acme_exit\n\n"
+        "[mlps_scan.collectors]\nacme-func = acme_func:make_collector\nacme-empty = acme_func\n")
+    (site / "acme_ids.py").write_text(BAD_IDS)
+    (site / "acme_exit.py").write_text(EXITS)
+    (site / "acme_func.py").write_text("def make_collector():\n    return None\n")
+    out = tmp_path_factory.mktemp("misbehaving-out") / "out"
+    r = run_cli("scan", "--config", str(SAMPLE), "--level", "3", "--out", str(out), "--no-history",
+                env={"PYTHONPATH": str(site)})
+    return r, out
+
+
+def test_a_misbehaving_plugin_is_recorded_and_the_scan_goes_on(misbehaving):
+    r, out = misbehaving
+    assert r.returncode == 3, r.stderr  # error findings for the dropped checks' controls, bundle written
+    assert (out / "manifest.json").exists() and "Traceback" not in r.stderr
+    failures = {p["name"]: p for p in json.loads((out / "manifest.json").read_text())["plugin_failures"]}
+    # (a) a check mapping to an id missing from the catalogue: that check is dropped, its sibling runs
+    ids = failures["acme-ids"]
+    assert "acme.firewall.typo" in ids["error"] and "L3-ABS1-99" in ids["error"]
+    assert ids["checks"] == {"acme.firewall.typo": {"3": ["L3-ABS1-05", "L3-ABS1-99"]}}
+    findings = json.loads((out / "findings.json").read_text())
+    typo = [f for f in findings if f["check_id"] == "acme.firewall.typo"]
+    assert [(f["status"], f["control_ids"]) for f in typo] == [("error", ["L3-ABS1-05"])]
+    assert any(f["check_id"] == "acme.firewall.fine" and f["status"] == "pass" for f in findings)
+    # (b) sys.exit() at import: recorded, its checks not left half-registered
+    ex = failures["acme-exit"]
+    assert ex["error"] == "SystemExit: licence server unreachable" and "acme.exit.early" in ex["checks"]
+    assert not any(f["check_id"] == "acme.exit.early" and f["status"] != "error" for f in findings)
+    # (c) a collector entry point that is no Collector
+    assert "not a Collector subclass" in failures["acme-func"]["error"]
+    assert "defines no Collector" in failures["acme-empty"]["error"]
+    lines = [x for x in r.stderr.splitlines() if "failed to load" in x]
+    assert {n for n in ("acme-ids", "acme-exit", "acme-func", "acme-empty") if any(f"plugin {n} " in x for x in lines)} \
+        == {"acme-ids", "acme-exit", "acme-func", "acme-empty"}, r.stderr

@@ -35,20 +35,21 @@ def test_checks_declare_titles_types_and_known_profile_params():
 
 
 def test_a_check_mapped_to_an_unknown_id_is_caught(tmp_path):
-    """The guard above must be able to fail: a bogus mapping is reported by evaluate() too."""
-    import pytest
+    """The guard above must be able to fail: a bogus mapping is dropped at load and recorded as a plugin failure
+    (its known controls say error), not an internal error after collection."""
+    from mlps_scan import plugins
+    from mlps_scan.plugins import _CHECKS, _FAILURES, check
 
-    from mlps_scan.models import Inventory
-    from mlps_scan.plugins import _CHECKS, check
-    from mlps_scan.profile import build_profile
-    from mlps_scan.runner import evaluate
-
-    @check(id="test.bogus", title_en="x", title_zh="x", controls={3: ["L3-XXX1-99"]}, asset_type="test.thing")
+    @check(id="test.bogus", title_en="x", title_zh="x", controls={3: ["L3-CES1-01", "L3-XXX1-99"]}, asset_type="test.thing")
     def bogus(asset, ctx):  # pragma: no cover - never called
         return None
 
+    before = len(_FAILURES)
     try:
-        with pytest.raises(ValueError, match="L3-XXX1-99"):
-            evaluate(Inventory(), 3, build_profile(3), load())
+        plugins._drop_invalid_checks({})
+        assert "test.bogus" not in _CHECKS
+        (failure,) = _FAILURES[before:]
+        assert "L3-XXX1-99" in failure.error and failure.checks == {"test.bogus": {3: ["L3-CES1-01", "L3-XXX1-99"]}}
     finally:
-        _CHECKS.pop("test.bogus")
+        _CHECKS.pop("test.bogus", None)
+        del _FAILURES[before:]

@@ -177,3 +177,51 @@ def test_tampered_bundles_are_flagged(two_scans, tmp_path):
     assert r.returncode == 1 and "fails verification" in r.stderr
     with History(tmp_path / "h.db") as h:
         assert h.scans() == []
+
+
+# --------------------------------------------------------------------------- diff: bad input is not a regression
+
+
+def test_diff_on_an_unreadable_bundle_is_an_input_error_not_a_regression(two_scans, tmp_path):
+    import shutil
+    old, new, _ = two_scans
+    broken = tmp_path / "broken"
+    shutil.copytree(new, broken)
+    (broken / "findings.json").write_text("{not json")
+    (broken / "bundle.zip").unlink()
+    for args in ((str(old), str(broken)), (str(broken), str(old))):
+        r = run_cli("diff", *args, "--fail-on-regression")
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert str(broken) in r.stderr and "findings.json is not valid JSON" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    (broken / "findings.json").write_text("[{\"check_id\": 1}]")  # JSON, but not findings
+    r = run_cli("diff", str(old), str(broken), "--fail-on-regression")
+    assert r.returncode == 2 and str(broken) in r.stderr, r.stderr
+    r = run_cli("diff", str(old), str(tmp_path / "absent"), "--fail-on-regression")
+    assert r.returncode == 2 and "not found" in r.stderr
+
+
+def test_diff_reports_attestation_changes_as_judgement_changes(tmp_path):
+    def scan(name, attestations):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "a.yaml").write_text(yaml.safe_dump({"attestations": attestations}))
+        (d / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "Shop", "level": 3},
+                                                     "static": [{"name": "assessor", "path": "a.yaml"}]}))
+        out = d / "out"
+        r = run_cli("scan", "--config", str(d / "scan.yaml"), "--out", str(out), "--quiet", "--no-history",
+                    "--as-of", "2026-11-29")
+        assert r.returncode in (0, 1), r.stderr
+        return out
+
+    room = {"control_ids": ["L3-PES1-01"], "status": "pass", "by": "Li", "date": "2026-11-18", "note": "seen"}
+    wifi = {"control_ids": ["L3-ABS1-04"], "status": "not_applicable", "by": "Li", "date": "2026-11-18", "note": "no wifi"}
+    old = scan("old", [room])
+    new = scan("new", [{**room, "status": "fail", "note": "door log not kept"}, wifi])
+    d = diff(old, new)
+    notes = " | ".join(d["notes"])
+    assert "judged with different attestations" in notes
+    assert "L3-PES1-01 pass -> fail" in notes and "added" in notes and "L3-ABS1-04" in notes
+    changed = {c["control_id"]: c["change"] for c in d["controls_changed"]}
+    assert changed["L3-ABS1-04"] == "applicability_changed"
+    assert not [n for n in diff(old, old)["notes"] if "attestations" in n]

@@ -4,11 +4,15 @@ Pure functions over findings, control results, the catalogue and the decisions r
 (`attestation` and `waiver` assets from static files); the pipeline calls them in this order:
 
   attestation_states   which attestations count as of the assessment date (stale, future ones do not)
-  apply_waivers        failed findings covered by an active waiver gain `waiver` (the verdict stays `fail`)
+  apply_waivers        failed findings covered by active waivers gain `waivers` (the verdict stays `fail`); each
+                       records the controls it covers them under
   decide_scope         which extensions apply: declared in scan.yaml (system.extensions) or derived
-  decide_not_applicable  不适用 from an attestation or the scope, never over an automated verdict
+  decide_not_applicable  不适用 from an attestation or the scope, never over an automated verdict or missing
+                       evidence
   (runner.aggregate)   one result per control, N/A and waived failures included
-  high_risks           the high-risk guideline's cases the failed findings trigger (data/high_risk.yaml)
+  high_risks           the high-risk guideline's cases (data/high_risk.yaml) the failed findings trigger (as the
+                       checks declare: `@check(high_risk=...)`), and the assessor's rulings on them
+                       (`high_risk_decisions`); waivers' compensating measures are claims, not rulings
   compliance, conclude the 符合率 range and the 2025 conclusion range (data/conclusion.yaml)
   assess               all of it as the `Assessment` written to assessment.json
 
@@ -30,10 +34,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, pydantic_message
-from .models import (Assessment, Asset, AttestationDocument, AttestationState, Bilingual, Conclusion,
-                     ConclusionRange, ConclusionRule, ControlResult, ControlStatus, Finding, FindingRef,
-                     FindingStatus, FindingWaiver, HighRisk, Inventory, NotApplicable, NotApplicableItem, Profile,
-                     RateRange, ScopeDecision, Waiver, WaiverState)
+from .models import (HIGH_RISK_STATE_ZH, WAIVER_STATUS_ZH, Assessment, Asset, AttestationDocument, AttestationState,
+                     Bilingual, CaseFinding, Conclusion, ConclusionRange, ConclusionRule, ControlResult, ControlStatus,
+                     Finding, FindingRef, FindingStatus, FindingWaiver, HighRisk, HighRiskDecision,
+                     HighRiskDecisionState, HighRiskTrigger, Inventory, MitigationClaim, NotApplicable,
+                     NotApplicableItem, Profile, RateRange, ScopeDecision, Waiver, WaiverState)
 
 # --------------------------------------------------------------------------- data files
 
@@ -47,7 +52,6 @@ class Case(BaseModel):
     title: Bilingual
     levels: list[int]
     controls: dict[int, list[str]]
-    checks: list[str] = Field(min_length=1)
     mitigable: bool
     mitigation: Bilingual | None = None
     question: Bilingual
@@ -119,19 +123,27 @@ class RecordedWaiver:
     asset: Asset
 
 
-def waivers_in(inventory: Inventory) -> list[RecordedWaiver]:
+# attributes a collector adds to a waiver asset beside the waiver's own fields: the file it was read from, and
+# the evidence records of the earlier waiver files a `check --waivers` file replaces
+WAIVER_ASSET_KEYS = ("file", "replaces")
+
+
+def waivers_in(inventory: Inventory) -> tuple[list[RecordedWaiver], list[RecordedWaiver]]:
     """The waivers the inventory holds (assets of type `waiver`), validated again (they may come from a
-    bundle written by another version)."""
-    out = []
+    bundle written by another version): (in force, superseded). A waiver is superseded when a later
+    `check --waivers` file replaced the file it came from (its asset's evidence is in that file's `replaces`)."""
+    found = []
     for a in inventory.assets:
         if a.type != "waiver":
             continue
-        attrs = {k: v for k, v in a.attributes.items() if k != "file"}
+        attrs = {k: v for k, v in a.attributes.items() if k not in WAIVER_ASSET_KEYS}
         try:
-            out.append(RecordedWaiver(Waiver.model_validate(attrs), a))
+            found.append(RecordedWaiver(Waiver.model_validate(attrs), a))
         except ValidationError as e:
             raise InputError(pydantic_message(e, prefix=f"waiver {a.id} ({a.scope}): ")) from None
-    return out
+    replaced = {ev for rw in found for ev in rw.asset.attributes.get("replaces") or []}
+    superseded = [rw for rw in found if set(rw.asset.evidence) & replaced]
+    return [rw for rw in found if rw not in superseded], superseded
 
 
 def validate_waivers(waivers: Iterable[RecordedWaiver], profile: Profile, known_checks: Iterable[str] | None = None,
@@ -163,14 +175,7 @@ def validate_waivers(waivers: Iterable[RecordedWaiver], profile: Profile, known_
 
 def attestation_state(a: Asset, as_of: date, max_age_days: int) -> str:
     """counted, stale (older than max_age_days on as_of) or future (dated after as_of)."""
-    d = _as_date(a.attributes.get("date"))
-    if d is None:
-        return "stale"
-    if d > as_of:
-        return "future"
-    if (as_of - d).days > max_age_days:
-        return "stale"
-    return "counted"
+    return dated_state(_as_date(a.attributes.get("date")), as_of, max_age_days)
 
 
 def _as_date(v: Any) -> date | None:
@@ -185,14 +190,23 @@ def _as_date(v: Any) -> date | None:
 # --------------------------------------------------------------------------- waivers
 
 
+def covered_controls(w: Waiver, f: Finding) -> list[str]:
+    """The finding's control ids a waiver covers it under: every one when it names the finding's check, those
+    it names when it is scoped by `controls:`; empty when it does not cover the finding (not a failure, not
+    its check or controls, or a resource its patterns do not match)."""
+    if f.status != FindingStatus.fail:
+        return []
+    if w.resources and not any(fnmatchcase(f.resource_id, p) for p in w.resources):
+        return []
+    if f.check_id in w.checks:
+        return list(f.control_ids) or ["*"]
+    return [c for c in f.control_ids if c in w.controls]
+
+
 def covers(w: Waiver, f: Finding) -> bool:
     """A waiver covers a failed finding of a check it names or of a control it names (either), on a
     resource its patterns match (every resource when it names none)."""
-    if f.status != FindingStatus.fail:
-        return False
-    if f.check_id not in w.checks and not set(f.control_ids) & set(w.controls):
-        return False
-    return not w.resources or any(fnmatchcase(f.resource_id, p) for p in w.resources)
+    return bool(covered_controls(w, f))
 
 
 def waiver_status(w: Waiver, as_of: date) -> str:
@@ -203,33 +217,43 @@ def waiver_status(w: Waiver, as_of: date) -> str:
     return "active"
 
 
-def apply_waivers(findings: list[Finding], waivers: list[RecordedWaiver], as_of: date
-                  ) -> tuple[list[Finding], list[WaiverState]]:
-    """Findings with `waiver` set on every failed one an active waiver covers (the first, in id order, when
-    several do), and the state of every waiver. Expired and pending waivers do nothing."""
+def _strength(w: FindingWaiver) -> tuple:
+    return (w.compensating is None, -len(w.controls), w.id)
+
+
+def apply_waivers(findings: list[Finding], waivers: list[RecordedWaiver], as_of: date,
+                  superseded: list[RecordedWaiver] = ()) -> tuple[list[Finding], list[WaiverState]]:
+    """Findings with `waivers` (every active waiver covering them, with the controls each covers them under;
+    `waiver` the strongest) on every failed one, and the state of every waiver. Expired, pending and
+    superseded waivers do nothing. The order of the waivers in the files does not matter."""
     ordered = sorted(waivers, key=lambda rw: rw.waiver.id)
     covered: dict[str, list[FindingRef]] = {rw.waiver.id: [] for rw in ordered}
     out = []
     for f in findings:
-        hit = None
+        recs = []
         for rw in ordered:
-            if waiver_status(rw.waiver, as_of) == "active" and covers(rw.waiver, f):
-                covered[rw.waiver.id].append(FindingRef(check_id=f.check_id, resource_id=f.resource_id))
-                hit = hit or rw.waiver
-        if hit is not None:
-            f = f.model_copy(update={"waiver": FindingWaiver(id=hit.id, approved_by=hit.approved_by, expires=hit.expires,
-                                                             compensating=hit.compensating)})
+            w = rw.waiver
+            ctrls = covered_controls(w, f) if waiver_status(w, as_of) == "active" else []
+            if ctrls:
+                covered[w.id].append(FindingRef(check_id=f.check_id, resource_id=f.resource_id))
+                recs.append(FindingWaiver(id=w.id, approved_by=w.approved_by, expires=w.expires,
+                                          compensating=w.compensating, controls=[c for c in ctrls if c != "*"]))
+        if recs:
+            recs.sort(key=_strength)
+            f = f.model_copy(update={"waiver": recs[0], "waivers": recs})
         out.append(f)
     states = []
-    for rw in ordered:
+    for rw, st0 in [*((rw, None) for rw in ordered), *((rw, "superseded") for rw in
+                                                      sorted(superseded, key=lambda rw: rw.waiver.id))]:
         w = rw.waiver
-        st = waiver_status(w, as_of)
+        st = st0 or waiver_status(w, as_of)
         if st == "active" and not covered[w.id]:
             st = "unused"
         states.append(WaiverState(
-            id=w.id, status=st, checks=w.checks, controls=w.controls, resources=w.resources,
-            justification=w.justification, compensating=w.compensating, approved_by=w.approved_by,
-            approved_on=w.approved_on, expires=w.expires, findings=covered[w.id] if st == "active" else [],
+            id=w.id, status=st, status_zh=WAIVER_STATUS_ZH[st], checks=w.checks, controls=w.controls,
+            resources=w.resources, justification=w.justification, compensating=w.compensating,
+            approved_by=w.approved_by, approved_on=w.approved_on, expires=w.expires,
+            findings=covered.get(w.id, []) if st == "active" else [],
             source=f"{rw.asset.scope}: {rw.asset.attributes.get('file') or rw.asset.id}", evidence=rw.asset.evidence))
     return out, states
 
@@ -258,29 +282,46 @@ def decide_scope(inventory: Inventory, declared: list[str] | None,
                          reason=f"derived from the scan's targets ({why}); declare system.extensions in scan.yaml to change")
 
 
+SCOPE_DECIDED_BY = {"declared": ("scope: scan.yaml system.extensions", "定级范围（scan.yaml system.extensions）"),
+                    "derived": ("scope: derived from the scan's targets", "定级范围（由扫描对象推定）")}
+
+
 def decide_not_applicable(findings: list[Finding], level: int, catalogue, scope: ScopeDecision,
                           attestations: list[tuple[Asset, str]]
                           ) -> tuple[dict[str, NotApplicable], dict[str, list[str]], list[Bilingual]]:
     """不适用 decisions: items of an extension outside the scope, and items a counted attestation says are
-    not applicable. Neither overrides an automated or attested verdict (pass/fail) on the item: such a
-    conflict is reported instead. Returns (control id -> decision, attestation id -> contradicted ids, notes)."""
-    verdicts = {cid for f in findings if f.status in (FindingStatus.passed, FindingStatus.fail) for cid in f.control_ids}
+    not applicable. Neither overrides an automated or attested verdict (pass/fail) on the item, nor missing
+    evidence (`error`: never 不适用 over evidence that could not be read): the item is judged on its findings
+    and the conflict is reported. Returns (control id -> decision, attestation id -> contradicted ids, notes)."""
+    verdicts: dict[str, set[str]] = {}
+    for f in findings:
+        if f.status in (FindingStatus.passed, FindingStatus.fail, FindingStatus.error):
+            for cid in f.control_ids:
+                verdicts.setdefault(cid, set()).add(f.status.value)
+
+    def why(cid: str) -> tuple[str, str]:
+        if verdicts[cid] == {"error"}:
+            return ("its evidence is missing (error): judged error, never 不适用 over missing evidence",
+                    "其证据缺失（无法评估），按无法评估判定，不因证据缺失作不适用处理")
+        return "verdicts exist for it: judged on them, not 不适用", "已有检查结论，按检查结论判定，不作不适用处理"
+
     na: dict[str, NotApplicable] = {}
     notes: list[Bilingual] = []
+    by_en, by_zh = SCOPE_DECIDED_BY[scope.source]
     for c in catalogue.for_level(level):
         if c.extension == "general" or c.extension in scope.extensions:
             continue
-        if c.id in verdicts:
-            notes.append(Bilingual(
-                en=f"{c.id}: the {c.extension} extension is outside the scope ({scope.source}) but automated verdicts "
-                   "exist for it: judged on them, not 不适用",
-                zh=f"{c.id}：{c.extension} 扩展要求不在定级范围内（{scope.source}），但已有自动检查结论，按检查结论判定，不作不适用处理"))
-            continue
         ext = EXTENSIONS.get(c.extension, Bilingual(en=f"{c.extension} extension", zh=c.extension))
+        if c.id in verdicts:
+            en, zh = why(c.id)
+            notes.append(Bilingual(
+                en=f"{c.id}: the {c.extension} extension is outside the scope ({scope.source}) but {en}",
+                zh=f"{c.id}：{ext.zh}不在定级范围内（{'声明' if scope.source == 'declared' else '推定'}），但{zh}"))
+            continue
         na[c.id] = NotApplicable(
             reason=f"{ext.en} ({ext.zh}) not in the system's scope: {scope.reason}",
-            decided_by="scope: scan.yaml system.extensions" if scope.source == "declared"
-            else "scope: derived from the scan's targets", source="scan.json (scope)")
+            reason_zh=f"{ext.zh}不在本系统的定级范围内（{'scan.yaml 中 system.extensions 声明' if scope.source == 'declared' else '由扫描对象推定，可在 scan.yaml 中声明 system.extensions'}）",
+            decided_by=by_en, decided_by_zh=by_zh, source="scan.json (scope)")
     contradicted: dict[str, list[str]] = {}
     for a, state in attestations:
         at = a.attributes
@@ -291,12 +332,13 @@ def decide_not_applicable(findings: list[Finding], level: int, catalogue, scope:
                 continue
             if cid in verdicts:
                 contradicted.setdefault(a.id, []).append(cid)
+                en, zh = why(cid)
                 notes.append(Bilingual(
-                    en=f"{cid}: attested not applicable by {at.get('by')} ({a.id}) but verdicts exist for it: judged on "
-                       "them, not 不适用",
-                    zh=f"{cid}：{at.get('by')} 记录为不适用（{a.id}），但已有检查结论，按检查结论判定，不作不适用处理"))
+                    en=f"{cid}: attested not applicable by {at.get('by')} ({a.id}) but {en}",
+                    zh=f"{cid}：{at.get('by')} 记录为不适用（{a.id}），但{zh}"))
                 continue
-            na.setdefault(cid, NotApplicable(reason=str(at.get("note") or ""), decided_by=str(at.get("by") or ""),
+            na.setdefault(cid, NotApplicable(reason=str(at.get("note") or ""), reason_zh=str(at.get("note") or ""),
+                                             decided_by=str(at.get("by") or ""), decided_by_zh=str(at.get("by") or ""),
                                              source=a.id, evidence=list(a.evidence)))
     return na, contradicted, notes
 
@@ -304,27 +346,190 @@ def decide_not_applicable(findings: list[Finding], level: int, catalogue, scope:
 # --------------------------------------------------------------------------- high-risk candidates
 
 
-def high_risks(findings: list[Finding], level: int, case_list: list[Case] | None = None) -> list[HighRisk]:
-    """Every case of the guideline (at this level) that failed findings trigger, with the findings, the
-    waivers covering them and whether it still counts as a major-risk candidate."""
+def trigger_met(t: HighRiskTrigger, f: Finding) -> bool:
+    """Whether a failed finding shows the case a check declares (`when` over its `details`): every key must
+    hold. A key the finding does not record, or records as null, is unknown and counts as met: the case is a
+    candidate and the assessor rules on it."""
+    for key, cond in t.when.items():
+        value = f.details.get(key)
+        if value is None:
+            continue
+        if isinstance(cond, dict):
+            ok = all(_holds(op, x, value) for op, x in cond.items())
+        elif isinstance(cond, list):
+            ok = value in cond
+        else:
+            ok = value == cond
+        if not ok:
+            return False
+    return True
+
+
+def _holds(op: str, x: Any, value: Any) -> bool:
+    if op == "nonempty":
+        return bool(value) == bool(x)
+    if op == "in":
+        return value in x
+    try:
+        return {"lt": value < x, "le": value <= x, "gt": value > x, "ge": value >= x}[op]
+    except TypeError:
+        return True  # not comparable: unknown, the assessor rules
+    except KeyError:
+        raise ValueError(f"unknown condition operator {op!r}") from None
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    decision: HighRiskDecision
+    asset: Asset
+
+
+def decisions_in(inventory: Inventory) -> list[RecordedDecision]:
+    """The assessor's rulings on high-risk candidates the inventory holds (assets of type `high_risk_decision`),
+    validated again."""
+    out = []
+    for a in inventory.assets:
+        if a.type != "high_risk_decision":
+            continue
+        try:
+            out.append(RecordedDecision(HighRiskDecision.model_validate(
+                {k: v for k, v in a.attributes.items() if k != "file"}), a))
+        except ValidationError as e:
+            raise InputError(pydantic_message(e, prefix=f"high_risk_decision {a.id} ({a.scope}): ")) from None
+    return out
+
+
+def validate_decisions(decisions: Iterable[RecordedDecision], case_list: list[Case] | None = None) -> None:
+    """Input errors a ruling can hold beyond its own fields: a case the scan does not list, and `mitigated` on a
+    case the guideline does not allow to be mitigated."""
+    known = {c.id: c for c in (case_list if case_list is not None else cases())}
+    for rd in decisions:
+        d, where = rd.decision, f"high_risk_decision {rd.asset.attributes.get('file') or rd.asset.id}"
+        case = known.get(d.case_id)
+        if case is None:
+            raise InputError(f"{where}: {d.case_id} is not a case the scan lists (data/high_risk.yaml; the cases it "
+                             "cannot see are under not_mapped)")
+        if d.decision == "mitigated" and not case.mitigable:
+            raise InputError(f"{where}: case {d.case_id}: the guideline allows no mitigation, so it cannot be "
+                             "mitigated: record `confirmed` or `not_high_risk`")
+
+
+def dated_state(d: date | None, as_of: date, max_age_days: int) -> str:
+    """counted, stale (older than max_age_days on as_of) or future (dated after as_of)."""
+    if d is None:
+        return "stale"
+    if d > as_of:
+        return "future"
+    if (as_of - d).days > max_age_days:
+        return "stale"
+    return "counted"
+
+
+_STRICT = {"confirmed": 2, "mitigated": 1, "not_high_risk": 0}
+
+
+def high_risks(findings: list[Finding], level: int, triggers: dict[str, list[HighRiskTrigger]],
+               decisions: Iterable[RecordedDecision] = (), as_of: date | None = None, max_age_days: int = 365,
+               case_list: list[Case] | None = None
+               ) -> tuple[list[HighRisk], list[HighRiskDecisionState], list[Bilingual]]:
+    """Every case of the guideline (at this level) that failed findings trigger (as their checks declare, when
+    what they record shows the case), with the assessor's rulings on each finding: the latest counted
+    `high_risk_decision` covering it (the stricter of two of the same day, reported). A case stays a
+    candidate while a triggering finding has no ruling; waivers' compensating measures are listed as claims
+    for the assessor, never as a ruling. Returns (cases, the rulings' states, notes)."""
+    as_of = as_of or date.today()
+    decisions = list(decisions)
+    dstate = {rd.asset.id: dated_state(rd.decision.date, as_of, max_age_days) for rd in decisions}
+    counted = [rd for rd in decisions if dstate[rd.asset.id] == "counted"]
+    picked: dict[str, list[FindingRef]] = {}
+    covering_any: set[str] = set()
+    notes: list[Bilingual] = []
+    by_case: dict[str, dict[tuple[str, str], Finding]] = {}
+    for f in findings:
+        if f.status != FindingStatus.fail:
+            continue
+        for t in triggers.get(f.check_id, []):
+            if trigger_met(t, f):
+                by_case.setdefault(t.case, {}).setdefault((f.check_id, f.resource_id), f)
     out = []
     for case in case_list if case_list is not None else cases():
-        if level not in case.levels or level not in case.controls:
+        if level not in case.levels or level not in case.controls or case.id not in by_case:
             continue
-        trig = [f for f in findings if f.status == FindingStatus.fail and f.check_id in case.checks]
-        if not trig:
-            continue
-        refs = sorted({(f.check_id, f.resource_id) for f in trig})
-        compensated = case.mitigable and all(f.waiver is not None and f.waiver.compensating for f in trig)
+        trig = by_case[case.id]
+        rulings = [rd for rd in counted if rd.decision.case_id == case.id]
+        refs: list[CaseFinding] = []
+        for (check_id, resource_id), f in sorted(trig.items()):
+            cover = [rd for rd in rulings if not rd.decision.resources
+                     or any(fnmatchcase(resource_id, p) for p in rd.decision.resources)]
+            covering_any.update(rd.asset.id for rd in cover)
+            ref = CaseFinding(check_id=check_id, resource_id=resource_id)
+            if cover:
+                latest = max(rd.decision.date for rd in cover)
+                same_day = [rd for rd in cover if rd.decision.date == latest]
+                pick = max(same_day, key=lambda rd: (_STRICT[rd.decision.decision], rd.asset.id))
+                if len({rd.decision.decision for rd in same_day}) > 1:
+                    notes.append(Bilingual(
+                        en=f"case {case.id} on {resource_id}: rulings of {latest} disagree "
+                           f"({', '.join(sorted(rd.decision.decision + ' by ' + rd.decision.by for rd in same_day))}): "
+                           f"the stricter ({pick.decision.decision}) holds; record one ruling",
+                        zh=f"判例 {case.id}（{resource_id}）：{latest} 的多条判定不一致，按较严格的"
+                           f"（{pick.decision.decision}）处理；请只保留一条判定"))
+                picked.setdefault(pick.asset.id, []).append(FindingRef(check_id=check_id, resource_id=resource_id))
+                ref = CaseFinding(check_id=check_id, resource_id=resource_id, decision=pick.decision.decision,
+                                  decision_id=pick.asset.id)
+            refs.append(ref)
+        ruled = [r.decision for r in refs]
+        state = ("confirmed" if "confirmed" in ruled else "candidate" if None in ruled
+                 else "mitigated" if "mitigated" in ruled else "not_high_risk")
+        claims: dict[str, MitigationClaim] = {}
+        for (check_id, resource_id), f in sorted(trig.items()):
+            for w in f.waivers or ([f.waiver] if f.waiver else []):
+                if not w.compensating:
+                    continue
+                claim = claims.get(w.id)
+                if claim is None:
+                    tail_en = "" if case.mitigable else " (the guideline allows no mitigation of this case)"
+                    tail_zh = "" if case.mitigable else "（该判例不可降级）"
+                    claim = claims[w.id] = MitigationClaim(
+                        waiver=w.id, compensating=w.compensating, findings=[],
+                        text=Bilingual(en=f"mitigation claimed by waiver {w.id}: {w.compensating}{tail_en}; for the "
+                                          "assessor to verify and record as a high_risk_decision",
+                                       zh=f"豁免 {w.id} 声称的缓解措施：{w.compensating}{tail_zh}；需测评人员核实后"
+                                          "以 high_risk_decisions 记录判定"))
+                claim.findings.append(FindingRef(check_id=check_id, resource_id=resource_id))
         out.append(HighRisk(
-            case_id=case.id, title=case.title, control_ids=case.controls[level],
-            findings=[FindingRef(check_id=c, resource_id=r) for c, r in refs],
+            case_id=case.id, title=case.title, control_ids=case.controls[level], findings=refs,
             mitigable=case.mitigable, mitigation=case.mitigation, question=case.question,
-            can_be_major=case.major is not None, major_trigger=case.major,
-            major=case.major is not None and not compensated,
-            waivers=sorted({f.waiver.id for f in trig if f.waiver is not None}), compensated=compensated,
-            condition=case.condition, basis=case.basis))
-    return out
+            can_be_major=case.major is not None, major_trigger=case.major, state=state,
+            state_zh=HIGH_RISK_STATE_ZH[state], major=case.major is not None and state in ("candidate", "confirmed"),
+            decisions=sorted({r.decision_id for r in refs if r.decision_id}),
+            waivers=sorted({w.id for f in trig.values() for w in (f.waivers or ([f.waiver] if f.waiver else []))}),
+            mitigation_claims=[claims[k] for k in sorted(claims)], condition=case.condition, basis=case.basis))
+    states = []
+    for rd in sorted(decisions, key=lambda rd: rd.asset.id):
+        d, st = rd.decision, dstate[rd.asset.id]
+        if st == "counted":
+            st = "counted" if rd.asset.id in picked else "overridden" if rd.asset.id in covering_any else "unused"
+        states.append(HighRiskDecisionState(
+            id=rd.asset.id, case_id=d.case_id, resources=d.resources, decision=d.decision, by=d.by, date=d.date,
+            note=d.note, state=st, findings=picked.get(rd.asset.id, []), evidence=list(rd.asset.evidence)))
+        if st == "stale":
+            notes.append(Bilingual(
+                en=f"high-risk ruling {rd.asset.id} on case {d.case_id} by {d.by} of {d.date} is older than "
+                   f"{max_age_days} days (attestation_max_age_days): it no longer counts; rule again",
+                zh=f"高风险判定 {rd.asset.id}（判例 {d.case_id}，{d.by}，{d.date}）已超过 {max_age_days} 天，不再采信，请重新判定"))
+        elif st == "future":
+            notes.append(Bilingual(
+                en=f"high-risk ruling {rd.asset.id} on case {d.case_id} is dated {d.date}, after the assessment date "
+                   f"{as_of}: not counted",
+                zh=f"高风险判定 {rd.asset.id}（判例 {d.case_id}）日期为 {d.date}，晚于判定日期 {as_of}，不予采信"))
+        elif st == "unused":
+            notes.append(Bilingual(
+                en=f"high-risk ruling {rd.asset.id} on case {d.case_id} rules on no candidate (the case is not "
+                   f"triggered at level {level}, or no triggering finding matches its resources)",
+                zh=f"高风险判定 {rd.asset.id}（判例 {d.case_id}）未对应任何疑似高风险（第{level}级未触发该判例，"
+                   "或其 resources 未匹配触发项）"))
+    return out, states, notes
 
 
 # --------------------------------------------------------------------------- 符合率 and the conclusion
@@ -402,13 +607,17 @@ def attestation_states_of(inventory: Inventory, as_of: date, max_age_days: int) 
 
 def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue, findings: list[Finding],
            controls: list[ControlResult], scope: ScopeDecision, waiver_states: list[WaiverState],
-           attestations: list[tuple[Asset, str]], contradicted: dict[str, list[str]], notes: list[Bilingual]
+           attestations: list[tuple[Asset, str]], contradicted: dict[str, list[str]], notes: list[Bilingual],
+           triggers: dict[str, list[HighRiskTrigger]] | None = None, decisions: Iterable[RecordedDecision] = ()
            ) -> Assessment:
     r = rule()
-    risks = high_risks(findings, level)
+    risks, decision_states, risk_notes = high_risks(findings, level, triggers or {}, decisions, as_of,
+                                                    profile.attestation_max_age_days)
     majors = sum(h.major for h in risks)
     lo, hi, counts = compliance(controls, r)
-    counts.update({"high_risk_candidates": len(risks), "major_risk_candidates": majors,
+    counts.update({"high_risk_candidates": len(risks),
+                   "high_risk_open": sum(h.state in ("candidate", "confirmed") for h in risks),
+                   "major_risk_candidates": majors,
                    "waived_failures": sum(1 for f in findings if f.waiver is not None),
                    "waivers": dict(Counter(w.status for w in waiver_states))})
     na_items = [NotApplicableItem(control_id=c.control_id, title=c.title, **c.na.model_dump())
@@ -416,18 +625,29 @@ def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue,
     att = []
     for a, state in attestations:
         at = a.attributes
+        ids = list(at.get("control_ids", []))
+        ignored = [c for c in ids if c not in catalogue or catalogue.get(c).level != level]
         if a.id in contradicted:
             state = "contradicted"
+        elif state == "counted" and ids and len(ignored) == len(ids):
+            state = "other_level"
         docs = [AttestationDocument(**{k: d.get(k) for k in ("name", "path", "sha256", "size", "problem")})
                 for d in at.get("document_files", [])]
         named = {d.name for d in docs}
         docs += [AttestationDocument(name=n, problem="not recorded (no copy in this bundle)")
                  for n in at.get("documents", []) if n not in named]
-        att.append(AttestationState(id=a.id, control_ids=list(at.get("control_ids", [])), status=at.get("status"),
+        att.append(AttestationState(id=a.id, control_ids=ids, status=at.get("status"),
                                     by=str(at.get("by", "")), date=_as_date(at.get("date")) or as_of, state=state,
-                                    note=str(at.get("note", "")), documents=docs, evidence=list(a.evidence)))
-    out_notes = list(notes)
+                                    ignored_ids=ignored, note=str(at.get("note", "")), documents=docs,
+                                    evidence=list(a.evidence)))
+    out_notes = list(notes) + risk_notes
     for a in att:
+        other = [c for c in a.ignored_ids if c in catalogue]
+        if other and a.state in ("counted", "other_level", "contradicted"):
+            out_notes.append(Bilingual(
+                en=f"attestation {a.id} names {', '.join(other)}, not items of level {level}: "
+                   + ("it does nothing at this level" if a.state == "other_level" else "those ids do nothing here"),
+                zh=f"现场核查记录 {a.id} 引用的 {'、'.join(other)} 不是第{level}级的测评项，在本级不起作用"))
         if a.state == "stale":
             out_notes.append(Bilingual(
                 en=f"attestation {a.id} by {a.by} of {a.date} is older than {profile.attestation_max_age_days} days "
@@ -453,6 +673,10 @@ def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue,
             out_notes.append(Bilingual(
                 en=f"waiver {w.id} is approved on {w.approved_on}, after the assessment date {as_of}: not applied",
                 zh=f"豁免 {w.id} 批准日期 {w.approved_on} 晚于判定日期 {as_of}，不予适用"))
+        elif w.status == "superseded":
+            out_notes.append(Bilingual(
+                en=f"waiver {w.id} ({w.source}) was replaced by a later `check --waivers` file: not applied",
+                zh=f"豁免 {w.id}（{w.source}）已被后续 check --waivers 文件替换，不再适用"))
     return Assessment(
         system=system, level=level, as_of=as_of,
         profile={"name": profile.name, "waiver_max_days": profile.waiver_max_days,
@@ -464,4 +688,5 @@ def assess(*, system: str, level: int, as_of: date, profile: Profile, catalogue,
         counts=counts,
         rule=ConclusionRule(provisional=r.provisional, basis=r.basis, weights=dict(r.weights),
                             bands=[b.model_dump(exclude_none=True) for b in r.bands], formula=r.formula),
-        high_risks=risks, waivers=waiver_states, attestations=att, not_applicable=na_items, notes=out_notes)
+        high_risks=risks, waivers=waiver_states, high_risk_decisions=decision_states, attestations=att,
+        not_applicable=na_items, notes=out_notes)

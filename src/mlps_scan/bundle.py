@@ -264,11 +264,11 @@ class BundleReader:
     def json(self, name: str) -> Any:
         from .loaders import parse_json
         try:
-            return parse_json(self.read(name), f"{name} is not valid JSON")
+            return parse_json(self.read(name), f"{self.path}: {name} is not valid JSON")
         except KeyError:
-            raise BundleError(f"{name} missing from the bundle") from None
+            raise BundleError(f"{self.path}: {name} missing from the bundle") from None
         except FileNotFoundError:
-            raise BundleError(f"{name} missing from the bundle") from None
+            raise BundleError(f"{self.path}: {name} missing from the bundle") from None
         except InputError as e:
             raise BundleError(str(e)) from None
 
@@ -284,7 +284,7 @@ class BundleReader:
         except BundleError:
             raise
         except Exception as e:
-            raise BundleError(f"manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
+            raise BundleError(f"{self.path}: manifest.json is not a valid manifest: {str(e).splitlines()[0]}") from None
 
     def manifest_sha256(self) -> str:
         """The SHA-256 of manifest.json: what names this bundle (history, questionnaire prefill)."""

@@ -1,8 +1,9 @@
 """Command line: scan, collect, check, controls, verify, schemas; questionnaire, grade, history, diff, renewal
 (the consultant workflow, in workflow.py).
 
-Exit codes: 0 every evaluated control compliant; 1 findings (or a bundle failed verification);
-2 usage or input error; 3 partial scan (some evidence could not be collected); 4 internal error.
+Exit codes: 0 no failure outside active waivers and no missing evidence; 1 a failure no waiver covers (or a bundle
+failed verification); 2 usage or input error; 3 partial scan (some evidence could not be collected); 4 internal
+error.
 """
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--level", type=_level, help="MLPS level 1-3 (default: system.level of the config)")
         sp.add_argument("--profile", type=Path, help="YAML file overriding the level's thresholds")
         sp.add_argument("--fail-on", choices=["any", "fail", "error", "high-risk", "never"], default="any",
-                        help="which outcomes give a non-zero exit: any (default: 1 findings, 3 partial), fail, error, "
-                             "high-risk (1 when the assessment lists high-risk candidates), never")
+                        help="which outcomes give a non-zero exit: any (default: 1 failures no waiver covers, 3 partial), "
+                             "fail, error, high-risk (1 when high-risk cases are not ruled out by an assessor), never")
         sp.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                         help="judge waivers and attestations as of this date (default: today)")
         sp.add_argument("--checks", action="append", metavar="IDS",
@@ -214,6 +215,8 @@ def _print_summary(controls, findings, out: Path | None, quiet: bool, partial: b
 def verdict_lines(a) -> list[str]:
     """The assessment in three lines for the terminal: rate and conclusion ranges, high-risk candidates,
     decisions."""
+    from .models import HIGH_RISK_STATE_ZH, WAIVER_STATUS_ZH
+
     def rng(lo, hi, fmt):
         if lo is None:
             return "—"
@@ -222,14 +225,18 @@ def verdict_lines(a) -> list[str]:
     concl = rng(a.conclusion.low, a.conclusion.high, lambda c: f"{c.zh} {c.en}")
     majors = sum(h.major for h in a.high_risks)
     ws = Counter(w.status for w in a.waivers)
+    ruled = Counter(h.state for h in a.high_risks if h.state != "candidate")
     lines = [f"符合率 compliance rate: {rate}; conclusion 结论: {concl}"
              + (" (provisional 暂定)" if a.rule.provisional else "") + f" [as of {a.as_of}]",
              f"high-risk candidates 疑似高风险: {len(a.high_risks)}"
              + (f" ({majors} may be 重大风险隐患 major: {', '.join(h.case_id for h in a.high_risks if h.major)})" if majors else "")
-             + (f"; cases {', '.join(h.case_id for h in a.high_risks)}" if a.high_risks and not majors else "")]
+             + (f"; cases {', '.join(h.case_id for h in a.high_risks)}" if a.high_risks and not majors else "")
+             + ("; ruled by the assessor 已判定: " + ", ".join(f"{n} {k} {HIGH_RISK_STATE_ZH[k]}"
+                                                            for k, n in sorted(ruled.items())) if ruled else "")]
     decisions = []
     if a.waivers:
-        decisions.append("waivers 豁免: " + ", ".join(f"{n} {k}" for k, n in sorted(ws.items())))
+        decisions.append("waivers 豁免: " + ", ".join(f"{n} {k} {WAIVER_STATUS_ZH.get(k, '')}".rstrip()
+                                                     for k, n in sorted(ws.items())))
     if a.counts.get("not_applicable"):
         decisions.append(f"不适用 not applicable: {a.counts['not_applicable']}")
     stale = [x.id for x in a.attestations if x.state != "counted"]
@@ -278,8 +285,8 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
 
 def _exit(res, fail_on: str) -> int:
     from .runner import exit_code
-    return exit_code(res.findings, res.partial, fail_on,
-                     high_risks=len(res.assessment.high_risks) if res.assessment is not None else 0)
+    open_cases = sum(h.state in ("candidate", "confirmed") for h in res.assessment.high_risks) if res.assessment else 0
+    return exit_code(res.findings, res.partial, fail_on, high_risks=open_cases)
 
 
 def cmd_check(args) -> int:
@@ -356,7 +363,8 @@ def cmd_checks(args) -> int:
         print(json_text([{"id": s.id, "title": s.title.model_dump(), "controls": s.controls, "asset_type": s.asset_type,
                            "reads": s.reads, "params": s.params, "severity": s.severity,
                            "remediation": s.remediation.model_dump() if s.remediation else None,
-                           "shows": {cid: text.model_dump() for cid, text in s.shows.items()}} for s in specs]))
+                           "shows": {cid: text.model_dump() for cid, text in s.shows.items()},
+                           "high_risk": [t.model_dump() for t in s.high_risk]} for s in specs]))
         return 0
     from rich.table import Table
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .bundle import open_bundle, verify_bundle
-from .errors import InputError
+from .errors import BundleError, InputError
 from .models import ControlResult, Finding
 
 # how bad a control status is; a move to a higher rank is a regression (from `manual`, i.e. not assessed
@@ -16,6 +16,18 @@ _FRANK = {"pass": 0, "not_applicable": 0, "error": 1, "fail": 2}
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """A bundle's results. A bundle that cannot be read (missing, not a bundle, malformed JSON) is an input
+    error (exit 2) naming it, never a difference: `--fail-on-regression` reads exit 1 as a regression."""
+    try:
+        return _read(path)
+    except BundleError as e:
+        msg = str(e)
+        raise InputError(msg if str(path) in msg else f"{path}: {msg}") from None
+    except OSError as e:
+        raise InputError(f"{path}: unreadable ({e})") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
     r = open_bundle(Path(path))
     m = r.manifest()
     for n in ("findings.json", "controls.json"):
@@ -60,11 +72,40 @@ def judged_differently(old: dict, new: dict) -> list[str]:
         if parts:
             notes.append("judged with different waivers (" + "; ".join(parts) + "): waived failures stay `fail`, "
                          "but control statuses and the conclusion may move with them")
+        parts = _attestation_changes((ao or {}).get("attestations", []), (an or {}).get("attestations", []))
+        if parts:
+            notes.append("judged with different attestations (" + "; ".join(parts) + "): items they name moved with "
+                         "the assessor's judgement, not with the estate")
         so = ((ao or {}).get("scope") or {}).get("extensions")
         sn = ((an or {}).get("scope") or {}).get("extensions")
         if ao is not None and an is not None and so != sn:
             notes.append(f"judged with different scopes (extensions {so} -> {sn}): 不适用 items differ")
     return notes
+
+
+def _attestation_changes(old: list, new: list) -> list[str]:
+    """What changed between two bundles' attestations, per control id: added, removed, status or state changed
+    (a judgement change, not a change of the estate)."""
+    def per_control(items: list) -> dict[str, tuple]:
+        out = {}
+        for x in items:
+            if not isinstance(x, dict):
+                continue
+            for cid in x.get("control_ids") or []:
+                out[cid] = (x.get("status"), x.get("state"))
+        return out
+    o, n = per_control(old), per_control(new)
+    parts = []
+    if set(n) - set(o):
+        parts.append("added " + ", ".join(f"{c} {n[c][0]}" for c in sorted(set(n) - set(o))))
+    if set(o) - set(n):
+        parts.append("removed " + ", ".join(f"{c} {o[c][0]}" for c in sorted(set(o) - set(n))))
+    for c in sorted(set(o) & set(n)):
+        if o[c][0] != n[c][0]:
+            parts.append(f"{c} {o[c][0]} -> {n[c][0]}")
+        elif o[c][1] != n[c][1]:
+            parts.append(f"{c} {o[c][1]} -> {n[c][1]}")
+    return parts
 
 
 def _by_key(findings: list[Finding]) -> dict[tuple[str, str], Finding]:

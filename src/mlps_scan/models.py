@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 
 def utcnow() -> datetime:
@@ -26,6 +26,16 @@ class Strict(BaseModel):
 class Bilingual(Strict):
     en: str
     zh: str = ""
+
+
+def _non_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank (a person's text is required here)")
+    return v
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+"""Text a person must write (who decided, why, what compensates): empty or whitespace-only is an input error."""
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -106,6 +116,18 @@ class Asset(BaseModel):
         description="attribute -> why it could not be collected (denied, timeout...); checks reading it say error",
     )
     evidence: list[str] = Field(default_factory=list)
+    origin: str | None = Field(None, description="where a declared (not observed) asset comes from, e.g. `static file "
+                                                 "network.yaml`: a user's statement, hashed as evidence but not read "
+                                                 "from the peer")
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler):
+        return _drop_none(handler, self, ("origin",))
+
+
+# asset types the engine reserves for decisions people record (static `attestations:`, `waivers:`,
+# `high_risk_decisions:`): only the static collector's decision sections make them, never `assets:`
+DECISION_TYPES = ("attestation", "waiver", "high_risk_decision")
 
 
 class Coverage(BaseModel):
@@ -139,7 +161,7 @@ class FindingStatus(str, Enum):
 
 
 class FindingWaiver(BaseModel):
-    """The active waiver that covers a failed finding: the verdict stays `fail`, its handling is recorded."""
+    """An active waiver that covers a failed finding: the verdict stays `fail`, its handling is recorded."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -147,6 +169,9 @@ class FindingWaiver(BaseModel):
     approved_by: str
     expires: date
     compensating: str | None = Field(None, description="the compensating measure, when the waiver names one")
+    controls: list[str] = Field(default_factory=list, description=(
+        "the finding's control ids this waiver covers: all of them when it names the finding's check, only those it "
+        "names when it is scoped by `controls:`; under the others the finding is an ordinary failure"))
 
 
 def _drop_none(handler, obj, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -178,11 +203,30 @@ class Finding(BaseModel):
     title: Bilingual | None = None
     remediation: Bilingual | None = Field(None, description="整改建议, English and Chinese")
     details: dict[str, Any] = Field(default_factory=dict)
-    waiver: FindingWaiver | None = Field(None, description="present when an active waiver covers this failed finding")
+    waiver: FindingWaiver | None = Field(None, description="present when an active waiver covers this failed finding: "
+                                                          "the strongest of `waivers` (a compensating measure first, "
+                                                          "then the most controls covered, then the id)")
+    waivers: list[FindingWaiver] = Field(default_factory=list, description=(
+        "every active waiver covering this failed finding, strongest first (`waiver` is the first); the control "
+        "judgement reads them all"))
 
     @model_serializer(mode="wrap")
     def _serialise(self, handler):
-        return _drop_none(handler, self, ("waiver",))
+        out = _drop_none(handler, self, ("waiver",))
+        if not out.get("waivers"):
+            out.pop("waivers", None)
+        return out
+
+    def waivers_under(self, control_id: str) -> list[FindingWaiver]:
+        """The covering waivers that cover this finding under `control_id`."""
+        return [w for w in (self.waivers or ([self.waiver] if self.waiver else [])) if control_id in w.controls]
+
+    @property
+    def fully_waived(self) -> bool:
+        """Every control this failed finding evidences is covered by an active waiver."""
+        if self.waiver is None:
+            return False
+        return all(self.waivers_under(c) for c in self.control_ids)
 
 
 class ControlStatus(str, Enum):
@@ -203,6 +247,8 @@ class NotApplicable(BaseModel):
     decided_by: str = Field(description="the person (attestation `by`) or `scope` (system.extensions)")
     source: str = Field(description="where the decision is recorded: an attestation asset id, or scan.json for scope")
     evidence: list[str] = Field(default_factory=list)
+    reason_zh: str = Field("", description="the reason in Chinese (an attestation's note as written)")
+    decided_by_zh: str = Field("", description="who decided, in Chinese (the person as written, or 定级范围)")
 
 
 class ControlResult(BaseModel):
@@ -219,6 +265,7 @@ class ControlResult(BaseModel):
     title: Bilingual
     control_point: Bilingual
     summary: str
+    summary_zh: str = Field("", description="the summary in Chinese")
     counts: dict[str, int] = Field(default_factory=dict)
     checks: list[str] = Field(default_factory=list)
     skipped_checks: list[str] | None = Field(None, description="checks of this item left out by the check selection "
@@ -556,9 +603,9 @@ class Manifest(BaseModel):
 class Attestation(Strict):
     control_ids: list[str] = Field(min_length=1)
     status: Literal["pass", "fail", "not_applicable"]
-    by: str = Field(min_length=1, description="who judged: assessor or client contact")
+    by: NonBlank = Field(description="who judged: assessor or client contact")
     date: _dt.date = Field(description="when it was judged (YYYY-MM-DD); not in the future")
-    note: str = Field(min_length=1, description="what was seen: document, room, interview; for not_applicable, why")
+    note: NonBlank = Field(description="what was seen: document, room, interview; for not_applicable, why")
     documents: list[str] = Field(default_factory=list, description="files beside the static file, copied into the bundle")
 
 
@@ -573,9 +620,9 @@ class Waiver(Strict):
     checks: list[str] = Field(default_factory=list, description="check ids whose failed findings it covers")
     controls: list[str] = Field(default_factory=list, description="control ids whose failed findings it covers")
     resources: list[str] = Field(default_factory=list, description="optional glob patterns over resource_id")
-    justification: str = Field(min_length=1)
-    compensating: str | None = Field(None, min_length=1, description="the measure that mitigates the risk")
-    approved_by: str = Field(min_length=1)
+    justification: NonBlank
+    compensating: NonBlank | None = Field(None, description="the measure that mitigates the risk")
+    approved_by: NonBlank
     approved_on: date
     expires: date
 
@@ -586,6 +633,46 @@ class Waiver(Strict):
         if self.expires < self.approved_on:
             raise ValueError(f"expires {self.expires} is before approved_on {self.approved_on}")
         return self
+
+
+CASE_ID = r"^\d+(\.\d+){3}$"
+
+
+class HighRiskDecision(Strict):
+    """An assessor's ruling on a high-risk candidate (公网安〔2025〕1846号 Q19: whether a case holds, and whether it
+    is a 重大风险隐患, is the assessor's call). Until one is recorded a candidate stays a candidate: a waiver's
+    compensating measure is input to the case's mitigation question, never the answer."""
+
+    case_id: str = Field(pattern=CASE_ID, description="the guideline's case, e.g. 6.4.3.2")
+    resources: list[str] = Field(default_factory=list, description="optional glob patterns over the triggering "
+                                                                   "findings' resource_id (default: every one)")
+    decision: Literal["mitigated", "not_high_risk", "confirmed"] = Field(description=(
+        "mitigated: the guideline's mitigation is in place and verified (only for cases it allows to be mitigated); "
+        "not_high_risk: the case does not hold (e.g. the data is not important, the port is not reachable); "
+        "confirmed: the case holds"))
+    by: NonBlank = Field(description="the assessor who ruled")
+    date: _dt.date = Field(description="when (YYYY-MM-DD); not in the future; stale after attestation_max_age_days")
+    note: NonBlank = Field(description="what was verified: the mitigation seen, or why the case does not hold")
+
+
+class HighRiskTrigger(Strict):
+    """What a check declares (`@check(high_risk=[...])`): its failed findings trigger a case of the high-risk
+    guideline, when their `details` meet `when` (every key; a value, or {lt|le|gt|ge|in|nonempty: x}). A key the
+    finding does not record, or records as null, counts as met: the assessor rules on an unknown."""
+
+    case: str = Field(pattern=CASE_ID)
+    when: dict[str, Any] = Field(default_factory=dict)
+    basis: str = Field("", description="why this finding shows the case")
+
+    @model_validator(mode="after")
+    def _known_operators(self):
+        for key, cond in self.when.items():
+            if isinstance(cond, dict) and (not cond or set(cond) - set(TRIGGER_OPERATORS)):
+                raise ValueError(f"when.{key}: operators are {', '.join(TRIGGER_OPERATORS)}, not {sorted(cond)}")
+        return self
+
+
+TRIGGER_OPERATORS = ("lt", "le", "gt", "ge", "in", "nonempty")
 
 
 # --------------------------------------------------------------------------- assessment (assessment.json)
@@ -610,6 +697,29 @@ class FindingRef(BaseModel):
     resource_id: str
 
 
+class CaseFinding(FindingRef):
+    """A finding that triggers a case, with the assessor's ruling on it when one is recorded."""
+
+    decision: Literal["mitigated", "not_high_risk", "confirmed"] | None = None
+    decision_id: str | None = Field(None, description="the high_risk_decision (asset id) that ruled on it")
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler):
+        return _drop_none(handler, self, ("decision", "decision_id"))
+
+
+class MitigationClaim(BaseModel):
+    """A compensating measure a waiver names on triggering findings: input to the case's mitigation question, for
+    the assessor to verify. It does not decide the case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    waiver: str
+    compensating: str
+    findings: list[FindingRef]
+    text: Bilingual = Field(description="mitigation claimed by waiver W-x: ..., in both languages")
+
+
 class HighRisk(BaseModel):
     """One case of the high-risk guideline that failed findings trigger (a candidate: the assessor decides)."""
 
@@ -618,28 +728,60 @@ class HighRisk(BaseModel):
     case_id: str = Field(description="the guideline's numbering, e.g. 6.4.1.1")
     title: Bilingual
     control_ids: list[str]
-    findings: list[FindingRef]
+    findings: list[CaseFinding]
     mitigable: bool = Field(description="the guideline allows compensating measures to downgrade the case")
     mitigation: Bilingual | None = Field(None, description="what the guideline accepts as mitigation")
     question: Bilingual = Field(description="what the assessor must establish to confirm or downgrade the case")
     can_be_major: bool = Field(description="the case is in the 重大风险隐患 trigger table")
     major_trigger: str | None = Field(None, description="its code in that table, e.g. A-18")
-    major: bool = Field(description="counted as a 重大风险隐患 candidate in the conclusion: can be major and not "
-                                    "mitigated by a recorded compensating measure")
+    state: Literal["candidate", "confirmed", "mitigated", "not_high_risk"] = Field(description=(
+        "candidate: some triggering finding has no ruling yet; confirmed: an assessor confirmed it on some finding; "
+        "mitigated / not_high_risk: an assessor ruled so on every triggering finding (high_risk_decisions)"))
+    state_zh: str = Field("", description="the state in Chinese")
+    major: bool = Field(description="counted as a 重大风险隐患 in the conclusion: can be major and not ruled out by "
+                                    "an assessor (state candidate or confirmed)")
+    decisions: list[str] = Field(default_factory=list, description="the counted high_risk_decisions applied")
     waivers: list[str] = Field(default_factory=list, description="active waivers covering the triggering findings")
-    compensated: bool = Field(False, description="every triggering finding is covered by an active waiver with a "
-                                                 "compensating measure and the case is mitigable: assessor to confirm")
+    mitigation_claims: list[MitigationClaim] = Field(default_factory=list, description=(
+        "compensating measures those waivers name: input to `question`, not a decision"))
     condition: Bilingual | None = Field(None, description="when the case applies at all (e.g. high continuity needs)")
     basis: str
+
+
+class HighRiskDecisionState(BaseModel):
+    """A recorded high_risk_decision and what it did on the assessment date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    case_id: str
+    resources: list[str] = Field(default_factory=list)
+    decision: Literal["mitigated", "not_high_risk", "confirmed"]
+    by: str
+    date: _dt.date
+    note: str
+    state: Literal["counted", "stale", "future", "unused", "overridden"] = Field(description=(
+        "counted: it rules on triggering findings; stale: older than attestation_max_age_days; future: dated after "
+        "the assessment date; unused: the case is not triggered (at this level) or no triggering finding matches its "
+        "resources; overridden: a later decision rules on each finding it covers"))
+    findings: list[FindingRef] = Field(default_factory=list, description="the triggering findings it rules on")
+    evidence: list[str] = Field(default_factory=list)
+
+
+WAIVER_STATUS_ZH = {"active": "生效", "expired": "已过期", "unused": "未使用", "pending": "未生效", "superseded": "已被替换"}
+HIGH_RISK_STATE_ZH = {"candidate": "待判定", "confirmed": "已确认", "mitigated": "已缓解（降级）",
+                      "not_high_risk": "经判定不构成高风险"}
 
 
 class WaiverState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    status: Literal["active", "expired", "unused", "pending"] = Field(
+    status: Literal["active", "expired", "unused", "pending", "superseded"] = Field(
         description="active: in force and covers failed findings; expired: past `expires` (does nothing); unused: in "
-                    "force but covers no failed finding; pending: approved after the assessment date")
+                    "force but covers no failed finding; pending: approved after the assessment date; superseded: its "
+                    "file was replaced by a later `check --waivers` file (does nothing)")
+    status_zh: str = Field("", description="the status in Chinese")
     checks: list[str] = Field(default_factory=list)
     controls: list[str] = Field(default_factory=list)
     resources: list[str] = Field(default_factory=list)
@@ -671,9 +813,12 @@ class AttestationState(BaseModel):
     status: Literal["pass", "fail", "not_applicable"]
     by: str
     date: _dt.date
-    state: Literal["counted", "stale", "future", "contradicted"] = Field(
+    state: Literal["counted", "stale", "future", "contradicted", "other_level"] = Field(
         description="counted; stale: older than attestation_max_age_days, no longer counts; future: dated after the "
-                    "assessment date, not counted; contradicted: not_applicable but automated verdicts exist")
+                    "assessment date, not counted; contradicted: not_applicable but automated verdicts or missing "
+                    "evidence (error) exist; other_level: none of its control ids is of the assessed level")
+    ignored_ids: list[str] = Field(default_factory=list, description="its control ids that are not of the assessed "
+                                                                     "level (or not in the catalogue): they do nothing")
     note: str
     documents: list[AttestationDocument] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
@@ -734,6 +879,7 @@ class Assessment(BaseModel):
     rule: ConclusionRule
     high_risks: list[HighRisk] = Field(default_factory=list)
     waivers: list[WaiverState] = Field(default_factory=list)
+    high_risk_decisions: list[HighRiskDecisionState] = Field(default_factory=list)
     attestations: list[AttestationState] = Field(default_factory=list)
     not_applicable: list[NotApplicableItem] = Field(default_factory=list)
     notes: list[Bilingual] = Field(default_factory=list, description="what the assessor should know: stale or "

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .bundle import (BundleReader, key_fingerprint, load_private_key, require_intact, staged_output, write_json,
                      write_manifest, write_text)
@@ -82,33 +82,39 @@ def config_dump(cfg) -> dict:
 
 
 def evaluate(inventory: Inventory, level: int, profile: Profile, *, system: str = "", as_of: date | None = None,
-             extensions: list[str] | None = None, selection: Selection | None = None
-             ) -> tuple[list[Finding], list[ControlResult], Assessment]:
-    """Checks, decisions (waivers, attestations, 不适用), one result per control and the assessment.
-    `as_of` is the date decisions are judged at (default today); `extensions` the declared scope (None:
-    derived from the evidence); `selection` the checks to run (a control whose checks were left out says so and
-    is never compliant for it). A waiver that breaks the profile's limits is an InputError."""
+             extensions: list[str] | None = None, selection: Selection | None = None,
+             known_checks: Iterable[str] = ()) -> tuple[list[Finding], list[ControlResult], Assessment]:
+    """Checks, decisions (waivers, attestations, 不适用, rulings on high-risk candidates), one result per control
+    and the assessment. `as_of` is the date decisions are judged at (default today); `extensions` the declared
+    scope (None: derived from the evidence); `selection` the checks to run (a control whose checks were left out
+    says so and is never compliant for it); `known_checks` check ids known besides the installed ones (those a
+    bundle's findings name, for a re-check without the plugin). A decision the profile or the guideline does not
+    allow is an InputError."""
     from . import assessment as A
     from .catalogue import load as load_catalogue
-    from .plugins import checks, collectors
+    from .plugins import checks, collectors, declared_check_ids
     from .runner import aggregate, evaluate as run_checks
     from .selection import mark_skipped
     cat = load_catalogue()
     as_of = as_of or date.today()
-    waivers = A.waivers_in(inventory)
-    A.validate_waivers(waivers, profile, known_checks=list(checks()) + ["attestation"], known_controls=cat.by_id)
+    waivers, superseded = A.waivers_in(inventory)
+    A.validate_waivers(waivers, profile, known_checks=declared_check_ids() | set(known_checks) | {"attestation"},
+                       known_controls=cat.by_id)
+    decisions = A.decisions_in(inventory)
+    A.validate_decisions(decisions)
     sel = selection or Selection()
     specs = list(checks().values())
     run, skipped = sel.resolve(specs, level)
     findings = run_checks(inventory, level, profile, cat, only=run if sel.active else None, as_of=as_of)
-    findings, waiver_states = A.apply_waivers(findings, waivers, as_of)
+    findings, waiver_states = A.apply_waivers(findings, waivers, as_of, superseded)
     scope = A.decide_scope(inventory, extensions, {n: c.extensions for n, c in collectors().items()})
     attestations = A.attestation_states_of(inventory, as_of, profile.attestation_max_age_days)
     na, contradicted, notes = A.decide_not_applicable(findings, level, cat, scope, attestations)
     controls = mark_skipped(aggregate(findings, level, cat, not_applicable=na), skipped, specs, level)
     verdict = A.assess(system=system, level=level, as_of=as_of, profile=profile, catalogue=cat, findings=findings,
                        controls=controls, scope=scope, waiver_states=waiver_states, attestations=attestations,
-                       contradicted=contradicted, notes=notes)
+                       contradicted=contradicted, notes=notes,
+                       triggers={s.id: s.high_risk for s in checks().values() if s.high_risk}, decisions=decisions)
     return findings, controls, verdict
 
 
@@ -122,7 +128,8 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
                        as_of: date | None = None, selection: Selection | None = None,
-                       from_evidence: bool = False, why_partial: list[str] = ()) -> Evaluation:
+                       from_evidence: bool = False, why_partial: list[str] = (),
+                       known_checks: Iterable[str] = ()) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
     manifest into `stage` (which already holds the evidence). `from_evidence`: the inventory was built in this
     run from the evidence it recorded (redacted then), so the derived files need no second redaction pass; an
@@ -131,7 +138,8 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
     from .report import render
 
     findings, controls, verdict = evaluate(inventory, level, profile, system=system, as_of=as_of,
-                                           extensions=declared_extensions(config_dump), selection=selection)
+                                           extensions=declared_extensions(config_dump), selection=selection,
+                                           known_checks=known_checks)
     selected = (selection or Selection()).record_for(level)
     evidence_count = len(list((stage / "evidence").glob("*.json"))) if (stage / "evidence").is_dir() else 0
     again = not from_evidence
@@ -240,6 +248,8 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     profile = saved_profile(scan_meta, lvl, profile_path)
     config = scan_meta.config
     why = partial_reasons(inventory, failures=bundle_failures(b)) if m.partial else []
+    # the checks the bundle's findings name are known ids for its waivers, even without the plugin installed
+    known = {f.check_id for f in b.findings()} if b.has("findings.json") else set()
     wdoc = wlist = reader = None
     if waivers is not None:
         reader = waiver_file_reader()
@@ -248,7 +258,8 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
         if wlist is not None:
             inventory = _with_waivers(inventory, Path(waivers), wlist, None, reader)
         findings, controls, verdict = evaluate(inventory, lvl, profile, system=m.system, as_of=as_of,
-                                               extensions=declared_extensions(config), selection=selection)
+                                               extensions=declared_extensions(config), selection=selection,
+                                               known_checks=known)
         selected = (selection or Selection()).record_for(lvl)
         return Evaluation(level=lvl, profile=profile, findings=findings, controls=controls, partial=m.partial,
                           assessment=verdict, extra={"why_partial": why, **({"selection": selected} if selected else {})})
@@ -264,7 +275,7 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config,
                                 sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection,
-                                why_partial=why)
+                                why_partial=why, known_checks=known)
     ev.out = Path(out).expanduser().absolute()
     ev.extra["why_partial"] = why
     return ev
@@ -283,20 +294,24 @@ def waiver_file_reader():
 
 
 def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder, reader) -> Inventory:
-    """The inventory with its waivers replaced by those of a `check --waivers` file. With a recorder, `doc`
+    """The inventory with its waivers superseded by those of a `check --waivers` file. With a recorder, `doc`
     (the parsed file) becomes an evidence record of the collector that reads such files (`reader`), which
     derives the waivers from it, so a replay of the new bundle rebuilds the same waivers; without one
-    (nothing written), `doc` is the list of waivers."""
+    (nothing written), `doc` is the list of waivers. The record names the evidence of every waiver it replaces
+    (`replaces`), so a replay of the new bundle, which derives the old waivers again, knows them superseded."""
     from .models import Asset
     from .plugins import CollectSession
     inv = inventory.model_copy(deep=True)
-    inv.assets = [a for a in inv.assets if a.type != "waiver"]
+    # the bundle's waivers stay in the inventory, superseded (listed as such in the assessment)
+    replaces = sorted({ev for a in inv.assets if a.type == "waiver" for ev in a.evidence})
     if recorder is None:
         inv.assets.extend(Asset(type="waiver", id=w.id, name=w.id, scope=f"{reader.name}/{WAIVERS_TARGET}",
-                                attributes={**w.model_dump(mode="json"), "file": path.name}) for w in doc)
+                                attributes={**w.model_dump(mode="json"), "file": path.name, "replaces": replaces})
+                          for w in doc)
         return inv
     s = CollectSession(reader.name, WAIVERS_TARGET, recorder, base_dir=path.parent)
-    s.record(f"file:{path.name}", doc, request={"path": path.name, "format": "assets", "given_as": "--waivers"})
+    s.record(f"file:{path.name}", doc, request={"path": path.name, "format": "assets", "given_as": "--waivers",
+                                               "replaces": replaces})
     reader().derive(s.records(), s)
     inv.assets.extend(s.assets)
     inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
@@ -304,17 +319,51 @@ def _with_waivers(inventory: Inventory, path: Path, doc: Any, recorder, reader) 
 
 
 def check_static_waivers(cfg, profile: Profile) -> None:
-    """Before scanning: the waivers the config's targets declare (static files) within the profile's limits."""
+    """Before scanning: the decisions the config's targets declare (static files) within the limits of the
+    profile (waivers) and of the guideline (rulings on high-risk candidates)."""
     from . import assessment as A
     from .catalogue import load as load_catalogue
     from .models import Asset
-    from .plugins import checks
-    found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"{cls.name}/{collector.target_name(t)}",
+    from .plugins import declared_check_ids
+    collectors_ = [(cls, t, cls()) for cls, t in cfg.targets()]
+    found = [A.RecordedWaiver(w, Asset(type="waiver", id=w.id, scope=f"{cls.name}/{c.target_name(t)}",
                                        attributes={"file": str(f)}))
-             for cls, t in cfg.targets() for collector in (cls(),)
-             for f, w in collector.declared_waivers(t, cfg.base_dir)]
-    A.validate_waivers(found, profile, known_checks=list(checks()) + ["attestation"],
+             for cls, t, c in collectors_ for f, w in c.declared_waivers(t, cfg.base_dir)]
+    A.validate_waivers(found, profile, known_checks=declared_check_ids() | {"attestation"},
                        known_controls=load_catalogue().by_id)
+    decisions = [A.RecordedDecision(d, Asset(type="high_risk_decision", id=f"{f}#{d.case_id}",
+                                             scope=f"{cls.name}/{c.target_name(t)}", attributes={"file": str(f)}))
+                 for cls, t, c in collectors_ for f, d in c.declared_high_risk_decisions(t, cfg.base_dir)]
+    A.validate_decisions(decisions)
+
+
+def shard_settings(bundles: list[Path]) -> tuple[list[ScanSettings], set[str]]:
+    """The settings each shard was judged with (scan.json), and the check ids their findings name. Shards whose
+    declared scope (system.extensions) differs are refused: the merged bundle would be judged on one of them."""
+    settings, known = [], set()
+    for p in bundles:  # verified by merge_bundles before anything is written
+        b = BundleReader(p)
+        settings.append(b.scan_settings())
+        if b.has("findings.json"):
+            known |= {f.check_id for f in b.findings()}
+    declared = {repr(declared_extensions(s.config)) for s in settings}
+    if len(declared) > 1:
+        raise InputError(f"the bundles declare different scopes (system.extensions: {', '.join(sorted(declared))}): "
+                         "merge bundles of one system's scan config")
+    return settings, known
+
+
+def merged_profile(settings: list[ScanSettings], level: int, cli_profile: Path | None) -> Profile:
+    """--profile FILE, else the profile every shard was judged with (saved in its scan.json, as `check` reads
+    it); shards judged with different profiles need --profile."""
+    if cli_profile:
+        return saved_profile(settings[0], level, cli_profile)
+    profiles = [saved_profile(s, level, None).model_dump(mode="json") for s in settings]
+    if any(p != profiles[0] for p in profiles[1:]):
+        changed = sorted(k for k in profiles[0] if any(p.get(k) != profiles[0].get(k) for p in profiles[1:]))
+        raise InputError(f"the bundles were judged with different profiles ({', '.join(changed)}): pass --profile FILE "
+                         "for the merged result")
+    return saved_profile(settings[0], level, None)
 
 
 def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Path | None, force: bool = False,
@@ -324,17 +373,20 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
     from .evidence import Recorder
     from .merge import merge_bundles
 
+    settings, known = shard_settings(bundles)
     with staged_output(out, force=force) as stage:
         rec = Recorder(stage)
         m = merge_bundles(bundles, rec)
         why = partial_reasons(m.inventory, failures=recorder_failures(rec)) if m.partial else []
         lvl = resolve_level(level, m.level)
-        profile = resolve_profile(lvl, profile_path, None, Path.cwd())
+        profile = merged_profile(settings, lvl, profile_path)
+        ext = declared_extensions(settings[0].config)
+        config = {"merged_from": [str(b) for b in bundles], **({"system": {"extensions": ext}} if ext is not None else {})}
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=m.inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
-                                partial=m.partial, api_calls=m.api_calls,
-                                config_dump={"merged_from": [str(b) for b in bundles]}, sign_key=sign_key,
-                                make_zip=zip_bundle, as_of=as_of, selection=selection, why_partial=why)
+                                partial=m.partial, api_calls=m.api_calls, config_dump=config, sign_key=sign_key,
+                                make_zip=zip_bundle, as_of=as_of, selection=selection, why_partial=why,
+                                known_checks=known)
     ev.out = Path(out).expanduser().absolute()
     ev.extra["why_partial"] = why
     return ev

@@ -27,13 +27,15 @@ import threading
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, ClassVar, Iterable
 
 from pydantic import BaseModel
 
 from .architecture import ArchitectureEntries
 from .evidence import Recorded, Recorder
-from .models import Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, PluginFailure, Profile, Waiver
+from .models import (Asset, Bilingual, Coverage, EvidenceRecord, EvidenceStatus, HighRiskDecision, HighRiskTrigger,
+                     PluginFailure, Profile, Waiver)
 
 log = logging.getLogger("mlps_scan")
 
@@ -100,9 +102,10 @@ class CollectSession:
     # inventory
     def asset(self, type: str, id: str, *, scope: str, name: str | None = None,
               attributes: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-              evidence: Iterable[str] = ()) -> Asset:
+              evidence: Iterable[str] = (), origin: str | None = None) -> Asset:
+        """An inventory item; `origin` says where a declared (not observed) asset comes from."""
         a = Asset(type=type, id=id, name=name, scope=scope, attributes=attributes or {}, errors=errors or {},
-                  evidence=list(dict.fromkeys(evidence)))
+                  evidence=list(dict.fromkeys(evidence)), origin=origin)
         with self._lock:
             self.assets.append(a)
         return a
@@ -201,6 +204,12 @@ class Collector:
         profile does not allow stops the run before any collector starts. None by default."""
         return []
 
+    def declared_high_risk_decisions(self, target: BaseModel, base_dir: Path) -> list[tuple[Path, HighRiskDecision]]:
+        """(file, decision) for the assessor's rulings on high-risk candidates the target's files declare, read
+        before scanning so a ruling the guideline does not allow (or on a case nobody knows) stops the run
+        before any collector starts. None by default."""
+        return []
+
     # whether this collector reads the waiver files `check --waivers FILE` is given (`parse_waivers_file`,
     # then `derive` of the file recorded as its evidence)
     reads_waiver_files: ClassVar[bool] = False
@@ -268,6 +277,7 @@ class CheckSpec:
     module: str = ""
     # control id -> what this check shows for that item (the mapping's reason, for a consultant's review)
     shows: dict[str, Bilingual] = field(default_factory=dict)
+    high_risk: list[HighRiskTrigger] = field(default_factory=list)
 
     def controls_for(self, level: int) -> list[str]:
         return list(self.controls.get(level, []))
@@ -288,21 +298,27 @@ _CHECKS: dict[str, CheckSpec] = {}
 
 def check(*, id: str, title_en: str, title_zh: str, controls: dict[int, list[str]], asset_type: str,
           reads: Iterable[str] = (), params: Iterable[str] = (), remediation: str | dict | Bilingual = "",
-          remediation_zh: str = "", severity: str = "medium", shows: dict | None = None) -> Callable:
+          remediation_zh: str = "", severity: str = "medium", shows: dict | None = None,
+          high_risk: Iterable[str | dict | HighRiskTrigger] = ()) -> Callable:
     """Declare a check. `controls` maps level -> catalogue ids it evidences at that level. The remediation
     (整改建议) is given in English and Chinese: `remediation="..." , remediation_zh="..."` or
     `remediation={"en": ..., "zh": ...}`; verdicts likewise carry their result record in both
     (`failed("...", "...")`). `shows` says, per control id (several ids may share one key, space-separated),
-    what the check shows for that item, in English and Chinese: `shows={"L3-ABS1-09": ("...", "...")}`."""
+    what the check shows for that item, in English and Chinese: `shows={"L3-ABS1-09": ("...", "...")}`.
+    `high_risk` names the cases of the high-risk guideline (data/high_risk.yaml) its failed findings trigger: a
+    case id, or `{case, when, basis}` when only some failures show the case (`when` reads the finding's
+    `details`, e.g. `{"plaintext": {"nonempty": True}}`); see `HighRiskTrigger`."""
     if isinstance(remediation, str):
         rem = Bilingual(en=remediation, zh=remediation_zh) if remediation else None
     else:
         rem = Bilingual.model_validate(remediation)
+    triggers = [t if isinstance(t, HighRiskTrigger) else HighRiskTrigger(case=t) if isinstance(t, str)
+                else HighRiskTrigger.model_validate(t) for t in high_risk]
 
     def deco(fn: Callable) -> Callable:
         spec = CheckSpec(id=id, title=Bilingual(en=title_en, zh=title_zh), controls={int(k): list(v) for k, v in controls.items()},
                          asset_type=asset_type, reads=list(reads), params=list(params), remediation=rem,
-                         severity=severity, func=fn, module=fn.__module__, shows=_shows(shows))
+                         severity=severity, func=fn, module=fn.__module__, shows=_shows(shows), high_risk=triggers)
         if id in _CHECKS and _CHECKS[id].func is not fn and _CHECKS[id].module != fn.__module__:
             raise ValueError(f"check id {id} declared twice ({_CHECKS[id].module} and {fn.__module__})")
         _CHECKS[id] = spec
@@ -438,33 +454,97 @@ def declared_checks(module: str) -> tuple[dict[str, dict[int, list[str]]], str |
     return found, None if found else f"no literal @check declarations in the source of {module}"
 
 
-def _record_failure(group: str, name: str, value: str, error: Exception) -> None:
-    checks, unknown = declared_checks(value.partition(":")[0].strip()) if group == "mlps_scan.checks" else ({}, None)
-    _FAILURES.append(PluginFailure(group=group, name=name, value=value, error=f"{type(error).__name__}: {error}",
-                                   checks=checks, checks_unknown=unknown))
+def _record_failure(group: str, name: str, value: str, error: BaseException | str,
+                    checks: dict[str, dict[int, list[str]]] | None = None) -> None:
+    unknown = None
+    if checks is None:
+        checks, unknown = declared_checks(value.partition(":")[0].strip()) if group == "mlps_scan.checks" else ({}, None)
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    _FAILURES.append(PluginFailure(group=group, name=name, value=value, error=text, checks=checks,
+                                   checks_unknown=unknown))
+
+
+def _spec_problem(spec: CheckSpec, catalogue, case_ids: set[str]) -> str | None:
+    """Why a declared check cannot run (ids its controls or high-risk cases name that nobody knows), or None."""
+    bad = [f"L{lvl}: {c}" for lvl, ids in sorted(spec.controls.items()) for c in ids
+           if c not in catalogue or catalogue.get(c).level != lvl]
+    if bad:
+        return f"check {spec.id} maps to control ids not in the catalogue at that level ({', '.join(bad)})"
+    cases = [t.case for t in spec.high_risk if t.case not in case_ids]
+    if cases:
+        return f"check {spec.id} names high-risk cases not in data/high_risk.yaml ({', '.join(cases)})"
+    return None
+
+
+def _drop_invalid_checks(origin: dict[str, tuple[str, str]]) -> None:
+    """A check whose declaration names unknown control ids or high-risk cases is dropped and recorded as a plugin
+    failure (its known controls say `error`), like a plugin that fails to load: the scan goes on."""
+    from .assessment import cases
+    from .catalogue import load as load_catalogue
+    catalogue = load_catalogue()
+    case_ids = {c.id for c in cases()}
+    for check_id, spec in sorted(_CHECKS.items()):
+        problem = _spec_problem(spec, catalogue, case_ids)
+        if problem is None:
+            continue
+        del _CHECKS[check_id]
+        name, value = origin.get(check_id, (spec.module, spec.module))
+        _record_failure("mlps_scan.checks", name, value, problem, checks={check_id: dict(spec.controls)})
+
+
+def _load_entry_point(group: str, ep, origin: dict[str, tuple[str, str]]) -> None:
+    """Import one entry point. Anything it raises (SystemExit too: a plugin must not end the run) is recorded as
+    a plugin failure and the checks it had registered are dropped; a collector entry point that yields no
+    Collector is recorded too."""
+    before_checks, before_collectors = set(_CHECKS), set(_COLLECTORS)
+    try:
+        obj = ep.load()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 - recorded, reported, and its controls say error
+        log.debug("plugin %s (%s) failed to load", ep.name, ep.value, exc_info=True)
+        for check_id in set(_CHECKS) - before_checks:
+            del _CHECKS[check_id]
+        for name in set(_COLLECTORS) - before_collectors:
+            del _COLLECTORS[name]
+        _record_failure(group, ep.name, ep.value, e)
+        return
+    origin.update({c: (ep.name, ep.value) for c in set(_CHECKS) - before_checks})
+    if group != "mlps_scan.collectors":
+        return
+    if isinstance(obj, type) and issubclass(obj, Collector) and isinstance(getattr(obj, "name", None), str):
+        register_collector(obj)
+    elif isinstance(obj, ModuleType):
+        if not set(_COLLECTORS) - before_collectors and not any(
+                c.__module__ == obj.__name__ for c in _COLLECTORS.values()):
+            _record_failure(group, ep.name, ep.value, f"module {obj.__name__} defines no Collector subclass with a name")
+    else:
+        what = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+        _record_failure(group, ep.name, ep.value, f"{ep.value} is {what}, not a Collector subclass with a name: ignored")
 
 
 def load_plugins() -> None:
     """Import built-in plugins and entry points once. A third-party plugin that fails to import does not take
     the tool down, and is not dropped silently either: it is recorded (`plugin_failures()`), the manifest and
-    the report name it, and the controls its checks evidence get an `error` finding."""
+    the report name it, and the controls its checks evidence get an `error` finding. So is a check that names
+    control ids or high-risk cases nobody knows, and a collector entry point that yields no Collector."""
     global _loaded
     with _load_lock:
         if _loaded:
             return
         _import_package_modules("mlps_scan.collectors")
         _import_package_modules("mlps_scan.checks")
+        origin: dict[str, tuple[str, str]] = {}
         for group in ("mlps_scan.collectors", "mlps_scan.checks"):
             for ep in entry_points(group=group):
-                try:
-                    obj = ep.load()
-                except Exception as e:  # noqa: BLE001 - recorded, reported, and its controls say error
-                    log.debug("plugin %s (%s) failed to load", ep.name, ep.value, exc_info=True)
-                    _record_failure(group, ep.name, ep.value, e)
-                    continue
-                if isinstance(obj, type) and issubclass(obj, Collector):
-                    register_collector(obj)
+                _load_entry_point(group, ep, origin)
+        _drop_invalid_checks(origin)
         _loaded = True
+
+
+def declared_check_ids() -> set[str]:
+    """Check ids the installation knows: the loaded checks and those plugins that failed to load declare."""
+    return set(checks()) | {c for f in plugin_failures() for c in f.checks}
 
 
 def plugin_failures(load: bool = True) -> list[PluginFailure]:

@@ -5,7 +5,9 @@ Assessment cycle (shared reference §5; `cycle_months` overrides): level 1 yearl
 level 2 every two years (common practice, no national legal cycle), level 3 and above yearly.
 
 Certificate (公网安〔2025〕1846号 Q6): valid 3 years from filing (filings before 2025-01-01 count from
-2025-01-01), +1 year for each completed assessment; apply for extension in the 3 months before expiry.
+2025-01-01), +1 year for each completed assessment; apply for extension in the 3 months before expiry. The
+term counts its first day, as a certificate's 有效期 does: one from 2025-03-01 is valid through 2028-02-29 and
+has lapsed on 2028-03-01 (`expires` is the last valid day; a term from Feb 29 runs through Feb 28).
 An assessment extends the certificate only while it is valid: one completed after the certificate lapsed
 does not revive it (the system must apply again). Level 1 systems are not filed, so have no certificate;
 a level 2+ system without a known filing date has one whose expiry cannot be computed.
@@ -15,7 +17,7 @@ Exit codes for cron jobs: 0 nothing due within the warning window, 1 due within 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable
 
 OK, DUE_SOON, OVERDUE = 0, 1, 5
@@ -35,6 +37,17 @@ def add_months(d: date, months: int) -> date:
 
 def add_years(d: date, years: int) -> date:
     return add_months(d, 12 * years)
+
+
+def term_end(start: date, years: int) -> date:
+    """The last day of a term of `years` years that starts on (and counts) `start`: the day before the
+    anniversary. A Feb 29 start has no anniversary in a common year: the term then runs through Feb 28."""
+    y = start.year + years
+    try:
+        anniversary = start.replace(year=y)
+    except ValueError:  # Feb 29 in a common year: the term is over once Feb 28 has passed
+        anniversary = date(y, 3, 1)
+    return anniversary - timedelta(days=1)
 
 
 def _status(due: date, today: date, warn_days: int) -> tuple[str, int]:
@@ -84,21 +97,21 @@ def renewal(*, level: int, filing_date: date | None, today: date, assessments: I
         # (a pre-2025 filing's older assessments), not future ones (filtered above), and not those after it
         # lapsed (it is not revived: the system must apply again)
         completed, late = [], []
-        expires = add_years(start, 3)
+        expires = term_end(start, 3)  # the last valid day
         for d in (d for d in assessed if d >= start):
             if d <= expires and not late:
                 completed.append(d)
-                expires = add_years(start, 3 + len(completed))
+                expires = term_end(start, 3 + len(completed))
             else:
                 late.append(d)
         cst, cdays = _status(expires, today, warn_days)
         out["certificate"] = {"basis": CERT_BASIS, "valid_from": start.isoformat(),
                               "counted_from_2025": filing_date < CERT_EPOCH,
                               "completed_assessments": len(completed), "expires": expires.isoformat(),
-                              "extension_window_opens": add_months(expires, -3).isoformat(),
+                              "extension_window_opens": add_months(expires + timedelta(days=1), -3).isoformat(),
                               "days_left": cdays, "status": cst}
         if late:
-            out["certificate"]["lapsed_on"] = expires.isoformat()
+            out["certificate"]["lapsed_on"] = (expires + timedelta(days=1)).isoformat()
             out["certificate"]["not_extending"] = [d.isoformat() for d in late]
         worst = max((st, cst), key=lambda s: STATUS_EXIT[s])
     out["status"] = worst

@@ -120,7 +120,9 @@ def verdict(controls: list[ControlResult], findings: list[Finding], assessment: 
                 "case_id": h.get("case_id"), "zh": title.get("zh") if isinstance(title, dict) else str(title),
                 "en": title.get("en") if isinstance(title, dict) else "", "controls": h.get("control_ids") or [],
                 "findings": h.get("findings") or [], "major": h.get("major"), "mitigable": h.get("mitigable"),
-                "waivers": h.get("waivers") or [], "compensated": h.get("compensated"),
+                "waivers": h.get("waivers") or [], "claims": h.get("mitigation_claims") or [],
+                "state": h.get("state") or "candidate", "state_zh": h.get("state_zh") or "",
+                "decisions": h.get("decisions") or [],
                 "question": h.get("question") or {}, "major_trigger": h.get("major_trigger"),
                 "mitigation": h.get("mitigation") or {}, "condition": h.get("condition")})
         counts = assessment.get("counts") or {}
@@ -131,6 +133,7 @@ def verdict(controls: list[ControlResult], findings: list[Finding], assessment: 
         out["na"] = assessment.get("not_applicable") or []
         out["waivers"] = assessment.get("waivers") or []
         out["unsettled"] = [a for a in assessment.get("attestations") or [] if a.get("state") not in (None, "counted")]
+        out["rulings"] = assessment.get("high_risk_decisions") or []
         out["basis"] = rule.get("basis") or {}
         out["as_of"] = assessment.get("as_of")
         scope = assessment.get("scope") or {}

@@ -166,11 +166,9 @@ def evaluate(inventory: Inventory, level: int, profile: Profile, catalogue: Cata
     findings: list[Finding] = []
     wanted = set(only) if only else None
     for spec in sorted(checks().values(), key=lambda s: s.id):
+        # a check naming ids nobody knows was dropped when the plugins loaded (a plugin failure)
         if not spec.controls_for(level) or (wanted and spec.id not in wanted):
             continue
-        unknown = [c for c in spec.controls_for(level) if c not in catalogue]
-        if unknown:
-            raise ValueError(f"check {spec.id} maps to ids not in the catalogue: {unknown}")
         findings.extend(run_check(spec, ctx, level))
     findings.extend(attestation_findings(ctx, level, catalogue, as_of or date.today()))
     findings.extend(plugin_failure_findings(level, catalogue))
@@ -260,7 +258,8 @@ def aggregate(findings: list[Finding], level: int, catalogue: Catalogue,
     manual         no automated verdict (manual item, or nothing in scope): what a human must supply is listed
     not_applicable 不适用, decided by a person (attestation) or the declared scope (`not_applicable` here)
 
-    `counts` holds failures an active waiver covers as `waived`, apart from `fail`.
+    `counts` holds failures an active waiver covers under this control as `waived`, apart from `fail` (a waiver
+    scoped by `controls:` covers a finding only under the controls it names). Summaries in English and Chinese.
     """
     not_applicable = not_applicable or {}
     by_control: dict[str, list[Finding]] = {}
@@ -270,19 +269,23 @@ def aggregate(findings: list[Finding], level: int, catalogue: Catalogue,
     results = []
     for c in catalogue.for_level(level):
         fs = by_control.get(c.id, [])
-        counts = Counter("waived" if f.waiver is not None else f.status.value for f in fs)
+        under = {id(f): f.waivers_under(c.id) if f.status == FindingStatus.fail else [] for f in fs}
+        counts = Counter("waived" if under[id(f)] else f.status.value for f in fs)
         attested = any(f.details.get("attestation") and f.status == FindingStatus.passed for f in fs)
-        waived = [f.waiver for f in fs if f.waiver is not None]
+        waived = [ws for ws in under.values() if ws]
         na = not_applicable.get(c.id)
         if na is not None:
-            status, summary = ControlStatus.not_applicable, f"not applicable 不适用: {na.reason} (decided by {na.decided_by})"
+            status = ControlStatus.not_applicable
+            summary = f"not applicable 不适用: {na.reason} (decided by {na.decided_by})"
+            summary_zh = f"不适用：{na.reason_zh or na.reason}（判定：{na.decided_by_zh or na.decided_by}）"
         else:
-            status, summary = _judge(c, counts, attested, compensated=all(w.compensating for w in waived),
-                                     waivers=sorted({w.id for w in waived}))
+            status, summary, summary_zh = _judge(
+                c, counts, attested, compensated=all(any(w.compensating for w in ws) for ws in waived),
+                waivers=sorted({w.id for ws in waived for w in ws}))
         results.append(ControlResult(
             control_id=c.id, status=status, level=c.level, area=c.area, extension=c.extension, clause=c.clause,
             id_basis=c.id_basis, automation=c.automation, title=c.title, control_point=c.control_point,
-            summary=summary, counts=dict(counts), checks=sorted({f.check_id for f in fs}),
+            summary=summary, summary_zh=summary_zh, counts=dict(counts), checks=sorted({f.check_id for f in fs}),
             manual=None if status == ControlStatus.not_applicable else
             (c.guidance or _MANUAL_DEFAULT) if status in (ControlStatus.manual, ControlStatus.partial)
             or c.automation != Automation.automated else None,
@@ -292,41 +295,53 @@ def aggregate(findings: list[Finding], level: int, catalogue: Catalogue,
 
 
 def _judge(c: Control, counts: Counter, attested: bool = False, compensated: bool = False,
-           waivers: list[str] | None = None) -> tuple[ControlStatus, str]:
+           waivers: list[str] | None = None) -> tuple[ControlStatus, str, str]:
+    """(status, summary, 中文摘要) of one control from the counts of its findings."""
     p, f, e, na, w = counts["pass"], counts["fail"], counts["error"], counts["not_applicable"], counts["waived"]
-    wtext = f", {w} waived ({', '.join(waivers or [])})" if w else ""
+    ids = ", ".join(waivers or [])
+    wtext = f", {w} waived ({ids})" if w else ""
+    wzh = f"，{w} 项已豁免（{ids}）" if w else ""
+    etext, ezh = (f", {e} not assessable", f"，{e} 项无法评估") if e else ("", "")
     if f and p:
-        return ControlStatus.partial, f"{f} failed{wtext}, {p} passed" + (f", {e} not assessable" if e else "")
+        return ControlStatus.partial, f"{f} failed{wtext}, {p} passed{etext}", f"{f} 项不符合{wzh}，{p} 项符合{ezh}"
     if f:
-        return ControlStatus.non_compliant, f"{f} failed{wtext}" + (f", {e} not assessable" if e else "")
+        return ControlStatus.non_compliant, f"{f} failed{wtext}{etext}", f"{f} 项不符合{wzh}{ezh}"
     if w:
-        tail = f", {p} passed" if p else ""
-        tail += f", {e} not assessable" if e else ""
+        tail, tail_zh = (f", {p} passed" if p else "") + etext, (f"，{p} 项符合" if p else "") + ezh
         if p:
-            return ControlStatus.partial, f"{w} failed, waived ({', '.join(waivers or [])}){tail}"
+            return ControlStatus.partial, f"{w} failed, waived ({ids}){tail}", f"{w} 项不符合，已豁免（{ids}）{tail_zh}"
         if compensated:
-            return ControlStatus.partial, (f"{w} failed, covered by waiver(s) {', '.join(waivers or [])} with a "
-                                           f"compensating measure: at best partial{tail}")
-        return ControlStatus.non_compliant, (f"{w} failed, risk accepted by waiver(s) {', '.join(waivers or [])} "
-                                             f"without a compensating measure{tail}")
+            return ControlStatus.partial, (f"{w} failed, covered by waiver(s) {ids} with a compensating measure: at "
+                                           f"best partial{tail}"), \
+                f"{w} 项不符合，豁免 {ids} 附有补偿措施：至多部分符合{tail_zh}"
+        return ControlStatus.non_compliant, (f"{w} failed, risk accepted by waiver(s) {ids} without a compensating "
+                                             f"measure{tail}"), \
+            f"{w} 项不符合，豁免 {ids} 仅接受风险、无补偿措施{tail_zh}"
     if e:
-        return ControlStatus.error, f"{e} not assessable (evidence missing)" + (f", {p} passed" if p else "")
+        return ControlStatus.error, f"{e} not assessable (evidence missing)" + (f", {p} passed" if p else ""), \
+            f"{e} 项无法评估（证据缺失）" + (f"，{p} 项符合" if p else "")
     if p:
         if c.automation == Automation.automated or attested:
-            return ControlStatus.compliant, f"{p} passed" + (" (assessor attestation included)" if attested else "")
-        return ControlStatus.partial, f"{p} passed; manual confirmation required"
+            return ControlStatus.compliant, f"{p} passed" + (" (assessor attestation included)" if attested else ""), \
+                f"{p} 项符合" + ("（含测评人员现场核查记录）" if attested else "")
+        return ControlStatus.partial, f"{p} passed; manual confirmation required", f"{p} 项符合；其余需人工确认"
     if na:
-        return ControlStatus.manual, f"automated checks not applicable here ({na}); assessor to confirm"
+        return ControlStatus.manual, f"automated checks not applicable here ({na}); assessor to confirm", \
+            f"自动检查在此不适用（{na} 项）；由测评人员确认"
     if c.automation == Automation.manual:
-        return ControlStatus.manual, "manual item: evidence to be supplied by the assessor/client"
-    return ControlStatus.manual, "no automated evidence in the scan scope; assessor to supply"
+        return ControlStatus.manual, "manual item: evidence to be supplied by the assessor/client", \
+            "人工测评项：由测评人员/被测单位提供证据"
+    return ControlStatus.manual, "no automated evidence in the scan scope; assessor to supply", \
+        "扫描范围内无自动化证据；由测评人员补充"
 
 
 def exit_code(findings: list[Finding], partial: bool, fail_on: str = "any", high_risks: int = 0) -> int:
-    """0 compliant, 1 findings, 3 partial scan (evidence missing). `fail_on` loosens this for CI: `high-risk`
-    gives 1 only when the assessment lists high-risk candidates. A failure an active waiver covers does not
-    fail the run (its verdict stays `fail` in the bundle)."""
-    has_fail = any(f.status == FindingStatus.fail and f.waiver is None for f in findings)
+    """0: no failure outside active waivers and no missing evidence; 1: a failure some control's waivers do not
+    cover; 3: partial scan (evidence missing). A failure active waivers cover under every control it evidences
+    does not fail the run (its verdict stays `fail` in the bundle, and its controls stay non_compliant or
+    partial). `fail_on` loosens this for CI: `high-risk` gives 1 only when the assessment has high-risk cases an
+    assessor has not ruled out (candidate or confirmed)."""
+    has_fail = any(f.status == FindingStatus.fail and not f.fully_waived for f in findings)
     has_err = partial or any(f.status == FindingStatus.error for f in findings)
     if fail_on == "never":
         return 0

@@ -425,7 +425,7 @@ def cmd_renewal(args) -> int:
         return code
     from rich.table import Table
     t = Table(title=f"Renewal 复测与备案有效期 (today {today}, warning window {args.warn_days} days)")
-    for col in ("system", "level", "next assessment due", "filing certificate expires", "status"):
+    for col in ("system", "level", "next assessment due", "filing certificate valid through", "status"):
         t.add_column(col, overflow="fold")
     for r in results:
         if r["status"] == "unknown":
