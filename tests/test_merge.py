@@ -100,3 +100,67 @@ def _profile(tmp_path):
     p = tmp_path / "p.yaml"
     p.write_text(yaml.safe_dump({"log_retention_days": 200}))
     return p
+
+
+def test_merge_keeps_the_shards_waivers_and_judgement_date(tmp_path):
+    """A shard's waivers are evidence of the merged bundle, and the merged bundle is judged as of the shards'
+    assessment date (the latest of them) unless --as-of says otherwise: merging later must not expire a waiver
+    the shards counted, nor count one they did not."""
+    d = tmp_path / "a"
+    d.mkdir()
+    (d / "net.yaml").write_text(yaml.safe_dump({"assets": [{"type": "network.firewall", "id": "fw-a",
+                                                            "attributes": {**FW, "default_action": "allow"}}]}))
+    (d / "w.yaml").write_text(yaml.safe_dump({"waivers": [{
+        "id": "W-1", "checks": ["network.firewall.default_deny"], "justification": "migration window",
+        "compensating": "host firewalls on every server", "approved_by": "CISO", "approved_on": "2026-06-01",
+        "expires": "2026-12-31"}]}))
+    (d / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "Shop", "level": 3}, "static": [
+        {"name": "a", "path": "net.yaml"}, {"name": "w", "path": "w.yaml"}]}))
+    a = d / "out"
+    r = run_cli("scan", "--config", str(d / "scan.yaml"), "--out", str(a), "--quiet", "--no-history",
+                "--as-of", "2026-11-29")
+    assert r.returncode in (0, 1), r.stderr
+    b = _shard(tmp_path, "b", FW)  # judged today
+    shard_dates = {json.loads((p / "assessment.json").read_text())["as_of"] for p in (a, b)}
+    out = tmp_path / "merged"
+    r = run_cli("merge", str(a), str(b), "--out", str(out), "--quiet")
+    assert r.returncode in (0, 1, 3), r.stderr
+    merged = json.loads((out / "assessment.json").read_text())
+    assert merged["as_of"] == max(shard_dates)
+    assert [w["id"] for w in merged["waivers"]] == ["W-1"]  # the shard's waiver is in the merged evidence
+    # --as-of decides for the merged bundle: the waiver is active then and covers the firewall's failure
+    out2 = tmp_path / "merged2"
+    r = run_cli("merge", str(a), str(b), "--out", str(out2), "--quiet", "--as-of", "2026-11-29")
+    assert r.returncode in (0, 1, 3), r.stderr
+    merged = json.loads((out2 / "assessment.json").read_text())
+    assert merged["as_of"] == "2026-11-29"
+    assert {w["id"]: w["status"] for w in merged["waivers"]} == {"W-1": "active"}
+    fw = [f for f in json.loads((out2 / "findings.json").read_text())
+          if f["check_id"] == "network.firewall.default_deny" and f["resource_id"] == "fw-a"]
+    assert fw and fw[0]["status"] == "fail" and fw[0]["waiver"]["id"] == "W-1"
+
+
+def test_merge_without_as_of_uses_the_shards_date_not_today(tmp_path):
+    """Both shards judged as of one past date: the merged bundle is judged then too (a waiver that has expired
+    since stays active, as in the shards)."""
+    outs = []
+    for name in ("a", "b"):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "net.yaml").write_text(yaml.safe_dump({
+            "assets": [{"type": "network.firewall", "id": f"fw-{name}", "attributes": {**FW, "default_action": "allow"}}],
+            "waivers": [{"id": f"W-{name}", "checks": ["network.firewall.default_deny"], "resources": [f"fw-{name}"],
+                         "justification": "migration window", "approved_by": "CISO", "approved_on": "2024-01-01",
+                         "expires": "2024-12-31"}]}))
+        (d / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "Shop", "level": 3},
+                                                     "static": [{"name": name, "path": "net.yaml"}]}))
+        r = run_cli("scan", "--config", str(d / "scan.yaml"), "--out", str(d / "out"), "--quiet", "--no-history",
+                    "--as-of", "2024-06-01")
+        assert r.returncode in (0, 1), r.stderr
+        outs.append(d / "out")
+    out = tmp_path / "merged"
+    r = run_cli("merge", *map(str, outs), "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr  # every failure waived as of 2024-06-01
+    merged = json.loads((out / "assessment.json").read_text())
+    assert merged["as_of"] == "2024-06-01"
+    assert {w["id"]: w["status"] for w in merged["waivers"]} == {"W-a": "active", "W-b": "active"}

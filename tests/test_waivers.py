@@ -187,12 +187,22 @@ def test_a_waiver_naming_a_broken_or_absent_plugin_s_check_does_not_stop_the_run
     r = run_cli("scan", "--config", str(cfg), "--out", str(tmp_path / "o2"), "--no-history", "--quiet",
                 env={"PYTHONPATH": str(broken)})
     assert r.returncode == 3, r.stderr
-    # the plugin absent: the bundle made with it re-checks offline (its findings name the check)
-    r = run_cli("check", str(out), "--as-of", "2026-11-29", "--quiet")
-    assert r.returncode in (0, 1), r.stderr
+    # the plugin absent: the bundle made with it re-checks offline (its findings name the check), and says the
+    # check could not run here: an error on the controls it evidenced, never a silent drop (exit 3)
+    re_out = tmp_path / "re"
+    r = run_cli("check", str(out), "--as-of", "2026-11-29", "--quiet", "--out", str(re_out), "--no-zip")
+    assert r.returncode == 3, r.stderr
+    (gone,) = [f for f in json.loads((re_out / "findings.json").read_text()) if f["check_id"] == "acme.firewall.vendor"]
+    assert gone["status"] == "error" and gone["control_ids"] == ["L3-ABS1-06"], gone
+    assert "not installed" in gone["message"] and "未安装" in gone["message_zh"]
+    ctl = {c["control_id"]: c for c in json.loads((re_out / "controls.json").read_text())}["L3-ABS1-06"]
+    assert ctl["status"] != "compliant" and "acme.firewall.vendor" in ctl["checks"]
     wf = _static(tmp_path, "again.yaml", {"waivers": [{**W, "id": "W-9", "checks": ["acme.firewall.vendor"]}]})
     r = run_cli("check", str(out), "--waivers", str(wf), "--as-of", "2026-11-29", "--quiet")
-    assert r.returncode in (0, 1), r.stderr
+    assert r.returncode == 3, r.stderr
+    # installed again: the re-check judges it as the scan did
+    r = run_cli("check", str(out), "--as-of", "2026-11-29", "--quiet", env={"PYTHONPATH": str(good)})
+    assert r.returncode == 1, r.stderr
     # a check id nobody knows is still an input error
     typo = _static(tmp_path, "typo.yaml", {"waivers": [{**W, "id": "W-8", "checks": ["acme.firewall.vendr"]}]})
     r = run_cli("check", str(out), "--waivers", str(typo))

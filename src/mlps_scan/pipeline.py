@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .bundle import (BundleReader, key_fingerprint, load_private_key, require_intact, staged_output, write_json,
                      write_manifest, write_text)
@@ -20,6 +20,9 @@ from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Pro
 from .plugins import plugin_failures
 from .selection import Selection
 from .terminal import partial_reasons, scan_log
+
+if TYPE_CHECKING:
+    from .runner import RecordedCheck
 
 
 @dataclass
@@ -83,22 +86,24 @@ def config_dump(cfg) -> dict:
 
 def evaluate(inventory: Inventory, level: int, profile: Profile, *, system: str = "", as_of: date | None = None,
              extensions: list[str] | None = None, selection: Selection | None = None,
-             known_checks: Iterable[str] = ()) -> tuple[list[Finding], list[ControlResult], Assessment]:
+             known_checks: Mapping[str, RecordedCheck] | None = None
+             ) -> tuple[list[Finding], list[ControlResult], Assessment]:
     """Checks, decisions (waivers, attestations, 不适用, rulings on high-risk candidates), one result per control
     and the assessment. `as_of` is the date decisions are judged at (default today); `extensions` the declared
     scope (None: derived from the evidence); `selection` the checks to run (a control whose checks were left out
-    says so and is never compliant for it); `known_checks` check ids known besides the installed ones (those a
-    bundle's findings name, for a re-check without the plugin). A decision the profile or the guideline does not
+    says so and is never compliant for it); `known_checks` the checks a bundle's findings name (a re-check):
+    known ids for its waivers even without their plugin, and a check among them that is not installed here gives
+    an `error` on the controls it evidenced instead of vanishing. A decision the profile or the guideline does not
     allow is an InputError."""
     from . import assessment as A
     from .catalogue import load as load_catalogue
     from .plugins import checks, collectors, declared_check_ids
-    from .runner import aggregate, evaluate as run_checks
+    from .runner import absent_check_findings, aggregate, evaluate as run_checks
     from .selection import mark_skipped
     cat = load_catalogue()
     as_of = as_of or date.today()
     waivers, superseded = A.waivers_in(inventory)
-    A.validate_waivers(waivers, profile, known_checks=declared_check_ids() | set(known_checks) | {"attestation"},
+    A.validate_waivers(waivers, profile, known_checks=declared_check_ids() | set(known_checks or {}) | {"attestation"},
                        known_controls=cat.by_id)
     decisions = A.decisions_in(inventory)
     A.validate_decisions(decisions)
@@ -106,6 +111,11 @@ def evaluate(inventory: Inventory, level: int, profile: Profile, *, system: str 
     specs = list(checks().values())
     run, skipped = sel.resolve(specs, level)
     findings = run_checks(inventory, level, profile, cat, only=run if sel.active else None, as_of=as_of)
+    installed = declared_check_ids()
+    absent = {c: r for c, r in (known_checks or {}).items() if c not in installed and sel.covers(c, r.severity)}
+    if absent:
+        findings = sorted(findings + absent_check_findings(absent, level, cat),
+                          key=lambda f: (f.check_id, f.scope, f.resource_id))
     findings, waiver_states = A.apply_waivers(findings, waivers, as_of, superseded)
     scope = A.decide_scope(inventory, extensions, {n: c.extensions for n, c in collectors().items()})
     attestations = A.attestation_states_of(inventory, as_of, profile.attestation_max_age_days)
@@ -129,7 +139,7 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
                        as_of: date | None = None, selection: Selection | None = None,
                        from_evidence: bool = False, why_partial: list[str] = (),
-                       known_checks: Iterable[str] = ()) -> Evaluation:
+                       known_checks: Mapping[str, RecordedCheck] | None = None) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
     manifest into `stage` (which already holds the evidence). `from_evidence`: the inventory was built in this
     run from the evidence it recorded (redacted then), so the derived files need no second redaction pass; an
@@ -248,8 +258,9 @@ def check(bundle: Path, *, level: int | None, profile_path: Path | None, out: Pa
     profile = saved_profile(scan_meta, lvl, profile_path)
     config = scan_meta.config
     why = partial_reasons(inventory, failures=bundle_failures(b)) if m.partial else []
-    # the checks the bundle's findings name are known ids for its waivers, even without the plugin installed
-    known = {f.check_id for f in b.findings()} if b.has("findings.json") else set()
+    # the checks the bundle was judged with: known ids for its waivers, and said when one is not installed here
+    from .runner import recorded_checks
+    known = recorded_checks(b.findings()) if b.has("findings.json") else {}
     wdoc = wlist = reader = None
     if waivers is not None:
         reader = waiver_file_reader()
@@ -337,20 +348,36 @@ def check_static_waivers(cfg, profile: Profile) -> None:
     A.validate_decisions(decisions)
 
 
-def shard_settings(bundles: list[Path]) -> tuple[list[ScanSettings], set[str]]:
-    """The settings each shard was judged with (scan.json), and the check ids their findings name. Shards whose
-    declared scope (system.extensions) differs are refused: the merged bundle would be judged on one of them."""
-    settings, known = [], set()
+@dataclass
+class Shards:
+    """What the shards of a merge were judged with: their settings (scan.json), the checks their findings name,
+    and their assessment dates."""
+
+    settings: list[ScanSettings]
+    known: dict[str, "RecordedCheck"]
+    as_of: list[date]
+
+
+def shard_settings(bundles: list[Path]) -> Shards:
+    """The settings each shard was judged with, the checks their findings name and their assessment dates.
+    Shards whose declared scope (system.extensions) differs are refused: the merged bundle would be judged on
+    one of them."""
+    from .runner import recorded_checks
+    settings, findings, dates = [], [], []
     for p in bundles:  # verified by merge_bundles before anything is written
         b = BundleReader(p)
         settings.append(b.scan_settings())
         if b.has("findings.json"):
-            known |= {f.check_id for f in b.findings()}
+            findings.extend(b.findings())
+        a = b.assessment()
+        if a is not None:
+            dates.append(a.as_of)
+    known = recorded_checks(findings)
     declared = {repr(declared_extensions(s.config)) for s in settings}
     if len(declared) > 1:
         raise InputError(f"the bundles declare different scopes (system.extensions: {', '.join(sorted(declared))}): "
                          "merge bundles of one system's scan config")
-    return settings, known
+    return Shards(settings, known, dates)
 
 
 def merged_profile(settings: list[ScanSettings], level: int, cli_profile: Path | None) -> Profile:
@@ -373,7 +400,11 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
     from .evidence import Recorder
     from .merge import merge_bundles
 
-    settings, known = shard_settings(bundles)
+    shards = shard_settings(bundles)
+    settings, known = shards.settings, shards.known
+    # judged as of the shards' assessment date (the latest), as they were, unless --as-of says otherwise: a
+    # merge made later neither expires a waiver the shards counted nor counts one that was pending then
+    as_of = as_of or (max(shards.as_of) if shards.as_of else None)
     with staged_output(out, force=force) as stage:
         rec = Recorder(stage)
         m = merge_bundles(bundles, rec)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from .catalogue import Catalogue
 from .errors import InputError
@@ -237,6 +237,43 @@ def plugin_failure_findings(level: int, catalogue: Catalogue) -> list[Finding]:
             ids = [c for c in controls.get(level, []) if c in catalogue and catalogue.get(c).level == level]
             if ids:
                 out.append(Finding(check_id=check_id, control_ids=ids, message=message, message_zh=message_zh, **common))
+    return out
+
+
+class RecordedCheck(NamedTuple):
+    """A check a bundle's findings name (for a re-check offline): the controls and severity they recorded."""
+
+    controls: tuple[str, ...]
+    severity: str
+
+
+def recorded_checks(findings: Iterable[Finding]) -> dict[str, RecordedCheck]:
+    """The checks a bundle's findings name (not the runner's own records: attestations, plugins that failed to
+    load without their checks read), with the controls they evidenced and their severity."""
+    controls: dict[str, set[str]] = {}
+    severity: dict[str, str] = {}
+    for f in findings:
+        if f.check_id == "attestation" or f.check_id.startswith("plugin:"):
+            continue
+        controls.setdefault(f.check_id, set()).update(f.control_ids)
+        severity.setdefault(f.check_id, f.severity)
+    return {c: RecordedCheck(tuple(sorted(ids)), severity[c]) for c, ids in controls.items()}
+
+
+def absent_check_findings(absent: dict[str, RecordedCheck], level: int, catalogue: Catalogue) -> list[Finding]:
+    """A check the bundle was judged with that is not installed here (its plugin is missing): an `error`
+    finding on the controls of the level it evidenced, so a re-check says it could not re-judge them instead
+    of dropping the check's verdicts silently."""
+    out = []
+    for check_id, rec in sorted(absent.items()):
+        ids = [c for c in rec.controls if c in catalogue and catalogue.get(c).level == level]
+        out.append(Finding(
+            check_id=check_id, control_ids=ids, status=FindingStatus.error, resource_id=f"check/{check_id}",
+            resource_type="check", scope="plugins", severity=rec.severity,
+            details={"recorded_controls": list(rec.controls)},
+            message=f"check {check_id} judged this bundle but is not installed here: its controls cannot be "
+                    f"re-judged offline (install the plugin that provides it)",
+            message_zh=f"检查 {check_id} 曾用于判定该证据包，但本机未安装：其对应测评项无法离线重新判定（请安装提供该检查的插件）"))
     return out
 
 

@@ -63,6 +63,14 @@ class Selection:
             raise InputError(f"the check selection leaves no check to run at level {level}")
         return run, set(at_level) - run
 
+    def covers(self, check_id: str, severity: str) -> bool:
+        """Whether a check this installation does not have (named by a bundle's findings) is in the selection."""
+        if self.checks and not any(fnmatchcase(check_id, p) for p in self.checks):
+            return False
+        if any(fnmatchcase(check_id, p) for p in self.skip):
+            return False
+        return not self.severity or severity in self.severity
+
     def record_for(self, level: int) -> dict | None:
         """The manifest's record of this selection at `level` (None when every check ran)."""
         if not self.active:
