@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -250,3 +251,57 @@ def test_the_engine_case_file_names_no_check_and_every_case_is_declared_by_a_che
             for lvl, ids in case.controls.items():
                 if s.controls_for(lvl):
                     assert set(s.controls_for(lvl)) & set(ids), (case.id, s.id, lvl)
+
+
+# --------------------------------------------------------------------------- a plugin's checks map themselves
+
+ACME_HR = '''\
+from mlps_scan.plugins import check, failed, passed
+
+
+@check(id="acme.fw.any_allow", title_en="No allow-any rule", title_zh="无全放行规则", controls={3: ["L3-ABS1-05"]},
+       asset_type="network.firewall", severity="high",
+       high_risk=[{"case": "6.3.2.1", "when": {"allow_any": True}, "basis": "an allow-any rule at the boundary"}])
+def any_allow(asset, ctx):
+    bad = [r["name"] for r in asset.attributes.get("rules") or [] if r.get("source") == "any" and r.get("destination") == "any"]
+    return failed("allow-any rules: " + ", ".join(bad), "存在全放行规则：" + "、".join(bad),
+                  details={"allow_any": True}) if bad else passed("no allow-any rule", "无全放行规则")
+
+
+@check(id="acme.fw.case_typo", title_en="x", title_zh="x", controls={3: ["L3-ABS1-06"]},
+       asset_type="network.firewall", severity="high", high_risk=["6.3.2.9"])
+def case_typo(asset, ctx):
+    return failed("x", "x")
+
+
+@check(id="acme.fw.soft", title_en="x", title_zh="x", controls={3: ["L3-ABS1-06"]},
+       asset_type="network.firewall", severity="medium", high_risk=["6.3.2.1"])
+def soft(asset, ctx):
+    return failed("x", "x")
+'''
+
+
+def test_a_plugin_check_declares_its_high_risk_cases(tmp_path):
+    site = tmp_path / "site"
+    (site / "acme_hr-0.1.dist-info").mkdir(parents=True)
+    (site / "acme_hr-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-hr\nVersion: 0.1\n")
+    (site / "acme_hr-0.1.dist-info" / "entry_points.txt").write_text("[mlps_scan.checks]\nacme-hr = acme_hr\n")
+    (site / "acme_hr.py").write_text(ACME_HR, encoding="utf-8")
+    rules = [{"name": "legacy", "action": "allow", "source": "any", "destination": "any", "ports": "any",
+              "protocol": "any"}]
+    (tmp_path / "fw.yaml").write_text(yaml.safe_dump({"assets": [{"type": "network.firewall", "id": "fw1", "attributes": {
+        "default_action": "deny", "logging": True, "log_destination": "syslog://x", "rules": rules}}]}))
+    (tmp_path / "scan.yaml").write_text(yaml.safe_dump({"system": {"name": "T", "level": 3},
+                                                       "static": [{"name": "fw", "path": "fw.yaml"}]}))
+    out = tmp_path / "out"
+    r = run_cli("scan", "--config", str(tmp_path / "scan.yaml"), "--out", str(out), "--no-history",
+                env={"PYTHONPATH": str(site)})
+    assert r.returncode == 3, r.stderr  # the two bad declarations are plugin failures: their controls say error
+    (case,) = [h for h in json.loads((out / "assessment.json").read_text())["high_risks"] if h["case_id"] == "6.3.2.1"]
+    assert {"check_id": "acme.fw.any_allow", "resource_id": "fw1"} in case["findings"]
+    failures = json.loads((out / "manifest.json").read_text())["plugin_failures"]
+    errors = " ".join(p["error"] for p in failures)
+    assert "acme.fw.case_typo" in errors and "6.3.2.9" in errors
+    assert "acme.fw.soft" in errors and "at least high" in errors
+    assert "acme.fw.any_allow" not in errors
+    assert "Traceback" not in r.stderr

@@ -465,7 +465,8 @@ def _record_failure(group: str, name: str, value: str, error: BaseException | st
 
 
 def _spec_problem(spec: CheckSpec, catalogue, case_ids: set[str]) -> str | None:
-    """Why a declared check cannot run (ids its controls or high-risk cases name that nobody knows), or None."""
+    """Why a declared check cannot run (ids its controls or high-risk cases name that nobody knows, or a
+    high-risk case declared below `high` severity), or None."""
     bad = [f"L{lvl}: {c}" for lvl, ids in sorted(spec.controls.items()) for c in ids
            if c not in catalogue or catalogue.get(c).level != lvl]
     if bad:
@@ -473,6 +474,9 @@ def _spec_problem(spec: CheckSpec, catalogue, case_ids: set[str]) -> str | None:
     cases = [t.case for t in spec.high_risk if t.case not in case_ids]
     if cases:
         return f"check {spec.id} names high-risk cases not in data/high_risk.yaml ({', '.join(cases)})"
+    if spec.high_risk and spec.severity not in ("high", "critical"):
+        return (f"check {spec.id} declares high-risk cases ({', '.join(sorted({t.case for t in spec.high_risk}))}) "
+                f"with severity {spec.severity}: a finding that triggers a case is at least high")
     return None
 
 
