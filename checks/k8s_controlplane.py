@@ -22,6 +22,9 @@ def _plain(urls) -> list[str]:
 @check(
     id="k8s.apiserver.etcd_tls",
     title_en="API server reaches etcd over TLS with a client certificate", title_zh="API服务器通过TLS和客户端证书访问etcd",
+    high_risk=[{"case": "6.4.5.1", "when": {"plaintext": {"nonempty": True}},
+                "basis": "the API server sends the cluster's state, Secrets included, to etcd in clear; TLS without a "
+                         "client certificate is not data in clear"}],
     controls={1: ["L1-CES1-10"], 2: ["L2-CES1-18"], 3: ["L3-CES1-25", "L3-CES1-27"]},
     asset_type="k8s.cluster",
     remediation="Point --etcd-servers at https:// URLs and set --etcd-certfile, --etcd-keyfile and --etcd-cafile on "
@@ -38,15 +41,23 @@ def apiserver_etcd_tls(asset, ctx: CheckContext):
                       "命令行中没有--etcd-servers：无法确认其如何访问etcd")
     plain = _plain(servers)
     if plain:
-        return failed(f"talks to etcd in plain text: {', '.join(plain)}", f"以明文访问etcd：{', '.join(plain)}")
+        return failed(f"talks to etcd in plain text: {', '.join(plain)}", f"以明文访问etcd：{', '.join(plain)}",
+                      details={"plaintext": plain})
     missing = [flag for flag, key in (("--etcd-certfile", "etcd_certfile"), ("--etcd-keyfile", "etcd_keyfile"),
                                       ("--etcd-cafile", "etcd_cafile")) if not api.get(key)]
     if missing:
         return failed(f"etcd over TLS but {', '.join(missing)} not set: no client certificate or no server verification",
-                      f"通过TLS访问etcd，但未设置{'、'.join(missing)}：缺少客户端证书或未校验服务端")
+                      f"通过TLS访问etcd，但未设置{'、'.join(missing)}：缺少客户端证书或未校验服务端",
+                      details={"plaintext": [], "missing": missing})
     return passed(f"etcd over TLS ({', '.join(servers)}) with client certificate {api['etcd_certfile']} and CA "
                   f"{api['etcd_cafile']}",
                   f"通过TLS（{', '.join(servers)}）并使用客户端证书{api['etcd_certfile']}和CA {api['etcd_cafile']}访问etcd")
+
+
+def _in_clear(e: dict, prefix: str) -> bool:
+    """One side of etcd talks in clear: no certificate and key, or a plain-text listener."""
+    return (not e.get(f"{prefix}cert_file") or not e.get(f"{prefix}key_file")
+            or bool(_plain(e.get(f"listen_{prefix or 'client_'}urls"))))
 
 
 def _tls_issues(e: dict, prefix: str) -> tuple[list[str], list[str]]:
@@ -78,6 +89,11 @@ def _tls_issues(e: dict, prefix: str) -> tuple[list[str], list[str]]:
     title_zh="etcd对客户端使用TLS并以证书认证客户端",
     controls={1: ["L1-CES1-01", "L1-CES1-10"], 2: ["L2-CES1-01", "L2-CES1-18"], 3: ["L3-CES1-01", "L3-CES1-25", "L3-CES1-27"]},
     asset_type="k8s.controlplane.etcd",
+    high_risk=[{"case": "6.4.5.1", "when": {"plaintext": True},
+                "basis": "etcd serves the cluster's state, Secrets included, to clients in clear"},
+               {"case": "6.4.1.1", "when": {"unauthenticated": True},
+                "basis": "etcd trusts any client that reaches it: no authentication of who reads or writes the "
+                         "cluster's state"}],
     remediation="Start etcd with --cert-file, --key-file, --client-cert-auth=true and --trusted-ca-file, https:// "
                 "--listen-client-urls, and without --auto-tls.",
     remediation_zh="以--cert-file、--key-file、--client-cert-auth=true和--trusted-ca-file启动etcd，--listen-client-urls使用https://，且不使用--auto-tls。",
@@ -88,7 +104,8 @@ def etcd_client_tls(asset, ctx: CheckContext):
     en, zh = _tls_issues(e, "")
     node = asset.attributes.get("node")
     if en:
-        return failed(f"etcd on node {node}: {'; '.join(en)}", f"节点{node}上的etcd：{'；'.join(zh)}", details={"issues": en})
+        return failed(f"etcd on node {node}: {'; '.join(en)}", f"节点{node}上的etcd：{'；'.join(zh)}", details={
+            "issues": en, "plaintext": _in_clear(e, ""), "unauthenticated": e.get("client_cert_auth") is not True})
     return passed(f"etcd on node {node}: clients over TLS ({e.get('cert_file')}), client certificates required "
                   f"(CA {e.get('trusted_ca_file')})",
                   f"节点{node}上的etcd：客户端通过TLS连接（{e.get('cert_file')}），并要求客户端证书（CA {e.get('trusted_ca_file')}）")
@@ -100,6 +117,8 @@ def etcd_client_tls(asset, ctx: CheckContext):
     title_zh="etcd成员之间使用TLS并以证书相互认证",
     controls={1: ["L1-CES1-10"], 2: ["L2-CES1-18"], 3: ["L3-CES1-25", "L3-CES1-27"]},
     asset_type="k8s.controlplane.etcd",
+    high_risk=[{"case": "6.4.5.1", "when": {"plaintext": True},
+                "basis": "etcd members replicate the cluster's state, Secrets included, in clear"}],
     remediation="Start etcd with --peer-cert-file, --peer-key-file, --peer-client-cert-auth=true and "
                 "--peer-trusted-ca-file, https:// --listen-peer-urls, and without --peer-auto-tls.",
     remediation_zh="以--peer-cert-file、--peer-key-file、--peer-client-cert-auth=true和--peer-trusted-ca-file启动etcd，"
@@ -111,7 +130,8 @@ def etcd_peer_tls(asset, ctx: CheckContext):
     en, zh = _tls_issues(e, "peer_")
     node = asset.attributes.get("node")
     if en:
-        return failed(f"etcd on node {node}: {'; '.join(en)}", f"节点{node}上的etcd：{'；'.join(zh)}", details={"issues": en})
+        return failed(f"etcd on node {node}: {'; '.join(en)}", f"节点{node}上的etcd：{'；'.join(zh)}",
+                      details={"issues": en, "plaintext": _in_clear(e, "peer_")})
     return passed(f"etcd on node {node}: peers over TLS ({e.get('peer_cert_file')}) with peer certificates required",
                   f"节点{node}上的etcd：成员间通过TLS连接（{e.get('peer_cert_file')}），并要求成员证书")
 

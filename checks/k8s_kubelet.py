@@ -21,6 +21,8 @@ def _setting(kubelet: dict, key: str, shown: str):
 @check(
     id="k8s.kubelet.anonymous_auth",
     title_en="Kubelets reject anonymous requests", title_zh="kubelet禁用匿名访问",
+    high_risk=[{"case": "6.4.1.1", "basis": "the kubelet serves requests that carry no identity: no authentication "
+                                            "of who calls it (what system:anonymous may do is the question)"}],
     controls={1: ["L1-CES1-01", "L1-CES1-04"], 2: ["L2-CES1-01", "L2-CES1-05"], 3: ["L3-CES1-01", "L3-CES1-06"]},
     asset_type="k8s.node",
     remediation="Set authentication.anonymous.enabled: false in the kubelet configuration (--anonymous-auth=false) "
@@ -40,6 +42,8 @@ def kubelet_anonymous_auth(asset, ctx: CheckContext):
 @check(
     id="k8s.kubelet.authorization",
     title_en="Kubelets authorise requests through the API server (Webhook, not AlwaysAllow)",
+    high_risk=[{"case": "6.4.2.2", "basis": "the kubelet lets every request through, or does not check bearer tokens: "
+                                            "exec, logs and pod specs on the node without authorisation"}],
     title_zh="kubelet通过API服务器授权请求（Webhook，而非AlwaysAllow）",
     controls={1: ["L1-CES1-03"], 2: ["L2-CES1-04"], 3: ["L3-CES1-05"]},
     asset_type="k8s.node",
@@ -63,10 +67,13 @@ def kubelet_authorization(asset, ctx: CheckContext):
 @check(
     id="k8s.kubelet.read_only_port",
     title_en="Kubelets do not serve the unauthenticated read-only port", title_zh="kubelet关闭未认证的只读端口",
+    high_risk=[{"case": "6.4.3.1", "basis": "the kubelet's unauthenticated read-only port serves pods, specs and "
+                                            "metrics (whether it is reachable is the question)"}],
     controls={1: ["L1-CES1-07"], 2: ["L2-CES1-12"], 3: ["L3-CES1-18"]},
     asset_type="k8s.node",
     remediation="Set readOnlyPort: 0 in the kubelet configuration (--read-only-port=0).",
     remediation_zh="在kubelet配置中设置readOnlyPort: 0（--read-only-port=0）。",
+    severity="high",
 )
 def kubelet_read_only_port(asset, ctx: CheckContext):
     port = _setting(ctx.need(asset, "kubelet"), "read_only_port", "readOnlyPort")

@@ -27,6 +27,8 @@ def _break_glass(s: dict) -> bool:
 
 @check(
     id="k8s.rbac.binding_rights",
+    high_risk=[{"case": "6.4.2.2", "basis": "a binding grants people or workloads rights that open a path past their "
+                                            "duties (escalate/bind/impersonate, wildcards, every Secret, nodes/proxy)"}],
     title_en="Bindings grant no dangerous rights (wildcards, escalate/bind/impersonate, Secrets everywhere, "
              "nodes/proxy, pods in kube-system)",
     title_zh="角色绑定不授予危险权限（通配符、escalate/bind/impersonate、全部Secret、nodes/proxy、kube-system中创建Pod）",
@@ -71,6 +73,8 @@ def binding_rights(asset, ctx: CheckContext):
 
 @check(
     id="k8s.rbac.subject_rights",
+    high_risk=[{"case": "6.4.2.2", "basis": "a user, group or service account holds rights that open a path past its "
+                                            "duties (escalate/bind/impersonate, wildcards, every Secret, nodes/proxy)"}],
     title_en="No user, group or service account holds dangerous rights",
     title_zh="用户、用户组和服务账户不持有危险权限",
     controls={2: ["L2-CES1-07"], 3: ["L3-CES1-08", "L3-CES1-09"]},

@@ -212,6 +212,26 @@ def test_thresholds_of_the_profile_are_not_the_guideline_s():
     assert "6.5.1.2" in judge(lg, profile=strict)[0]
 
 
+def etcd(**kw):
+    e = {"cert_file": "/pki/etcd/server.crt", "key_file": "/pki/etcd/server.key", "trusted_ca_file": "/pki/etcd/ca.crt",
+         "listen_client_urls": ["https://10.0.0.1:2379"], "client_cert_auth": True, "auto_tls": False,
+         "peer_cert_file": "/pki/etcd/peer.crt", "peer_key_file": "/pki/etcd/peer.key", "peer_client_cert_auth": True,
+         "peer_trusted_ca_file": "/pki/etcd/ca.crt", "listen_peer_urls": ["https://10.0.0.1:2380"], **kw}
+    return Asset(type="k8s.controlplane.etcd", id="k8s/prod/kube-system/etcd-cp1", scope="kubernetes/prod",
+                 attributes={"node": "cp1", "etcd": e}, evidence=["ev.etcd"])
+
+
+def test_etcd_in_clear_is_data_in_clear_but_trusting_any_client_is_no_authentication():
+    cases, _ = judge(etcd(client_cert_auth=False))  # TLS, but any client is trusted
+    assert "6.4.5.1" not in cases and [f.check_id for f in cases["6.4.1.1"].findings] == ["k8s.etcd.client_tls"]
+    cases, _ = judge(etcd(listen_client_urls=["http://10.0.0.1:2379"]))  # clients in clear, certificates required
+    assert [f.check_id for f in cases["6.4.5.1"].findings] == ["k8s.etcd.client_tls"] and "6.4.1.1" not in cases
+    cases, _ = judge(etcd(peer_trusted_ca_file=None))  # peers over TLS without a CA to check them: not in clear
+    assert "6.4.5.1" not in cases
+    cases, _ = judge(etcd(peer_cert_file=None))
+    assert [f.check_id for f in cases["6.4.5.1"].findings] == ["k8s.etcd.peer_tls"]
+
+
 def test_trigger_conditions_read_the_finding_details():
     t = HighRiskTrigger(case="6.4.5.1", when={"plaintext": {"nonempty": True}, "n": {"lt": 3}, "k": ["a", "b"]})
 
