@@ -132,6 +132,9 @@ _POLICY_ADMIN_REMEDIATION = (
 @check(
     id="aws.iam.user_policy_admin",
     title_en="Only designated administrators can change IAM policies (users)",
+    high_risk=[{"case": "6.4.2.2", "basis": "a user who is not a designated administrator can change access-control "
+                                            "policies, its own rights included: a path past its duties"}],
+    severity="high",
     title_zh="由授权主体配置访问控制策略（IAM用户不可擅自修改权限策略）",
     controls={3: ["L3-CES1-09", "L3-SMC1-06"]},
     asset_type="aws.iam.user",
@@ -145,6 +148,9 @@ def user_policy_admin(asset, ctx: CheckContext):
 @check(
     id="aws.iam.role_policy_admin",
     title_en="Only designated administrators can change IAM policies (roles)",
+    high_risk=[{"case": "6.4.2.2", "basis": "a role that is not a designated administrator's can change access-control "
+                                            "policies, its own rights included: a path past its duties"}],
+    severity="high",
     title_zh="由授权主体配置访问控制策略（IAM角色不可擅自修改权限策略）",
     controls={3: ["L3-CES1-09", "L3-SMC1-06"]},
     asset_type="aws.iam.role",
@@ -424,6 +430,10 @@ def managed_instances(asset, ctx: CheckContext):
 @check(
     id="aws.ssm.patch_compliance",
     title_en="Managed instances are patched: no missing or failed patches in a recent baseline scan",
+    high_risk=[{"case": "6.4.3.2", "when": {"missing": {"gt": 0}},
+                "basis": "the patch baseline scan reports missing patches (whether they fix published, exploitable "
+                         "high-risk flaws is the question); a stale scan or a reboot pending alone is not a case"}],
+    severity="high",
     title_zh="发现已知漏洞并及时修补（Systems Manager补丁基线扫描无缺失或失败补丁）",
     controls={2: ["L2-CES1-15"], 3: ["L3-CES1-21", "L3-SMC1-11"]},
     asset_type="aws.ssm.managed_instance", params=["patch_scan_max_age_days"],
@@ -456,7 +466,7 @@ def patch_compliance(asset, ctx: CheckContext):
         sec = state.get("SecurityNonCompliantCount")
         return failed("patches: " + ", ".join(problems) + (f" ({sec} security)" if sec else ""),
                       "补丁：" + "，".join(problems_zh) + (f"（其中安全补丁{sec}个）" if sec else ""),
-                      details={"patch_state": state})
+                      details={"patch_state": state, "missing": int(state.get("MissingCount") or 0)})
     operation = str(state.get("operation") or "Scan")
     return passed(f"patch {operation.lower()} {age} days ago: no missing or failed patches",
                   f"{age}天前完成补丁{'安装' if operation == 'Install' else '扫描'}，无缺失或失败的补丁")

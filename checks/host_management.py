@@ -94,6 +94,10 @@ _SECRET = ("/etc/shadow", "/etc/gshadow")
 @check(
     id="host.policy_files_protected",
     title_en="Only root can change the files holding access-control policy (level 3)",
+    high_risk=[{"case": "6.4.2.2", "when": {"changeable_by_others": {"nonempty": True}},
+                "basis": "an account other than root can change the host's access-control policy (accounts, sudo, "
+                         "sshd, PAM): a path past its duties; a shadow file readable by all is not this case"}],
+    severity="high",
     title_zh="访问控制策略文件仅可由授权主体（root）修改",
     controls={3: ["L3-CES1-09"]},
     asset_type="host",
@@ -124,6 +128,7 @@ def policy_files_protected(asset, ctx: CheckContext):
             bad.append(f"{f['path']} readable by everyone ({f['mode']})")
             bad_zh.append(f"{f['path']}所有用户可读（{f['mode']}）")
     if bad:
-        return failed("; ".join(bad), "；".join(bad_zh), details={"files": files})
+        others = sorted({f["path"] for f in files if f["owner"] != "root" or int(f["mode"], 8) & 0o022})
+        return failed("; ".join(bad), "；".join(bad_zh), details={"files": files, "changeable_by_others": others})
     return passed(f"{len(files)} policy files owned by root, not writable by others",
                   f"{len(files)}个策略文件属主为root，其他用户不可写")

@@ -325,3 +325,26 @@ def test_a_plugin_check_declares_its_high_risk_cases(tmp_path):
     assert "acme.fw.soft" in errors and "at least high" in errors
     assert "acme.fw.any_allow" not in errors
     assert "Traceback" not in r.stderr
+
+
+def test_patches_missing_are_a_case_a_stale_scan_is_not():
+    def inst(**state):
+        return Asset(type="aws.ssm.managed_instance", id="arn:aws-cn:ssm:cn-north-1:1:managed-instance/i-1",
+                     scope="aws/p/1/cn-north-1", evidence=["ev.ssm"],
+                     attributes={"patch_state": {"MissingCount": 0, "FailedCount": 0, "InstalledPendingRebootCount": 0,
+                                                 "operation_end_days": 2, **state}})
+    assert "6.4.3.2" not in judge(inst(operation_end_days=400))[0]  # fails (scan too old), shows no missing patch
+    assert "6.4.3.2" not in judge(inst(InstalledPendingRebootCount=2))[0]
+    cases, _ = judge(inst(MissingCount=3, SecurityNonCompliantCount=2))
+    assert [f.check_id for f in cases["6.4.3.2"].findings] == ["aws.ssm.patch_compliance"]
+
+
+def test_policy_files_others_can_change_are_a_case_a_readable_shadow_is_not():
+    def host(*files):
+        return Asset(type="host", id="10.0.0.5", scope="hosts/web", evidence=["ev.h"], attributes={"permissions": [
+            {"path": p, "owner": o, "mode": m} for p, o, m in files]})
+    ok = ("/etc/passwd", "root", "0644")
+    assert "6.4.2.2" not in judge(host(ok, ("/etc/shadow", "root", "0644")))[0]
+    cases, _ = judge(host(ok, ("/etc/sudoers", "root", "0666")))
+    assert [f.check_id for f in cases["6.4.2.2"].findings] == ["host.policy_files_protected"]
+    assert "6.4.2.2" in judge(host(("/etc/ssh/sshd_config", "deploy", "0600")))[0]
