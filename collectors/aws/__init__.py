@@ -19,7 +19,6 @@ from mlps_scan.errors import InputError
 from mlps_scan.plugins import CollectSession, Collector
 
 from .architecture import describe
-from .derive import derive
 from .fetch import Fetcher
 from .partition import partition_of_arn, partition_of_region
 from .target import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
@@ -41,6 +40,8 @@ class AwsCollector(Collector):
         return target.name
 
     def validate_target(self, target: AwsTarget, base_dir: Path) -> None:
+        if target.parallel_accounts and not target.organization:
+            raise InputError(f"aws target {target.name}: parallel_accounts needs organization")
         if target.external_id and not target.role_arn:
             raise InputError(f"aws target {target.name}: external_id needs role_arn")
         if target.regions:
@@ -56,12 +57,42 @@ class AwsCollector(Collector):
             if target.profile not in boto3.session.Session().available_profiles:
                 raise InputError(f"aws target {target.name}: profile {target.profile!r} not found in the AWS config files")
 
+    def units(self, target: AwsTarget, session: CollectSession) -> list[str]:
+        """Account x region: `aws/<name>/<region>` (one account), `aws/<name>/<account>/<region>` (an
+        organisation's accounts, listed once and kept for collect()); without `regions`, one unit per account
+        (its enabled regions are found when it is scanned). The account-wide part (IAM, S3) goes with the
+        account's first region."""
+        key = self.target_key(target)
+        if target.organization is None:
+            return [f"{key}/{r}" for r in target.regions] if target.regions else [key]
+        from .org import plan
+        members = plan(target, session).members
+        if members is None:  # the organisation could not be listed: one unit, whose scan says why
+            return [key]
+        return [u for a in members for u in ([f"{key}/{a}/{r}" for r in target.regions] if target.regions
+                                             else [f"{key}/{a}"])]
+
     def collect(self, target: AwsTarget, session: CollectSession) -> None:
-        Fetcher(target, session).run()
+        if target.organization is not None:
+            from .org import collect_organization
+            return collect_organization(self, target, session)
+        t, account_level, planned = target, True, None
+        if session.units is not None and target.regions:  # a shard's regions of the account
+            key = self.target_key(target)
+            t = target.model_copy(update={"regions": [r for r in target.regions if f"{key}/{r}" in session.units]})
+            account_level, planned = f"{key}/{target.regions[0]}" in session.units, list(target.regions)
+        Fetcher(t, session, account_level=account_level, planned_regions=planned).run()
         self.derive(session.records(), session)  # one code path: assets come from the recorded evidence
 
     def derive(self, records, session: CollectSession) -> None:
-        derive(records, session)
+        from .org import derive_records
+        derive_records(records, session)
+
+    def merge_derive(self, shards, session: CollectSession) -> None:
+        """The shards' records of one account are derived together: facts that span its regions (a trail's
+        bucket, the account's region list) come out as in one scan."""
+        from .org import merge_derive
+        merge_derive(shards, session)
 
     def architecture(self, assets):
         return describe(assets)

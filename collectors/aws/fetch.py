@@ -90,9 +90,15 @@ PAGE_SIZE = {
 
 
 class Fetcher:
-    def __init__(self, target: AwsTarget, s: CollectSession):
+    def __init__(self, target: AwsTarget, s: CollectSession, *, boto_session=None, account_level: bool = True,
+                 planned_regions: list[str] | None = None):
         self.t = target
         self.s = s
+        # an organisation member's session (assumed role, refreshed by the org code); else built from the target
+        self._given = boto_session
+        # a shard holding only some regions of an account leaves the account-wide part (IAM, S3) to another
+        self.account_level = account_level
+        self.planned_regions = planned_regions
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()  # creating a client takes ~0.1 s: not under the call counter's lock
@@ -113,8 +119,11 @@ class Fetcher:
                              connect_timeout=min(10, self.t.timeout_seconds),
                              read_timeout=self.t.timeout_seconds, tcp_keepalive=True)
         first = self.t.regions[0] if self.t.regions else None
-        base = boto3.session.Session(profile_name=self.t.profile) if self.t.profile else boto3.session.Session()
-        if self.t.role_arn:
+        base = self._given or (boto3.session.Session(profile_name=self.t.profile) if self.t.profile
+                               else boto3.session.Session())
+        if self._given is not None:
+            self.boto = base
+        elif self.t.role_arn:
             part = partition_of_arn(self.t.role_arn)
             region = first or GLOBAL_REGION.get(part, "us-east-1")
             sts = base.client("sts", region_name=region, config=self.config, **self._ep())
@@ -244,11 +253,13 @@ class Fetcher:
         bad = [r for r in regions if partition_of_region(r) != self.partition]
         if bad:
             raise RuntimeError(f"regions {bad} are not in the account's partition {self.partition}")
-        self.s.record("mlps-scan:ScanScope", {"account_id": self.account, "partition": self.partition,
-                                              "regions": regions, "regions_source": source,
-                                              "global_region": gregion}, request={})
+        scope = {"account_id": self.account, "partition": self.partition, "regions": regions,
+                 "regions_source": source, "global_region": gregion}
+        if not self.account_level or self.planned_regions:  # a shard's part of the account
+            scope.update(account_level=self.account_level, planned_regions=self.planned_regions or regions)
+        self.s.record("mlps-scan:ScanScope", scope, request={})
         self.s.progress(f"account {self.account} ({self.partition}), {len(regions)} region(s)")
-        tasks: list[Callable] = [self._iam(gregion), self._s3(gregion)]
+        tasks: list[Callable] = [self._iam(gregion), self._s3(gregion)] if self.account_level else []
         for r in regions:
             for svc, method, params, pag in REGIONAL:
                 tasks.append(self._simple(svc, r, method, params, pag))
@@ -587,12 +598,15 @@ def parse_credential_report(answer: dict) -> list[dict]:
 
 
 _OPS: dict[str, dict[str, str]] = {}
+_OPS_LOCK = threading.Lock()
 
 
 def _op_name(service: str, method: str) -> str:
     if service not in _OPS:
-        import botocore.session
-        from botocore import xform_name
-        m = botocore.session.get_session().get_service_model(service)
-        _OPS[service] = {xform_name(n): n for n in m.operation_names}
+        with _OPS_LOCK:  # many workers may ask at once: the model is parsed once
+            if service not in _OPS:
+                import botocore.session
+                from botocore import xform_name
+                m = botocore.session.get_session().get_service_model(service)
+                _OPS[service] = {xform_name(n): n for n in m.operation_names}
     return _OPS[service][method]

@@ -30,6 +30,8 @@ from botocore.exceptions import BotoCoreError
 # non-paginated operations: the keys the collector reads (an absent one would read as "none" or "off")
 READS: dict[str, tuple[str, ...]] = {
     "sts:GetCallerIdentity": ("Account", "Arn"),
+    "sts:AssumeRole": ("Credentials",),  # an organisation member's role (org.py)
+    "organizations:DescribeOrganization": ("Organization",),
     "ec2:DescribeRegions": ("Regions",),
     "ec2:GetEbsEncryptionByDefault": ("EbsEncryptionByDefault",),
     "config:DescribeConfigurationRecorders": ("ConfigurationRecorders",),

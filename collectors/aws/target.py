@@ -3,6 +3,7 @@ besides boto3's models: the error codes that mean "denied", and IAM actions name
 API operation. Shared by the collector (validation) and the fetcher (calls), so neither imports the other."""
 from __future__ import annotations
 
+import os
 import re
 
 from pydantic import Field, field_validator
@@ -31,6 +32,49 @@ ACTION_OVERRIDES = {
 }
 
 
+_ACCOUNT = re.compile(r"^\d{12}$")
+_OU = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+
+
+class Organization(Strict):
+    """Scan the accounts of an AWS Organization: listed from the management (or a delegated administrator)
+    account the target's credentials reach, each member through a role assumed in it."""
+
+    role_name: str = Field("MlpsScanReadOnly", pattern=r"^[\w+=,.@-]{1,64}$",
+                           description="the role every member has (deploy/aws/mlps-scan-member-role.yaml)")
+    external_id: str | None = Field(None, min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$",
+                                    description="sts:ExternalId the member roles require")
+    accounts: list[str] | None = Field(None, description="only these accounts (12 digits); default every active one")
+    exclude_accounts: list[str] = Field(default_factory=list, description="accounts not to scan (the management "
+                                                                          "account too, if listed here)")
+    ous: list[str] | None = Field(None, description="only accounts under these OUs or roots (child OUs included)")
+    session_name: str = Field("mlps-scan", pattern=r"^[\w+=,.@-]{2,64}$", description="RoleSessionName (CloudTrail)")
+    duration_seconds: int = Field(3600, ge=900, le=43200,
+                                  description="lifetime of each assumed-role session; refreshed before it ends")
+
+    @field_validator("accounts", "exclude_accounts")
+    @classmethod
+    def _accounts(cls, v):
+        for a in v or []:
+            if not _ACCOUNT.match(str(a)):
+                raise ValueError(f"{a!r} is not a 12-digit AWS account id")
+        return None if v is None else list(dict.fromkeys(str(a) for a in v))
+
+    @field_validator("ous")
+    @classmethod
+    def _ous(cls, v):
+        for o in v or []:
+            if not _OU.match(o):
+                raise ValueError(f"{o!r} is not an organizational unit id (ou-...) or root id (r-...)")
+        return v
+
+
+def default_parallel_accounts() -> int:
+    """Accounts scanned at once when the config does not say: API calls wait on the network, not the CPU,
+    so four per core, at most 32 (each account runs its own bounded pool of `max_workers` calls)."""
+    return max(2, min(32, 4 * (os.cpu_count() or 1)))
+
+
 class AwsTarget(Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
                       description="target name (used in scopes: aws/<name>/<account>/<region>)")
@@ -41,8 +85,11 @@ class AwsTarget(Strict):
     regions: list[str] | None = Field(None, description="regions to scan; omitted = every enabled region")
     endpoint_url: str | None = Field(None, pattern=r"^https?://[^\s]+$",
                                      description="custom endpoint (else AWS_ENDPOINT_URL as boto3 reads it)")
-    max_workers: int = Field(8, ge=1, le=64, description="parallel API calls")
+    max_workers: int = Field(8, ge=1, le=64, description="parallel API calls (per account)")
     timeout_seconds: float = Field(30, gt=0, le=600, description="connect and read timeout of each API call (s)")
+    organization: Organization | None = Field(None, description="scan the accounts of an AWS Organization")
+    parallel_accounts: int | None = Field(None, ge=1, le=256, description="organisation accounts scanned at once "
+                                                                         "(default: 4 per CPU, at most 32)")
 
     @field_validator("regions")
     @classmethod

@@ -28,7 +28,7 @@ from .facts import (FACT_GROUPS, MARK, SCRIPT_PATH, parse_accounts, parse_audit,
                     parse_firewall, parse_listening, parse_logging, parse_mac, parse_malware, parse_password,
                     parse_sshd, parse_sudoers, parse_time, parse_tmout, parse_updates, split_sections)
 from .limits import check_target, count_addresses
-from .targets import COMMON_PORTS, HostsTarget, SshSettings, default_ports, parse_target, validate
+from .targets import COMMON_PORTS, HostsTarget, SshSettings, default_ports, parse_target, unit_parts, validate
 from .transport import known_hosts_patterns, run_locally, run_over_ssh, verify_host_key
 
 __all__ = ["COMMON_PORTS", "FACT_GROUPS", "MARK", "SCRIPT_PATH", "HostsCollector", "HostsTarget", "SshSettings",
@@ -58,7 +58,27 @@ class HostsCollector(Collector):
     def validate_targets(self, targets: list[HostsTarget], base_dir: Path) -> None:
         count_addresses(targets)  # all hosts targets of one scan together: the address cap
 
+    # ------------------------------------------------------------------ shards
+
+    def units(self, target: HostsTarget, session: CollectSession) -> list[str]:
+        """One unit per configured host (name or address) and per /24 (IPv6: /120) chunk of a range."""
+        key = self.target_key(target)
+        if target.transport == "local":
+            return [key]
+        return [f"{key}/{part}" for part in unit_parts(target.targets)]
+
+    def _restricted(self, target: HostsTarget, session: CollectSession) -> HostsTarget:
+        """The target narrowed to the session's units (a shard's part), keeping its name (and so its scopes)."""
+        if session.units is None:
+            return target
+        key = self.target_key(target)
+        parts = [p for p in unit_parts(target.targets) if f"{key}/{p}" in session.units]
+        return target.model_copy(update={"targets": parts, "name": self.target_name(target)})
+
+    # ------------------------------------------------------------------ collect
+
     def collect(self, target: HostsTarget, session: CollectSession) -> None:
+        target = self._restricted(target, session)
         trust_on_first_use = bool(target.ssh.trust_on_first_use or session.trust_on_first_use)
         plan = plan_hosts(target, session)
         nmap_runs = discover(plan, target, session, session.profile)

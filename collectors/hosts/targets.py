@@ -76,6 +76,21 @@ def parse_target(text: str) -> tuple[str, Any]:
     raise InputError(f"hosts: target {text!r} is not a host name (RFC 1123), address or CIDR range")
 
 
+UNIT_PREFIX = {4: 24, 6: 120}  # a range is split into chunks of this size for shards
+
+
+def unit_parts(targets: list[str]) -> list[str]:
+    """The configured hosts and the chunks of the configured ranges, each once, in the order given."""
+    out: list[str] = []
+    for t in dict.fromkeys(targets):
+        kind, val = parse_target(t)
+        if kind == "net" and val.prefixlen < UNIT_PREFIX[val.version]:
+            out.extend(str(n) for n in val.subnets(new_prefix=UNIT_PREFIX[val.version]))
+        else:
+            out.append(str(val) if kind == "net" else t)
+    return list(dict.fromkeys(out))
+
+
 def is_host_name(text: str) -> bool:
     try:
         return parse_target(text)[0] == "name"

@@ -45,6 +45,20 @@ def _date(v: str):
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {v!r}") from None
 
 
+def _shard(v: str) -> tuple[int, int]:
+    k, sep, n = v.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n) <= 100000):
+        raise argparse.ArgumentTypeError(f"{v!r} is not K/N with 1 <= K <= N (e.g. 2/4: the second of four shards)")
+    return int(k), int(n)
+
+
+def _target_key(v: str) -> str:
+    c, sep, name = v.partition("/")
+    if not (sep and c and name):
+        raise argparse.ArgumentTypeError(f"{v!r} is not COLLECTOR/NAME (e.g. hosts/idc-shanghai, aws/prod)")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mlps-scan", description="Evidence-first MLPS 2.0 (等级保护 2.0) technical pre-assessment.")
     p.add_argument("--version", action="version", version=f"mlps-scan {__version__}")
@@ -71,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--severity", action="append", metavar="LIST",
                         help="run only checks of these severities (comma-separated: low, medium, high, critical)")
 
+    def shard_opts(sp):
+        sp.add_argument("--shard", type=_shard, metavar="K/N",
+                        help="scan the K-th of N parts of the config's units (accounts x regions, clusters, host "
+                             "addresses or /24 chunks, static files); `merge` joins the N bundles")
+        sp.add_argument("--only", type=_target_key, action="append", metavar="COLLECTOR/NAME",
+                        help="scan only this target (repeatable), e.g. the network zone this runner reaches")
+
     def noise(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
         sp.add_argument("--progress", choices=["auto", "rich", "jsonl", "none"], default="auto",
@@ -80,14 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("scan", help="collect evidence, evaluate the level, write the bundle")
     sp.add_argument("--config", required=True, type=Path, help="scan.yaml")
-    out_opts(sp); eval_opts(sp); noise(sp)
+    out_opts(sp); eval_opts(sp); noise(sp); shard_opts(sp)
     sp.add_argument("--tofu", action="store_true", help="trust SSH host keys on first use (recorded in evidence)")
     sp.add_argument("--no-history", action="store_true", help="do not record this scan in the history")
     sp.add_argument("--history", help="history file (default: $MLPS_SCAN_HISTORY or the user data dir)")
 
     sp = sub.add_parser("collect", help="collect evidence and inventory only (no evaluation)")
     sp.add_argument("--config", required=True, type=Path)
-    out_opts(sp); noise(sp)
+    out_opts(sp); noise(sp); shard_opts(sp)
     sp.add_argument("--tofu", action="store_true", help="trust SSH host keys on first use (recorded in evidence)")
 
     sp = sub.add_parser("check", help="re-evaluate a bundle offline, without credentials")
@@ -101,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--waivers", type=Path, metavar="FILE",
                     help="a static file with `waivers:` that replaces the bundle's waivers (recorded as evidence in --out)")
 
-    sp = sub.add_parser("merge", help="merge shard bundles of one system into one bundle and evaluate it")
+    sp = sub.add_parser("merge", help="merge the shard bundles of one config (or scans of one system) and evaluate")
     sp.add_argument("bundles", nargs="+", type=Path)
+    sp.add_argument("--allow-partial", action="store_true",
+                    help="merge although some units were scanned by no shard: their checks are then error")
+    sp.add_argument("--no-history", action="store_true", help="do not record the merged shards in the history")
+    sp.add_argument("--history", help="history file (default: $MLPS_SCAN_HISTORY or the user data dir)")
     sp.add_argument("--out", required=True, type=Path)
     sp.add_argument("--force", action="store_true")
     sp.add_argument("--no-zip", action="store_true")
@@ -267,7 +292,8 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
                             profile_path=getattr(args, "profile", None), evaluate_level=evaluate_level,
                             force=args.force, zip_bundle=not args.no_zip, sign_key=args.sign_key,
                             tofu=bool(getattr(args, "tofu", False)), progress=prog, as_of=getattr(args, "as_of", None),
-                            selection=selection)
+                            selection=selection, shard=getattr(args, "shard", None),
+                            only=getattr(args, "only", None))
     if isinstance(res, pipeline.Collected):
         from .terminal import fmt
         if res.why:
@@ -278,8 +304,9 @@ def cmd_scan(args, evaluate_level: bool = True) -> int:
         return 3 if res.partial else 0
     _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment, resolve(args.lang),
                    res.extra.get("why_partial"))
-    from .workflow import record_scan
-    record_scan(res.out, args, sample=bool(res.extra.get("sample")))
+    if not (getattr(args, "shard", None) or getattr(args, "only", None)):  # a part: its merge is the system's scan
+        from .workflow import record_scan
+        record_scan(res.out, args, sample=bool(res.extra.get("sample")))
     return _exit(res, args.fail_on)
 
 
@@ -313,10 +340,13 @@ def cmd_merge(args) -> int:
 
     res = pipeline.merge(args.bundles, out=args.out, level=args.level, profile_path=args.profile, force=args.force,
                          zip_bundle=not args.no_zip, sign_key=args.sign_key, as_of=args.as_of,
-                         selection=_selection(args))
+                         selection=_selection(args), allow_partial=args.allow_partial)
     from .lang import resolve
     _print_summary(res.controls, res.findings, res.out, args.quiet, res.partial, res.assessment, resolve(args.lang),
                    res.extra.get("why_partial"))
+    if res.manifest is not None and res.manifest.shard is not None:  # the system's bundle made of its shards
+        from .workflow import record_scan
+        record_scan(res.out, args, sample=bool(res.extra.get("sample")))
     return _exit(res, args.fail_on)
 
 

@@ -75,8 +75,11 @@ class Recorded:
 class Recorder:
     """Thread-safe evidence writer for one scan."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, id_salt: str | None = None):
         self.root = Path(root)
+        # a shard's records get ids of their own (the salt names the shard), so the same question asked by
+        # two shards of one scan (a plan, a call count) never gives one id to two different answers
+        self.id_salt = id_salt
         self.dir = self.root / "evidence"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -91,8 +94,9 @@ class Recorder:
         req, n = redact(request or {}, plain=True, sort_keys=True)
         target, nt = redact_text(target)
         source, ns = redact_text(source)
-        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
-            canonical_json([collector, target, source, req])).hexdigest()[:12]
+        # a shard's records get ids of their own (the salt names the shard): see __init__
+        key = [collector, target, source, req] + ([self.id_salt] if self.id_salt else [])
+        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(canonical_json(key)).hexdigest()[:12]
         with self._lock:
             ev_id, i = base, 1
             while ev_id in self._ids:

@@ -574,6 +574,22 @@ class PluginFailure(BaseModel):
     checks_unknown: str | None = Field(None, description="why its checks could not be read from its source")
 
 
+class ShardInfo(BaseModel):
+    """Which part of a config a bundle holds (`scan --shard K/N`, `--only`), so `merge` can prove the shards
+    make the whole: the same config, every unit once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config_sha256: str = Field(description="sha256 of the scan config as loaded (canonical JSON)")
+    index: int | None = Field(None, ge=1, description="K of --shard K/N (none for a merged bundle)")
+    count: int | None = Field(None, ge=1, description="N of --shard K/N")
+    only: list[str] = Field(default_factory=list, description="targets chosen with --only (collector/name)")
+    targets: dict[str, list[str] | None] = Field(
+        default_factory=dict, description="every target of the config -> its units (null: not listed by this shard)")
+    covered: list[str] = Field(default_factory=list, description="the units this bundle scanned")
+    gaps: list[str] = Field(default_factory=list, description="units no shard scanned (merged with --allow-partial)")
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -591,6 +607,7 @@ class Manifest(BaseModel):
     plugin_failures: list[PluginFailure] = Field(default_factory=list, description="plugins that failed to load")
     selection: dict[str, Any] | None = Field(None, description="the check selection when not every check ran: "
                                                                "patterns, severities and the checks left out")
+    shard: ShardInfo | None = Field(None, description="set when the bundle is a shard of a config, or merged from shards")
     signature: dict[str, str] | None = None
     files: list[ManifestFile]
 

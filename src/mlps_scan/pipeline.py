@@ -16,7 +16,7 @@ from .bundle import (BundleReader, key_fingerprint, load_private_key, require_in
 from .bundle import make_zip as zip_folder
 from .completeness import bundle_failures, recorder_failures
 from .errors import InputError
-from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings
+from .models import Assessment, ControlResult, Finding, Inventory, Manifest, Profile, ScanSettings, ShardInfo
 from .plugins import plugin_failures
 from .selection import Selection
 from .terminal import partial_reasons, scan_log
@@ -134,12 +134,21 @@ def declared_extensions(config_dump: dict) -> list[str] | None:
     return list(ext) if isinstance(ext, list) else None
 
 
+def config_sha256(dump: dict) -> str:
+    """The hash shards of one config share: the config as loaded (redacted), canonical JSON."""
+    import hashlib
+
+    from .evidence import canonical_json
+    return hashlib.sha256(canonical_json(dump)).hexdigest()
+
+
 def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile, inventory: Inventory,
                        scope: list[str], started_at: datetime, finished_at: datetime, partial: bool,
                        api_calls: dict, config_dump: dict, sign_key: Path | None, make_zip: bool,
                        as_of: date | None = None, selection: Selection | None = None,
                        from_evidence: bool = False, why_partial: list[str] = (),
-                       known_checks: Mapping[str, RecordedCheck] | None = None) -> Evaluation:
+                       known_checks: Mapping[str, RecordedCheck] | None = None,
+                       shard: ShardInfo | None = None) -> Evaluation:
     """Evaluate the level on the inventory and write the derived files, the assessment, the report and the
     manifest into `stage` (which already holds the evidence). `from_evidence`: the inventory was built in this
     run from the evidence it recorded (redacted then), so the derived files need no second redaction pass; an
@@ -173,7 +182,7 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
               "high_risk_candidates": len(verdict.high_risks)}
     manifest = write_manifest(stage, dict(system=system, level=level, started_at=started_at, finished_at=finished_at,
                                           scope=scope, partial=partial, api_calls=api_calls, counts=counts,
-                                          plugin_failures=failures, selection=selected), sign_key)
+                                          plugin_failures=failures, selection=selected, shard=shard), sign_key)
     if make_zip:
         zip_folder(stage)
     return Evaluation(level=level, profile=profile, findings=findings, controls=controls, partial=partial,
@@ -186,12 +195,15 @@ def evaluate_and_write(stage: Path, *, system: str, level: int, profile: Profile
 def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | None, evaluate_level: bool = True,
          force: bool = False, zip_bundle: bool = True, sign_key: Path | None = None, tofu: bool = False,
          progress: Callable[[str], None] | None = None, as_of: date | None = None,
-         selection: Selection | None = None) -> Evaluation | Collected:
+         selection: Selection | None = None, shard: tuple[int, int] | None = None,
+         only: list[str] | None = None) -> Evaluation | Collected:
     """Collect the config's targets into a new bundle at `out`; evaluate the level unless `evaluate_level` is
-    false (`collect`). Nothing is written at `out` unless the whole run succeeds."""
+    false (`collect`). With `shard` (K, N) and/or `only` (target keys), collect that part of the config's
+    units and record in the manifest which part it is. Nothing is written at `out` unless the whole run
+    succeeds."""
     from .config import load_config
     from .evidence import Recorder
-    from .runner import collect
+    from .runner import ShardSelection, collect
 
     cfg = load_config(config)
     lvl = prof = None
@@ -208,12 +220,20 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
     # collectors read the scan's profile (host discovery probes the ports it calls high-risk or admin)
     collect_profile = prof or resolve_profile(cfg.system.level or 3, profile_path, cfg.model.profile, cfg.base_dir)
     dump = config_dump(cfg)
+    part = None
+    if shard or only:
+        k, n = shard or (1, 1)
+        part = ShardSelection(k, n, tuple(dict.fromkeys(only or ())))
     with staged_output(out, force=force) as stage:
-        rec = Recorder(stage)
+        rec = Recorder(stage, id_salt=part.salt if part else None)
         with scan_log(stage):  # library warnings (urllib3 retries...) go to scan.log in the bundle
             res = collect(cfg.targets(), rec, base_dir=cfg.base_dir, profile=collect_profile, trust_on_first_use=tofu,
-                          progress=progress)
+                          progress=progress, selection=part)
         why = partial_reasons(res.inventory, res.failed_targets, res.failures) if res.partial else []
+        info = None
+        if part is not None:
+            info = ShardInfo(config_sha256=config_sha256(dump), index=part.index, count=part.count,
+                             only=list(part.only), targets=res.shard.targets, covered=res.shard.covered)
         if evaluate_level:
             if progress:
                 progress("evaluating checks")
@@ -221,7 +241,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
                                     scope=res.scope, started_at=res.started_at, finished_at=res.finished_at,
                                     partial=res.partial, api_calls=res.api_calls, config_dump=dump,
                                     sign_key=sign_key, make_zip=zip_bundle, as_of=as_of, selection=selection,
-                                    from_evidence=True, why_partial=why)
+                                    from_evidence=True, why_partial=why, shard=info)
         else:
             write_json(stage / "inventory.json", res.inventory, redact=False)
             write_json(stage / "scan.json", {"system": cfg.system.name, "level": cfg.system.level, "config": dump})
@@ -229,7 +249,7 @@ def scan(config: Path, *, out: Path, level: int | None, profile_path: Path | Non
                                        finished_at=res.finished_at, scope=res.scope, partial=res.partial,
                                        api_calls=res.api_calls,
                                        counts={"assets": len(res.inventory.assets), "evidence": len(rec.index)},
-                                       plugin_failures=plugin_failures()),
+                                       plugin_failures=plugin_failures(), shard=info),
                            sign_key)
             if zip_bundle:
                 zip_folder(stage)
@@ -395,8 +415,10 @@ def merged_profile(settings: list[ScanSettings], level: int, cli_profile: Path |
 
 def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Path | None, force: bool = False,
           zip_bundle: bool = True, sign_key: Path | None = None, as_of: date | None = None,
-          selection: Selection | None = None) -> Evaluation:
-    """Merge shard bundles of one system into a new bundle at `out` and evaluate it."""
+          selection: Selection | None = None, allow_partial: bool = False) -> Evaluation:
+    """Merge shard bundles of one config (or whole scans of one system) into a new bundle at `out` and
+    evaluate it. Shards must make the whole config (see merge.check_shards) unless `allow_partial`, which
+    turns the units no shard scanned into `error`."""
     from .evidence import Recorder
     from .merge import merge_bundles
 
@@ -407,17 +429,22 @@ def merge(bundles: list[Path], *, out: Path, level: int | None, profile_path: Pa
     as_of = as_of or (max(shards.as_of) if shards.as_of else None)
     with staged_output(out, force=force) as stage:
         rec = Recorder(stage)
-        m = merge_bundles(bundles, rec)
+        m = merge_bundles(bundles, rec, allow_partial=allow_partial)
         why = partial_reasons(m.inventory, failures=recorder_failures(rec)) if m.partial else []
         lvl = resolve_level(level, m.level)
         profile = merged_profile(settings, lvl, profile_path)
-        ext = declared_extensions(settings[0].config)
-        config = {"merged_from": [str(b) for b in bundles], **({"system": {"extensions": ext}} if ext is not None else {})}
+        if m.shard is not None:  # shards of one config: the merged bundle records that config (and the shard record)
+            config = m.config
+        else:
+            ext = declared_extensions(settings[0].config)
+            config = {"merged_from": [str(b) for b in bundles],
+                      **({"system": {"extensions": ext}} if ext is not None else {})}
         ev = evaluate_and_write(stage, system=m.system, level=lvl, profile=profile, inventory=m.inventory,
                                 scope=m.scope, started_at=m.started_at, finished_at=m.finished_at,
                                 partial=m.partial, api_calls=m.api_calls, config_dump=config, sign_key=sign_key,
                                 make_zip=zip_bundle, as_of=as_of, selection=selection, why_partial=why,
-                                known_checks=known)
+                                known_checks=known, shard=m.shard)
     ev.out = Path(out).expanduser().absolute()
     ev.extra["why_partial"] = why
+    ev.extra["sample"] = bool(((m.config or {}).get("system") or {}).get("sample"))  # shards of the sample estate
     return ev

@@ -7,6 +7,11 @@ Collectors
     `session.asset()`, and says with `session.coverage()` which kinds of asset it could or could not collect
     in which scope. It never decides compliance.
 
+    Shards: `units(target, session)` names the parts of a target that can be scanned apart (an account x region,
+    a host address or CIDR chunk; by default the whole target is one unit), as ids that start with
+    `<collector>/<target name>`. A shard calls `collect()` with `session.units` set to the units it holds
+    (None: all of them). `merge_derive()` rebuilds a target's inventory from the evidence of several shards.
+
 Checks
     A plain function decorated with `@check(...)` that receives one asset and a `CheckContext` and returns a
     `Verdict` (or a list of them). It never touches the network. Reading an attribute the collector could not
@@ -50,7 +55,8 @@ class CollectSession:
 
     def __init__(self, collector: str, target: str, recorder: Recorder, *, base_dir: Path,
                  profile: Profile | None = None, trust_on_first_use: bool = False,
-                 options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None):
+                 options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
+                 units: list[str] | None = None):
         self.collector = collector
         self.target = target
         self.recorder = recorder
@@ -68,6 +74,26 @@ class CollectSession:
         self.errors = 0
         self._record_ids: set[str] = set()
         self.parts: dict[str, dict[str, int]] = {}  # per region (or other part of the target): calls, errors
+        # the units of the target this session collects (a shard's part); None: the whole target
+        self.units: list[str] | None = units
+        # a collector's own notes between units() and collect() (e.g. an account listing made once)
+        self.state: dict[str, Any] = {}
+        self._root: CollectSession = self
+
+    def wants(self, unit: str) -> bool:
+        """Whether this session collects `unit` (always, when it collects the whole target)."""
+        return self.units is None or unit in self.units
+
+    def sub(self, target: str) -> "CollectSession":
+        """A view of this session that records evidence under another target name (an account of an
+        organisation, `org/111122223333`) and adds its assets, coverage, calls and errors to this session's;
+        its `records()` are its own."""
+        child = CollectSession(self.collector, target, self.recorder, base_dir=self.base_dir, profile=self.profile,
+                               trust_on_first_use=self.trust_on_first_use, options=self.options,
+                               progress=self._progress, units=self.units)
+        child._lock, child.assets, child.coverage_records = self._lock, self.assets, self.coverage_records
+        child.state, child.parts, child._root = self.state, self.parts, self._root
+        return child
 
     # evidence
     def record(self, source: str, answer: Any = None, *, request: dict | None = None,
@@ -79,7 +105,7 @@ class CollectSession:
         with self._lock:
             self._record_ids.add(rec.id)
             if bad:
-                self.errors += 1
+                self._root.errors += 1
             if isinstance(part, str) and part:
                 p = self.parts.setdefault(part, {"calls": 0, "errors": 0})
                 p["calls"] += 1
@@ -97,7 +123,7 @@ class CollectSession:
 
     def count_call(self, n: int = 1) -> None:
         with self._lock:
-            self.api_calls += n
+            self._root.api_calls += n
 
     # inventory
     def asset(self, type: str, id: str, *, scope: str, name: str | None = None,
@@ -168,12 +194,22 @@ class Collector:
     def target_name(self, target: BaseModel) -> str:
         return str(getattr(target, "name", None) or self.name)
 
+    def target_key(self, target: BaseModel) -> str:
+        """`<collector>/<target name>`: how `--only` names a target, and the prefix of its units."""
+        return f"{self.name}/{self.target_name(target)}"
+
     def validate_target(self, target: BaseModel, base_dir: Path) -> None:
         """Raise InputError for a target that must not be scanned (checked before any scan starts)."""
 
     def validate_targets(self, targets: list[BaseModel], base_dir: Path) -> None:
         """Raise InputError for what the targets of one scan must not do together (e.g. a total size cap);
         called once per scan with all of this collector's targets, after each passed validate_target."""
+
+    def units(self, target: BaseModel, session: CollectSession) -> list[str]:
+        """The parts of the target that shards may scan apart, in a stable order, each id starting with
+        `target_key()`. Every shard asks, so the answer must not depend on where it runs; it may ask the peer
+        (an organisation's account list) and record what it asked. Default: the target is one unit."""
+        return [self.target_key(target)]
 
     def collect(self, target: BaseModel, session: CollectSession) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -183,6 +219,13 @@ class Collector:
         bundle's evidence be replayed offline (static `format: evidence`, the built-in sample). A collector
         that implements it should build its live inventory through it too, so both paths agree."""
         raise NotImplementedError(f"collector {self.name} cannot replay recorded evidence")
+
+    def merge_derive(self, shards: list[list["EvidenceRecord"]], session: CollectSession) -> None:
+        """Rebuild one target's assets and coverage from the evidence several shards recorded for it (`merge`).
+        Default: each shard's records on their own, as that shard derived them (its units are independent).
+        A collector whose units share derived facts (the regions of one account) derives them together."""
+        for records in shards:
+            self.derive(records, session)
 
     # where this collector's entries sit in each section of the questionnaire's architecture, relative to
     # other collectors' entries (lower first, then by collector name; "*" for every section not named)

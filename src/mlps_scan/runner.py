@@ -21,6 +21,84 @@ from .plugins import CheckContext, CheckSpec, CollectSession, EvidenceMissing, V
 log = logging.getLogger("mlps_scan")
 
 
+@dataclass(frozen=True)
+class ShardSelection:
+    """A shard's part of a config: `--shard K/N` over the units of the targets `--only` names (all of them
+    when it names none). Units are taken in config order (collectors by name, targets as written, each
+    target's units in its collector's order) and cut into N contiguous runs, so one account's regions or one
+    network's addresses mostly stay in one shard."""
+
+    index: int = 1
+    count: int = 1
+    only: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not 1 <= self.index <= self.count:
+            raise InputError(f"--shard {self.index}/{self.count}: K must be between 1 and N")
+
+    def pick(self, units: list[str]) -> list[str]:
+        m = len(units)
+        return units[(self.index - 1) * m // self.count: self.index * m // self.count]
+
+    @property
+    def salt(self) -> str:
+        return f"shard {self.index}/{self.count}" + (f" only {','.join(self.only)}" if self.only else "")
+
+
+@dataclass
+class ShardPlan:
+    targets: dict[str, list[str] | None]  # every target key -> its units (None: --only left it out)
+    covered: list[str]  # the units this shard collects
+
+
+def list_units(coll, target, s: CollectSession) -> list[str]:
+    """The collector's units of a target; a collector that cannot list them gets its target as one unit
+    (its collect() then meets the same trouble and records it)."""
+    key = coll.target_key(target)
+    try:
+        units = [str(u) for u in coll.units(target, s)]
+    except Exception as e:  # noqa: BLE001 - listing units must not take the scan down
+        log.debug("units of %s failed: %s", key, traceback.format_exc())
+        log.warning("%s: cannot list its units (%s: %s); it is one unit", key, type(e).__name__, e)
+        return [key]
+    bad = [u for u in units if u != key and not u.startswith(key + "/")]
+    if bad or not units or len(set(units)) != len(units):
+        log.warning("%s: collector %s listed unusable units %s; the target is one unit", key, coll.name, bad[:3] or units[:3])
+        return [key]
+    return units
+
+
+def plan_shard(jobs: list[tuple[Any, Any, CollectSession]], selection: ShardSelection) -> tuple[ShardPlan, list]:
+    """Which units of which targets this shard collects: sets each kept session's `units` (None when it holds
+    the whole target) and returns the plan with the jobs that have something to collect."""
+    keys = [coll.target_key(t) for coll, t, _ in jobs]
+    seen: set[str] = set()
+    for k in keys:
+        if k in seen:
+            raise InputError(f"two targets are named {k}: give each target its own name to shard the scan")
+        seen.add(k)
+    unknown = [o for o in selection.only if o not in seen]
+    if unknown:
+        raise InputError(f"--only {unknown[0]}: no such target in the config (targets: {', '.join(keys) or 'none'})")
+    listed: dict[str, list[str] | None] = {}
+    for (coll, t, s), key in zip(jobs, keys):
+        if selection.only and key not in selection.only:
+            listed[key] = None
+            continue
+        s.progress("listing units")
+        listed[key] = list_units(coll, t, s)
+    order = [u for k in keys for u in (listed[k] or [])]
+    mine = set(selection.pick(order))
+    kept = []
+    for (coll, t, s), key in zip(jobs, keys):
+        units = listed[key]
+        sel = [u for u in units or [] if u in mine]
+        if sel:
+            s.units = None if sel == units else sel
+            kept.append((coll, t, s))
+    return ShardPlan(targets=listed, covered=[u for u in order if u in mine]), kept
+
+
 @dataclass
 class CollectResult:
     inventory: Inventory
@@ -30,6 +108,7 @@ class CollectResult:
     finished_at: datetime
     failed_targets: list[str] = field(default_factory=list)
     failures: list = field(default_factory=list)  # completeness.Failure: every evidence record that failed
+    shard: ShardPlan | None = None
 
     @property
     def partial(self) -> bool:
@@ -37,24 +116,35 @@ class CollectResult:
         return is_partial(self.failures, self.inventory.coverage, self.failed_targets)
 
 
+def crash_coverage(coll, s: CollectSession, rec_id: str, error: str) -> None:
+    """A collector that crashed on a target: every asset type it produces is missing there."""
+    for pat in coll.patterns():
+        s.coverage(pat, f"{coll.name}/{s.target}", EvidenceStatus.error, f"collector failed: {error}", [rec_id])
+
+
 def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir: Path,
             profile: Profile | None = None, trust_on_first_use: bool = False,
             options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
-            max_workers: int = 4) -> CollectResult:
+            max_workers: int = 4, selection: ShardSelection | None = None) -> CollectResult:
     """Run every target's collector in a bounded pool. A collector that crashes costs only its own
-    evidence: its target gets an error coverage record and the scan goes on."""
+    evidence: its target gets an error coverage record and the scan goes on. With a `selection`, only the
+    shard's units are collected (see `plan_shard`)."""
     started = utcnow()
-    sessions: list[tuple[CollectSession, str]] = []
     jobs = []
     for cls, target in targets:
         coll = cls()
         tname = coll.target_name(target)
         s = CollectSession(cls.name, tname, recorder, base_dir=base_dir, profile=profile,
                            trust_on_first_use=trust_on_first_use, options=options, progress=progress)
-        sessions.append((s, f"{cls.name}/{tname}"))
-        if hasattr(progress, "track"):  # a display that shows each target's counts as they come
-            progress.track(f"{cls.name}/{tname}", s)  # type: ignore[union-attr]
         jobs.append((coll, target, s))
+    plan = None
+    if selection is not None:
+        plan, jobs = plan_shard(jobs, selection)
+    sessions: list[tuple[CollectSession, str]] = []
+    for coll, _, s in jobs:
+        sessions.append((s, f"{coll.name}/{s.target}"))
+        if hasattr(progress, "track"):  # a display that shows each target's counts as they come
+            progress.track(f"{coll.name}/{s.target}", s)  # type: ignore[union-attr]
 
     failed: list[str] = []
 
@@ -66,10 +156,9 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
             raise  # bad input found only as it is read (a large static file read as a stream): exit 2, no bundle
         except Exception as e:  # noqa: BLE001 - isolate one target's failure
             log.debug("collector crash: %s", traceback.format_exc())
-            rec = s.record("collector", status=EvidenceStatus.error, error=f"{type(e).__name__}: {e}")
-            for pat in coll.patterns():
-                s.coverage(pat, f"{coll.name}/{s.target}", EvidenceStatus.error,
-                           f"collector failed: {type(e).__name__}: {e}", [rec.id])
+            err = f"{type(e).__name__}: {e}"
+            rec = s.record("collector", status=EvidenceStatus.error, error=err)
+            crash_coverage(coll, s, rec.id, err)
             failed.append(f"{coll.name}/{s.target}")
         s.progress("done")
 
@@ -88,7 +177,7 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
     inv.assets.sort(key=lambda a: (a.type, a.scope, a.id))
     from .completeness import recorder_failures
     return CollectResult(inv, dict(calls), [n for _, n in sessions], started, utcnow(), failed,
-                         recorder_failures(recorder))
+                         recorder_failures(recorder), plan)
 
 
 # --------------------------------------------------------------------------- evaluation
