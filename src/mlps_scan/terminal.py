@@ -309,7 +309,9 @@ def short_cause(reason: str | None) -> str:
                           (("no route to host", "network is unreachable"), "unreachable"),
                           (("401", "unauthorized"), "unauthorized (401)"),
                           (("403", "forbidden"), "forbidden (403)")):
-        if any(n in low for n in needles):
+        # a status code counts as a word only: an account id or address ending in 403 is not "forbidden"
+        if any(re.search(rf"(?<![\w.]){re.escape(n)}(?![\w.])" if n.isdigit() else re.escape(n), low)
+               for n in needles):
             return f"{what} {where}".strip()
     if "known_hosts" in low or "host key" in low:
         if "not in known_hosts" in low or "unknown host key" in low:
@@ -351,10 +353,12 @@ def partial_reasons(inventory: Any, failed_targets: list[str] | None = None, fai
             groups.setdefault((_label(a.scope), short_cause(why)), {}).setdefault(a.type, set()).add(a.id)
     named = {(t.split(" ")[0], cause) for t, cause in groups}
     for f in failures or []:
-        target = f"{f.collector}/{f.target}"
+        # a target's part (an organisation member: aws/<name>/<account>) is labelled as the coverage labels it
+        target = _label(f"{f.collector}/{f.target}")
+        base = target.split(" ")[0]
         reason = f.error or f.status
         cause = short_cause(reason if str(reason).startswith(f.source) else f"{f.source}: {reason}")
-        if (target, cause) in named or (target, short_cause(reason)) in named:
+        if (base, cause) in named or (base, short_cause(reason)) in named:
             continue
         groups.setdefault((target, cause if f.source in cause else f"{plain(f.source, 80)}: {cause}"), {})
     lines = []
