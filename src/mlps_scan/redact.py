@@ -313,11 +313,13 @@ def _first_chars(rx: str) -> frozenset[str] | None:
 _SCAN = _combined()
 _EACH = [(kind, re.compile(rx)) for kind, rx in _ALTERNATIVES]
 # which alternatives can start with a character: a match found by the scan is told apart by these alone
+# (each pattern is parsed once here: parsing them again for each of the 128 characters cost ~0.4 s of CPU at
+# every import, i.e. on every command)
+_FIRST = [_first_chars(rx) for _kind, rx in _ALTERNATIVES]
 _BY_FIRST: dict[str, list] = {}
-_ANY_FIRST = [(kind, one) for (kind, rx), (_, one) in zip(_ALTERNATIVES, _EACH) if _first_chars(rx) is None]
+_ANY_FIRST = [(kind, one) for (kind, one), fc in zip(_EACH, _FIRST) if fc is None]
 for _ch in map(chr, range(128)):
-    _BY_FIRST[_ch] = [(kind, one) for (kind, rx), (_, one) in zip(_ALTERNATIVES, _EACH)
-                      if (fc := _first_chars(rx)) is None or _ch in fc]
+    _BY_FIRST[_ch] = [(kind, one) for (kind, one), fc in zip(_EACH, _FIRST) if fc is None or _ch in fc]
 # the rest of an unquoted value that reached the scanner's bound (a secret is never cut short)
 _VAL_REST = re.compile(r"[^\s\"',;&{}\]\[]*+")
 # A string none of whose lower-cased text holds one of these cannot match any alternative (each needs one:
