@@ -47,3 +47,30 @@ def test_records_come_back_as_stored_in_recording_order(tmp_path):
     assert [r.id for r in got] == ids
     assert all(r.target == "eks-gone" for r in got)
     assert "abcdefghijklmnopqrstuvwxyz0123" not in str([r.answer for r in got])  # the redacted form
+
+
+def test_kept_records_are_the_records_as_written(tmp_path):
+    """A session that keeps its records (the AWS collector: it derives from all of them at once) hands back
+    exactly what reading the files back gives: the same values, types and order, secrets already gone."""
+    import datetime as dt
+
+    from mlps_scan.models import EvidenceRecord
+
+    recorder = Recorder(tmp_path)
+    kept = CollectSession("aws", "acct", recorder, base_dir=tmp_path)
+    kept.keep_records = True
+    when = dt.datetime(2026, 11, 30, 3, 4, 5, 678901, tzinfo=dt.timezone.utc)
+    kept.record("kms:DescribeKey", {"KeyMetadata": {"CreationDate": when, "Enabled": True, "N": 1, "F": 1.5,
+                                                    "Tags": ({"Key": "DB_PASSWORD", "Value": "hunter2-hunter2"},),
+                                                    "Blob": b"\xff-bytes", "Inf": float("inf"), 3: None}},
+                request={"region": "cn-north-1", "params": {"KeyId": "k1"}})
+    kept.record("iam:GetCredentialReport", request={"region": "cn-north-1", "params": {}}, status="denied",
+                error="AccessDenied: password=hunter2-hunter2 is not allowed")
+    kept.record("s3:ListBuckets", {"Buckets": [{"Name": "b", "CreationDate": when}], "Owner": {"ID": "x"}},
+                request={"region": "cn-north-1", "params": {}})
+    got = kept.records()
+    assert len(got) == 3 and len(kept._kept) == 3
+    from_disk = [EvidenceRecord.model_validate_json((recorder.dir / f"{r.id}.json").read_text()) for r in got]
+    assert [r.model_dump() for r in got] == [r.model_dump() for r in from_disk]
+    assert [r.model_dump_json() for r in got] == [r.model_dump_json() for r in from_disk]
+    assert "hunter2" not in repr([r.model_dump() for r in got])

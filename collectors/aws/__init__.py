@@ -76,6 +76,7 @@ class AwsCollector(Collector):
         if target.organization is not None:
             from .org import collect_organization
             return collect_organization(self, target, session)
+        session.keep_records = True  # derive() reads every record at once: no need to read them back from disk
         t, account_level, planned = target, True, None
         if session.units is not None and target.regions:  # a shard's regions of the account
             key = self.target_key(target)

@@ -66,6 +66,8 @@ class Recorded:
     answer: Any
     status: EvidenceStatus
     error: str | None = None
+    # the whole record as written, when the caller asked to keep it (`record(keep=True)`)
+    record: EvidenceRecord | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,7 +90,9 @@ class Recorder:
 
     def record(self, *, collector: str, target: str, source: str, answer: Any = None,
                request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
-               error: str | None = None, collected_at: datetime | None = None) -> Recorded:
+               error: str | None = None, collected_at: datetime | None = None, keep: bool = False) -> Recorded:
+        """Redact, hash and write one record. keep: also hand back the record as written (`Recorded.record`,
+        the values the file holds), so a collector that derives from its records need not read them back."""
         status = EvidenceStatus(status)
         # the request, target and source name the record's id (and file), so they are cleaned first
         req, n = redact(request or {}, plain=True, sort_keys=True)
@@ -106,13 +110,13 @@ class Recorder:
         # one pass: redacted and turned into plain JSON values (keys sorted, as the hash reads them)
         ans, na = redact(answer, plain=True, sort_keys=True)
         err, ne = redact_text(error) if error is not None else (None, 0)
-        _write_doc(self.dir / f"{ev_id}.json", {
-            "id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
-            "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
-            "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne})
+        doc = {"id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
+               "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
+               "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne}
+        _write_doc(self.dir / f"{ev_id}.json", doc)
         with self._lock:  # listed only once written: other threads read the index's files
             self.index[ev_id] = (collector, source, status.value)
-        return Recorded(ev_id, ans, status, err)
+        return Recorded(ev_id, ans, status, err, EvidenceRecord.model_construct(**doc) if keep else None)
 
     def record_canonical(self, *, collector: str, target: str, source: str, request: dict[str, Any],
                          answer_json: bytes, redactions: int, collected_at: datetime | None = None) -> str:

@@ -73,6 +73,10 @@ class CollectSession:
         self.api_calls = 0
         self.errors = 0
         self._record_ids: set[str] = set()
+        # keep_records: the collector derives from its records (`records()`) and they are kept as written
+        # instead of read back from their files (the AWS collector: its derivation needs them all at once anyway)
+        self.keep_records = False
+        self._kept: dict[str, EvidenceRecord] = {}
         self.parts: dict[str, dict[str, int]] = {}  # per region (or other part of the target): calls, errors
         # the units of the target this session collects (a shard's part); None: the whole target
         self.units: list[str] | None = units
@@ -99,11 +103,13 @@ class CollectSession:
     def record(self, source: str, answer: Any = None, *, request: dict | None = None,
                status: EvidenceStatus | str = EvidenceStatus.ok, error: str | None = None) -> Recorded:
         rec = self.recorder.record(collector=self.collector, target=self.target, source=source, answer=answer,
-                                   request=request, status=status, error=error)
+                                   request=request, status=status, error=error, keep=self.keep_records)
         bad = rec.status in (EvidenceStatus.error, EvidenceStatus.denied)
         part = (request or {}).get("region")
         with self._lock:
             self._record_ids.add(rec.id)
+            if rec.record is not None:
+                self._kept[rec.id] = rec.record
             if bad:
                 self._root.errors += 1
             if isinstance(part, str) and part:
@@ -118,7 +124,9 @@ class CollectSession:
         records into the same folder."""
         with self._lock:
             mine = set(self._record_ids)
-        return [EvidenceRecord.model_validate_json((self.recorder.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
+            kept = dict(self._kept)
+        return [kept.get(ev_id) or EvidenceRecord.model_validate_json(
+                    (self.recorder.dir / f"{ev_id}.json").read_text(encoding="utf-8"))
                 for ev_id in list(self.recorder.index) if ev_id in mine]
 
     def count_call(self, n: int = 1) -> None:
