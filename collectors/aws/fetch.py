@@ -23,7 +23,7 @@ from mlps_scan.plugins import CollectSession
 
 from .shapes import register as validate_answers
 from .target import ACTION_OVERRIDES, DENIED_CODES, AwsTarget
-from .partition import GLOBAL_REGION, offered, partition_of_arn, partition_of_region
+from .partition import GLOBAL_REGION, offered, partition_of_arn, partition_of_region, share_model_loader
 
 Task = Callable[[], "list[Task] | None"]
 
@@ -121,6 +121,8 @@ class Fetcher:
         first = self.t.regions[0] if self.t.regions else None
         base = self._given or (boto3.session.Session(profile_name=self.t.profile) if self.t.profile
                                else boto3.session.Session())
+        if self._given is None:  # (an organisation member's session shares org.py's loader already)
+            share_model_loader(base)
         if self._given is not None:
             self.boto = base
         elif self.t.role_arn:
@@ -134,6 +136,7 @@ class Fetcher:
             self.boto = boto3.session.Session(aws_access_key_id=cred["AccessKeyId"],
                                               aws_secret_access_key=cred["SecretAccessKey"],
                                               aws_session_token=cred["SessionToken"])
+            share_model_loader(self.boto)
         else:
             self.boto = base
         self.default_region = first or base.region_name or "us-east-1"

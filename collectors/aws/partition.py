@@ -34,16 +34,29 @@ _SESSION_LOCK = threading.Lock()
 _SESSION: list = []
 
 
+def _lookup_session():
+    if not _SESSION:
+        import boto3
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
+
+
 @lru_cache(maxsize=None)
 def service_regions(service: str, partition: str) -> tuple[str, ...]:
     """Regions where botocore's endpoint data says `service` is offered in `partition`. One session answers
     every lookup (it loads the endpoint data once; a session per lookup, from every worker at once, loaded it
     dozens of times at the start of each scan)."""
     with _SESSION_LOCK:
-        if not _SESSION:
-            import boto3
-            _SESSION.append(boto3.session.Session())
-        return tuple(_SESSION[0].get_available_regions(service, partition_name=partition))
+        return tuple(_lookup_session().get_available_regions(service, partition_name=partition))
+
+
+def share_model_loader(session) -> None:
+    """Give a scan's boto3 session the data loader of the region lookups: a lookup parses the whole service
+    model (for its endpoint prefix), and the clients of the scan then reuse that parse instead of parsing
+    each model again (~0.45 s of CPU per scan). The loader holds only botocore's data files, no credentials."""
+    with _SESSION_LOCK:
+        loader = _lookup_session()._session.get_component("data_loader")
+    session._session.register_component("data_loader", loader)
 
 
 def offered(service: str, region: str, partition: str) -> bool:
