@@ -88,6 +88,19 @@ class Recorder:
         self._ids: set[str] = set()
         self.index: dict[str, tuple[str, str, str]] = {}  # id -> (collector, source, status)
 
+    def _claim_id(self, collector: str, target: str, source: str, req: dict[str, Any]) -> str:
+        """A new record's id, from what it answers (redacted): collector, source and a hash of the question; a
+        shard's records get ids of their own (the salt names the shard: see __init__); a repeat gets -2, -3..."""
+        key = [collector, target, source, req] + ([self.id_salt] if self.id_salt else [])
+        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(canonical_json(key)).hexdigest()[:12]
+        with self._lock:
+            ev_id, i = base, 1
+            while ev_id in self._ids:
+                i += 1
+                ev_id = f"{base}-{i}"
+            self._ids.add(ev_id)
+        return ev_id
+
     def record(self, *, collector: str, target: str, source: str, answer: Any = None,
                request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
                error: str | None = None, collected_at: datetime | None = None, keep: bool = False) -> Recorded:
@@ -98,15 +111,7 @@ class Recorder:
         req, n = redact(request or {}, plain=True, sort_keys=True)
         target, nt = redact_text(target)
         source, ns = redact_text(source)
-        # a shard's records get ids of their own (the salt names the shard): see __init__
-        key = [collector, target, source, req] + ([self.id_salt] if self.id_salt else [])
-        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(canonical_json(key)).hexdigest()[:12]
-        with self._lock:
-            ev_id, i = base, 1
-            while ev_id in self._ids:
-                i += 1
-                ev_id = f"{base}-{i}"
-            self._ids.add(ev_id)
+        ev_id = self._claim_id(collector, target, source, req)
         # one pass: redacted and turned into plain JSON values (keys sorted, as the hash reads them)
         ans, na = redact(answer, plain=True, sort_keys=True)
         err, ne = redact_text(error) if error is not None else (None, 0)
@@ -126,14 +131,7 @@ class Recorder:
         req, n = redact(request, plain=True, sort_keys=True)
         target, nt = redact_text(target)
         source, ns = redact_text(source)
-        base = f"{_slug(collector, 16)}.{_slug(source)}." + hashlib.sha256(
-            canonical_json([collector, target, source, req])).hexdigest()[:12]
-        with self._lock:
-            ev_id, i = base, 1
-            while ev_id in self._ids:
-                i += 1
-                ev_id = f"{base}-{i}"
-            self._ids.add(ev_id)
+        ev_id = self._claim_id(collector, target, source, req)
         marker = f"answer-{uuid.uuid4().hex}"
         head = to_json({"id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
                         "collected_at": collected_at or utcnow(), "status": EvidenceStatus.ok, "error": None,
