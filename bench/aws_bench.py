@@ -201,6 +201,8 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print JSON lines")
     ap.add_argument("--baseline", help="python of another build: run both, alternately, and print ratios")
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs per N with --baseline (medians)")
+    ap.add_argument("--moto-close", action="store_true",
+                    help="serve moto with moto_server, which closes every connection (default: keep-alive, as AWS)")
     ap.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -212,9 +214,14 @@ def main() -> int:
     os.environ.update(_ENV)
     import urllib.request
     port = _free_port()
-    # moto in its own process, so the server does not compete with the scanner for this interpreter's GIL
-    srv = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    # moto in its own process, so the server does not compete with the scanner for this interpreter's GIL;
+    # keeping connections open as AWS does (bench/moto_keepalive.py) unless --moto-close asks for moto_server,
+    # which closes each one
+    server = ([str(Path(sys.executable).parent / "moto_server")] if a.moto_close
+              else [sys.executable, str(Path(__file__).resolve().parent / "moto_keepalive.py")])
+    srv = subprocess.Popen([*server, "-H", "127.0.0.1", "-p", str(port)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"moto: {'moto_server (a new connection per call)' if a.moto_close else 'keep-alive (connections reused)'}", file=sys.stderr if a.json else sys.stdout)
     bed = MotoBed(f"http://127.0.0.1:{port}")
     for _ in range(100):
         try:
