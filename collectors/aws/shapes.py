@@ -93,12 +93,18 @@ def _key(model) -> str:
     return f"{model.service_model.service_name}:{model.name}"
 
 
+@lru_cache(maxsize=1)
+def _models():
+    """One botocore session to read paginator models from (a new session per operation costs ~15 ms each)."""
+    import botocore.session
+    return botocore.session.get_session()
+
+
 @lru_cache(maxsize=None)
 def _result_keys(service: str, op: str) -> tuple[str, ...]:
     """The paginator result keys of an operation (its list results), or () when it has no paginator."""
-    import botocore.session
     try:
-        pag = botocore.session.get_session().get_paginator_model(service)
+        pag = _models().get_paginator_model(service)
         cfg = pag.get_paginator(op)
     except Exception:  # noqa: BLE001 - no paginator model / no paginator for this operation
         return ()
@@ -124,6 +130,14 @@ def _body_members(shape) -> bool:
 _XML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.S)
 
 
+_XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+
+
+def _protocol(model) -> str:
+    """The protocol the client speaks (botocore picks one of a service's `protocols`: CloudWatch speaks JSON)."""
+    return getattr(model.service_model, "resolved_protocol", None) or model.service_model.protocol
+
+
 def raw_problem(model, raw: bytes | None) -> str | None:
     out = model.output_shape
     if out is None or model.has_streaming_output or not _body_members(out):
@@ -131,8 +145,7 @@ def raw_problem(model, raw: bytes | None) -> str | None:
     raw = raw or b""
     if not raw.strip():
         return "empty body"
-    # the protocol the client speaks (botocore picks one of a service's `protocols`: CloudWatch speaks JSON)
-    proto = getattr(model.service_model, "resolved_protocol", None) or model.service_model.protocol
+    proto = _protocol(model)
     if proto in ("json", "rest-json"):
         try:
             doc = json.loads(raw)
@@ -204,7 +217,10 @@ def answer_problem(model, parsed: dict, raw: bytes | None = None) -> str | None:
     if not isinstance(parsed, dict):
         return f"answer is {type(parsed).__name__}, not an object"
     answer = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-    if model.output_shape is not None:
+    # botocore's XML parsers build every value from the shape (a structure from child elements, a list from
+    # members, an integer with int()), so those answers have the declared types by construction; its JSON
+    # parsers take the document's values as they are (a string where a list belongs iterates as characters)
+    if model.output_shape is not None and _protocol(model) not in _XML_PROTOCOLS:
         p = type_problem(model.output_shape, answer)
         if p:
             return p
