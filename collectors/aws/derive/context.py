@@ -14,15 +14,21 @@ ANY_IPV4 = "0.0.0.0/0"
 ANY_IPV6 = "::/0"
 
 
-def _canonical(params: Any) -> str:
-    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"))
+def _canonical(params: Any) -> Any:
+    """A lookup key for request parameters: the sorted pairs when every value is a plain scalar (the usual
+    `{"Bucket": name}`), else their canonical JSON (the two kinds of key never compare equal)."""
+    if not params:
+        return ()
+    if type(params) is dict and all(type(v) in (str, int) for v in params.values()):
+        return tuple(sorted(params.items()))
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
 
 class EvidenceIndex:
     """The records of one account by (source, region, parameters), and by source in recorded order."""
 
     def __init__(self, records: Iterable[EvidenceRecord]):
-        self.by_key: dict[tuple[str, str | None, str], EvidenceRecord] = {}
+        self.by_key: dict[tuple[str, str | None, Any], EvidenceRecord] = {}
         self.by_source: dict[str, list[EvidenceRecord]] = {}
         for record in records:
             request = record.request or {}
