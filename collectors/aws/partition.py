@@ -55,7 +55,10 @@ def share_model_loader(session) -> None:
     model (for its endpoint prefix), and the clients of the scan then reuse that parse instead of parsing
     each model again (~0.45 s of CPU per scan). The loader holds only botocore's data files, no credentials."""
     with _SESSION_LOCK:
-        loader = _lookup_session()._session.get_component("data_loader")
+        lookup = _lookup_session()._session
+        loader = lookup.get_component("data_loader")
+    if session._session.get_config_variable("data_path") != lookup.get_config_variable("data_path"):
+        return  # a profile with models of its own (`data_path`): its clients read them through its own loader
     session._session.register_component("data_loader", loader)
 
 
