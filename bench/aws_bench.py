@@ -13,7 +13,9 @@ With `--baseline PYTHON` (an interpreter with another build of mlps-scan install
 wheel of an earlier commit) it seeds each N once and then runs the collector of both builds in turn, each in
 its own process (A B A B ..., `--runs` pairs), and prints medians and the ratios new/baseline of wall time
 and of the scanner's own CPU (user+sys of its process during the collection, all threads), the CPU per API
-call, and how CPU grows from the smallest N to the largest (the exponent k of cpu ~ N^k; 1 is linear):
+call, and how CPU grows from the smallest N to the largest (the exponent k of cpu ~ N^k; 1 is linear). Each
+round also replays this build's calls with plain boto3 and no scanner work (the floor: what botocore and the
+HTTP stack cost per call on this machine). moto keeps connections alive as AWS does (`--moto-close`: not):
 
     python3 -m venv /tmp/base && /tmp/base/bin/pip install mlps_scan-OLD.whl
     .venv/bin/python bench/aws_bench.py --sizes 100 1000 --baseline /tmp/base/bin/python --runs 3
@@ -143,9 +145,84 @@ def run_once(bed, n: int, workers: int) -> dict:
             "calls_per_asset": round(calls / max(1, assets), 2), "kinds": len(kinds)}
 
 
-def scan_only(workers: int) -> dict:
+def calls_made(evidence_dir: Path) -> list[dict]:
+    """The API calls a collection made, from its evidence: service, operation, region, parameters."""
+    out = []
+    for p in sorted(evidence_dir.glob("*.json")):
+        r = json.loads(p.read_text())
+        if r["source"].startswith("mlps-scan:") or r["status"] == "not_available":
+            continue
+        service, _, op = r["source"].partition(":")
+        out.append({"service": service, "op": op, "region": r["request"].get("region"),
+                    "params": r["request"].get("params") or {}, "page_size": r["request"].get("page_size")})
+    return out
+
+
+def replay_only(workers: int, calls_file: str) -> dict:
+    """The floor: the same API calls made with plain boto3 (the collector's client configuration, threads and
+    pagination), with none of the scanner's work (no evidence, no redaction, no answer checks, no derivation).
+    CPU per call here is what botocore and the HTTP stack cost on this machine."""
+    import queue
+    import threading
+
+    import boto3
+    from botocore import xform_name
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+    calls = json.loads(Path(calls_file).read_text())
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    session = boto3.session.Session()
+    config = Config(retries={"mode": "adaptive"}, max_pool_connections=workers, connect_timeout=10,
+                    read_timeout=30, tcp_keepalive=True)
+    clients: dict = {}
+    lock = threading.Lock()
+    sent = [0]
+
+    def count(**_kw):
+        with lock:
+            sent[0] += 1
+
+    session.events.register("before-send", count)
+
+    def client(service: str, region: str):
+        with lock:
+            if (service, region) not in clients:
+                clients[(service, region)] = session.client(service, region_name=region, config=config)
+            return clients[(service, region)]
+
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for c in calls:
+        work.put(c)
+    for _ in range(workers):
+        work.put(None)
+
+    def worker():
+        while (c := work.get()) is not None:
+            cl = client(c["service"], c["region"])
+            method = xform_name(c["op"])
+            try:
+                if cl.can_paginate(method):
+                    cfg = {"PageSize": c["page_size"]} if c.get("page_size") else {}
+                    cl.get_paginator(method).paginate(**c["params"], PaginationConfig=cfg).build_full_result()
+                else:
+                    getattr(cl, method)(**c["params"])
+            except (ClientError, BotoCoreError):
+                pass
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "api_calls": sent[0], "cpu_ms_per_call": 1000 * cpu / max(1, sent[0])}
+
+
+def scan_only(workers: int, dump_calls: str | None = None) -> dict:
     """One collection of the seeded estate in this process (the build this interpreter imports); the
-    figures of this process alone: wall time and CPU of the collection, API calls, peak RSS."""
+    figures of this process alone: wall time and CPU of the collection, API calls, peak RSS. dump_calls: a
+    file to write the calls made to (for the floor, `replay_only`)."""
     from mlps_scan.collectors.aws import AwsCollector, AwsTarget
     from mlps_scan.evidence import Recorder
     from mlps_scan.runner import collect
@@ -155,6 +232,8 @@ def scan_only(workers: int) -> dict:
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         res = collect([(AwsCollector, target)], rec, base_dir=Path(tmp))
         wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+        if dump_calls:
+            Path(dump_calls).write_text(json.dumps(calls_made(Path(tmp) / "evidence")))
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     calls = res.api_calls.get("aws", 0)
     return {"wall_s": wall, "cpu_s": cpu, "api_calls": calls, "assets": len(res.inventory.assets),
@@ -169,17 +248,22 @@ def compare(bed, sizes: list[int], baseline: str, runs: int, workers: int) -> No
     for n in sizes:
         bed.reset()
         seed(bed, n, bed.peer)
-        got: dict[str, list[dict]] = {"new": [], "base": []}
-        for _ in range(runs):
-            for name, cmd in (("new", me), ("base", other)):
-                out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
-                got[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        got: dict[str, list[dict]] = {"new": [], "base": [], "floor": []}
+        with tempfile.TemporaryDirectory() as tmp:
+            calls = str(Path(tmp) / "calls.json")
+            floor = [sys.executable, str(Path(__file__).resolve()), "--replay", calls, "--workers", str(workers)]
+            for _ in range(runs):
+                for name, cmd in (("new", [*me, "--dump-calls", calls]), ("base", other), ("floor", floor)):
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
+                    got[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
         rows[n] = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in got.items()}
-        new, base = rows[n]["new"], rows[n]["base"]
+        new, base, low = rows[n]["new"], rows[n]["base"], rows[n]["floor"]
         print(f"N={n}: API calls {new['api_calls']:.0f} (baseline {base['api_calls']:.0f}), assets {new['assets']:.0f}")
         print(f"  wall  {new['wall_s']:7.2f} s  baseline {base['wall_s']:7.2f} s  ratio {new['wall_s'] / base['wall_s']:.2f}")
         print(f"  CPU   {new['cpu_s']:7.2f} s  baseline {base['cpu_s']:7.2f} s  ratio {new['cpu_s'] / base['cpu_s']:.2f}")
-        print(f"  CPU per API call {new['cpu_ms_per_call']:.2f} ms  baseline {base['cpu_ms_per_call']:.2f} ms")
+        print(f"  CPU per API call {new['cpu_ms_per_call']:.2f} ms  baseline {base['cpu_ms_per_call']:.2f} ms  "
+              f"floor {low['cpu_ms_per_call']:.2f} ms (the same calls with plain boto3: {low['api_calls']:.0f} calls, "
+              f"this build {new['cpu_ms_per_call'] / low['cpu_ms_per_call']:.2f}x the floor)")
         print(f"  peak RSS {new['maxrss_mb']:.0f} MB  baseline {base['maxrss_mb']:.0f} MB")
         sys.stdout.flush()
     ns = sorted(rows)
@@ -204,10 +288,15 @@ def main() -> int:
     ap.add_argument("--moto-close", action="store_true",
                     help="serve moto with moto_server, which closes every connection (default: keep-alive, as AWS)")
     ap.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--dump-calls", help=argparse.SUPPRESS)
+    ap.add_argument("--replay", help=argparse.SUPPRESS)
     a = ap.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if a.scan_only:  # a child of --baseline: the server and the estate are there (AWS_ENDPOINT_URL)
-        print(json.dumps(scan_only(a.workers)))
+        print(json.dumps(scan_only(a.workers, a.dump_calls)))
+        return 0
+    if a.replay:  # a child of --baseline: the floor, the calls of this build's scan made with plain boto3
+        print(json.dumps(replay_only(a.workers, a.replay)))
         return 0
     from fixtures.aws import _ENV, MotoBed, _free_port
     from fixtures.aws_peer import GapPeer
