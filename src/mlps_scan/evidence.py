@@ -69,6 +69,8 @@ class Recorded:
     error: str | None = None
     # the whole record as written, when the caller asked to keep it (`record(keep=True)`)
     record: EvidenceRecord | None = None
+    # the record not yet written (`record(defer=True)`): the caller hands it to `write_deferred` later
+    pending: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,9 +106,12 @@ class Recorder:
 
     def record(self, *, collector: str, target: str, source: str, answer: Any = None,
                request: dict[str, Any] | None = None, status: EvidenceStatus | str = EvidenceStatus.ok,
-               error: str | None = None, collected_at: datetime | None = None, keep: bool = False) -> Recorded:
+               error: str | None = None, collected_at: datetime | None = None, keep: bool = False,
+               defer: bool = False) -> Recorded:
         """Redact, hash and write one record. keep: also hand back the record as written (`Recorded.record`,
-        the values the file holds), so a collector that derives from its records need not read them back."""
+        the values the file holds), so a collector that derives from its records need not read them back.
+        defer: redact and hash now, write later (`Recorded.pending`, to `write_deferred`): the AWS collector's
+        worker threads would otherwise hand the GIL round at each open/write/close of 15k small files."""
         status = EvidenceStatus(status)
         # the request, target and source name the record's id (and file), so they are cleaned first
         req, n = redact(request or {}, plain=True, sort_keys=True)
@@ -119,10 +124,20 @@ class Recorder:
         doc = {"id": ev_id, "collector": collector, "target": target, "source": source, "request": req,
                "collected_at": collected_at or utcnow(), "status": status, "error": err, "answer": ans,
                "sha256": answer_sha256(ans), "redactions": n + nt + ns + na + ne}
+        kept = EvidenceRecord.model_construct(**doc) if keep else None
+        if defer:
+            return Recorded(ev_id, ans, status, err, kept, doc)
         _write_doc(self.dir / f"{ev_id}.json", doc)
         with self._lock:  # listed only once written: other threads read the index's files
             self.index[ev_id] = (collector, source, status.value)
-        return Recorded(ev_id, ans, status, err, EvidenceRecord.model_construct(**doc) if keep else None)
+        return Recorded(ev_id, ans, status, err, kept)
+
+    def write_deferred(self, docs: list[dict[str, Any]]) -> None:
+        """Write records made with `record(defer=True)`, in the order given, and list them in the index."""
+        for doc in docs:
+            _write_doc(self.dir / f"{doc['id']}.json", doc)
+            with self._lock:
+                self.index[doc["id"]] = (doc["collector"], doc["source"], EvidenceStatus(doc["status"]).value)
 
     def record_canonical(self, *, collector: str, target: str, source: str, request: dict[str, Any],
                          answer_json: bytes, redactions: int, collected_at: datetime | None = None) -> str:

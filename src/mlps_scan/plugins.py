@@ -77,6 +77,10 @@ class CollectSession:
         # instead of read back from their files (the AWS collector: its derivation needs them all at once anyway)
         self.keep_records = False
         self._kept: dict[str, EvidenceRecord] = {}
+        # defer_writes: records are written when the collector reads them (`records()`) or the runner ends the
+        # session (`flush()`), not by each worker thread as it goes (the AWS collector: see Recorder.record)
+        self.defer_writes = False
+        self._deferred: list[dict[str, Any]] = []
         self.parts: dict[str, dict[str, int]] = {}  # per region (or other part of the target): calls, errors
         # the units of the target this session collects (a shard's part); None: the whole target
         self.units: list[str] | None = units
@@ -103,10 +107,13 @@ class CollectSession:
     def record(self, source: str, answer: Any = None, *, request: dict | None = None,
                status: EvidenceStatus | str = EvidenceStatus.ok, error: str | None = None) -> Recorded:
         rec = self.recorder.record(collector=self.collector, target=self.target, source=source, answer=answer,
-                                   request=request, status=status, error=error, keep=self.keep_records)
+                                   request=request, status=status, error=error, keep=self.keep_records,
+                                   defer=self.defer_writes)
         bad = rec.status in (EvidenceStatus.error, EvidenceStatus.denied)
         part = (request or {}).get("region")
         with self._lock:
+            if rec.pending is not None:
+                self._deferred.append(rec.pending)
             self._record_ids.add(rec.id)
             if rec.record is not None:
                 self._kept[rec.id] = rec.record
@@ -118,10 +125,18 @@ class CollectSession:
                 p["errors"] += bad
         return rec
 
+    def flush(self) -> None:
+        """Write the records this session deferred (`defer_writes`), in the order they were made."""
+        with self._lock:
+            docs, self._deferred = self._deferred, []
+        if docs:
+            self.recorder.write_deferred(docs)
+
     def records(self) -> list[EvidenceRecord]:
         """The records this session wrote, read back as stored (redacted), in the order the recorder took
         them. Only this session's own files are read: another target's collector may still be writing its
         records into the same folder."""
+        self.flush()
         with self._lock:
             mine = set(self._record_ids)
             kept = dict(self._kept)

@@ -160,6 +160,8 @@ def collect(targets: Iterable[tuple[type, Any]], recorder: Recorder, *, base_dir
             rec = s.record("collector", status=EvidenceStatus.error, error=err)
             crash_coverage(coll, s, rec.id, err)
             failed.append(f"{coll.name}/{s.target}")
+        finally:
+            s.flush()  # records a collector deferred and did not read back (it failed, or never derives)
         s.progress("done")
 
     if jobs:
