@@ -136,8 +136,8 @@ class Recorder:
         """Write records made with `record(defer=True)`, in the order given, and list them in the index."""
         for doc in docs:
             _write_doc(self.dir / f"{doc['id']}.json", doc)
-            with self._lock:
-                self.index[doc["id"]] = (doc["collector"], doc["source"], EvidenceStatus(doc["status"]).value)
+        with self._lock:  # listed once written, as record() lists its own
+            self.index.update((d["id"], (d["collector"], d["source"], EvidenceStatus(d["status"]).value)) for d in docs)
 
     def record_canonical(self, *, collector: str, target: str, source: str, request: dict[str, Any],
                          answer_json: bytes, redactions: int, collected_at: datetime | None = None) -> str:

@@ -13,8 +13,8 @@ nothing.
 """
 from __future__ import annotations
 
-import email.parser
 import http.client
+import io
 import re
 from typing import Any
 
@@ -44,8 +44,8 @@ def parse_headers(fp, _class: type = http.client.HTTPMessage):
     """Drop-in for `http.client.parse_headers`."""
     lines = _READ(fp)  # type: ignore[misc]
     msg = simple_message(lines, _class)
-    if msg is None:
-        return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
+    if msg is None:  # the standard parser itself, over the same bytes
+        return _ORIGINAL(io.BytesIO(b"".join(lines)), _class)
     return msg
 
 
